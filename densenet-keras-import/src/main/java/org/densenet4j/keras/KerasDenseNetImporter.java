@@ -1,0 +1,471 @@
+package org.densenet4j.keras;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.keras.KerasWeightFile.Tensor;
+import org.densenet4j.zoo.DenseNetBuilder;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads DenseNet weights saved by Keras into the zoo's graphs, exactly:
+ *
+ * <pre>{@code
+ * // the seed's Caffe-converted DenseNet-121 ('tf' or 'th' ordering, detected)
+ * ComputationGraph net = KerasDenseNetImporter.load(Path.of("densenet121_weights_tf.h5"),
+ *         DenseNetPreset.DENSENET121.config());
+ * // whatever the file holds, as the file describes it
+ * WeightFileSummary s = KerasDenseNetImporter.inspect(file);
+ * ComputationGraph any = KerasDenseNetImporter.load(file, s.toConfig().build(), s.layout());
+ * }</pre>
+ *
+ * <p>Loading is strict. Every weight-holding layer of the graph is filled exactly once, and every
+ * weight of the file is used, except a classifier the caller asked to drop by building a headless
+ * graph. Anything else (a missing or extra layer, a shape that differs, a weight that is not
+ * finite) fails with a {@link WeightImportException} naming the file, the layer and the expected and
+ * found shapes, and no graph is returned.
+ *
+ * <p>What the conversion does: conv kernels go from (kh, kw, in, out) or, for Theano files, from
+ * spatially flipped (out, in, kh, kw) to DL4J's (out, in, kh, kw); a Keras 1 {@code Scale} layer is
+ * folded into the BatchNormalization before it ({@code gamma' = s_gamma * gamma},
+ * {@code beta' = s_gamma * beta + s_beta}); {@code running_std} is, despite its name, the variance;
+ * the graph's BN epsilon is the layout's (1.1e-5 for the seed's files, 1.001e-5 for keras.applications).
+ */
+public final class KerasDenseNetImporter {
+
+    private static final Logger log = LoggerFactory.getLogger(KerasDenseNetImporter.class);
+    private static final Pattern BRANCH_3X3 = Pattern.compile("conv(\\d+)_(\\d+)_x2");
+
+    /** What a stored tensor is to its layer. */
+    enum Role {
+        KERNEL, BIAS, GAMMA, BETA, MEAN, VARIANCE;
+
+        /** The role of weight {@code weightName} of layer {@code layer}, e.g. {@code conv1_bn_running_std:0}. */
+        static Role of(String layer, String weightName) {
+            String s = weightName.replaceFirst(":\\d+$", "");
+            s = s.substring(s.lastIndexOf('/') + 1);
+            if (s.startsWith(layer + "_")) {
+                s = s.substring(layer.length() + 1);
+            }
+            return switch (s) {
+                case "W", "kernel" -> KERNEL;
+                case "b", "bias" -> BIAS;
+                case "gamma" -> GAMMA;
+                case "beta" -> BETA;
+                case "running_mean", "moving_mean" -> MEAN;
+                case "running_std", "moving_variance" -> VARIANCE;
+                default -> null;
+            };
+        }
+    }
+
+    /** The file's weights for one zoo layer (with the Scale layer folded into it, for a Keras 1 BN). */
+    record Source(String fileLayer, Map<Role, Tensor> tensors, String scaleLayer, Map<Role, Tensor> scale) {
+    }
+
+    private KerasDenseNetImporter() {
+    }
+
+    /** Loads {@code file} into a new graph of {@code target}, detecting the file's layout. */
+    public static ComputationGraph load(Path file, DenseNetConfig target) throws WeightImportException {
+        return load(file, target, null);
+    }
+
+    /**
+     * Loads {@code file} into a new graph of {@code target}.
+     *
+     * @param layout the file's layout, or null to detect it
+     * @throws WeightImportException if the file cannot be read or does not fit the graph exactly
+     */
+    public static ComputationGraph load(Path file, DenseNetConfig target, WeightLayout layout)
+            throws WeightImportException {
+        long start = System.nanoTime();
+        KerasWeightFile weights = KerasWeightFile.read(file);
+        WeightLayout actual = layout != null ? layout : detect(weights);
+        Map<String, Source> sources = byZooName(weights, actual);
+
+        DenseNetConfig config = target.toBuilder().bnEpsilon(actual.bnEpsilon()).build();
+        checkArchitecture(file, weights, actual, sources, config);
+
+        ComputationGraph graph = new ComputationGraph(DenseNetBuilder.build(config));
+        graph.init();
+        for (Layer layer : graph.getLayers()) {
+            if (layer.numParams() > 0) {
+                String name = layer.conf().getLayer().getLayerName();
+                fill(file, actual, name, layer, sources.remove(name));
+            }
+        }
+        log.info("Loaded {} ({}) into a {}-parameter graph in {} ms", file, actual.id(), graph.numParams(),
+                (System.nanoTime() - start) / 1_000_000);
+        return graph;
+    }
+
+    /**
+     * Reads what a weight file holds: its layout and the DenseNet architecture it fits.
+     *
+     * @throws WeightImportException if the file cannot be read or is not a DenseNet weight file
+     */
+    public static WeightFileSummary inspect(Path file) throws WeightImportException {
+        KerasWeightFile weights = KerasWeightFile.read(file);
+        WeightLayout layout = detect(weights);
+        return summarise(file, layout, byZooName(weights, layout));
+    }
+
+    /**
+     * The layout of a file: keras.applications names mean {@link WeightLayout#KERAS2}; otherwise the
+     * order of the kernel dimensions tells 'tf' (kh, kw, in, out) from 'th' (out, in, kh, kw).
+     */
+    static WeightLayout detect(KerasWeightFile weights) throws WeightImportException {
+        List<KerasWeightFile.Layer> layers = weights.weightLayers();
+        if (layers.isEmpty()) {
+            throw new WeightImportException(weights.file(), "the file holds no weights");
+        }
+        if (layers.stream().anyMatch(l -> KerasNames.isKeras2Name(l.name()))) {
+            return WeightLayout.KERAS2;
+        }
+        int tf = 0;
+        int th = 0;
+        for (KerasWeightFile.Layer layer : layers) {
+            for (Tensor t : layer.weights()) {
+                long[] s = t.shape();
+                if (s.length == 4 && Role.of(layer.name(), t.name()) == Role.KERNEL) {
+                    boolean tfLike = s[0] == s[1] && s[0] <= 11;
+                    boolean thLike = s[2] == s[3] && s[2] <= 11;
+                    tf += tfLike && !thLike ? 1 : 0;
+                    th += thLike && !tfLike ? 1 : 0;
+                }
+            }
+        }
+        if (tf > 0 && th == 0) {
+            return WeightLayout.KERAS1_TF;
+        }
+        if (th > 0 && tf == 0) {
+            return WeightLayout.KERAS1_TH;
+        }
+        throw new WeightImportException(weights.file(), "cannot tell the dimension ordering of the conv kernels ("
+                + tf + " look 'tf', " + th + " look 'th'); name the layout (keras1-tf, keras1-th or keras2)");
+    }
+
+    /** The file's weight layers keyed by the zoo layer they fill, Scale layers attached to their BN. */
+    static Map<String, Source> byZooName(KerasWeightFile weights, WeightLayout layout) throws WeightImportException {
+        Path file = weights.file();
+        int finalStage = KerasNames.keras2FinalStage(weights.layers().keySet());
+        Map<String, Source> sources = new LinkedHashMap<>();
+        Map<String, KerasWeightFile.Layer> scales = new LinkedHashMap<>();
+        for (KerasWeightFile.Layer layer : weights.weightLayers()) {
+            if (layout != WeightLayout.KERAS2 && layer.name().endsWith("_scale")) {
+                scales.put(layer.name(), layer);
+                continue;
+            }
+            String zoo = layout == WeightLayout.KERAS2
+                    ? KerasNames.keras2ToZoo(layer.name(), finalStage).orElseThrow(() -> WeightImportException.atLayer(
+                            file, layer.name(), "is not a layer of a keras.applications DenseNet"))
+                    : layer.name();
+            if (sources.containsKey(zoo)) {
+                throw WeightImportException.atLayer(file, layer.name(), "fills '" + zoo + "', which another layer fills too");
+            }
+            sources.put(zoo, new Source(layer.name(), roles(file, layer), null, Map.of()));
+        }
+        for (KerasWeightFile.Layer scale : scales.values()) {
+            String bnName = scale.name().substring(0, scale.name().length() - "_scale".length()) + "_bn";
+            Source bn = sources.get(bnName);
+            if (bn == null) {
+                throw WeightImportException.atLayer(file, scale.name(), "is a Scale layer without its BatchNormalization '"
+                        + bnName + "'");
+            }
+            sources.put(bnName, new Source(bn.fileLayer(), bn.tensors(), scale.name(), roles(file, scale)));
+        }
+        return sources;
+    }
+
+    private static Map<Role, Tensor> roles(Path file, KerasWeightFile.Layer layer) throws WeightImportException {
+        Map<Role, Tensor> byRole = new EnumMap<>(Role.class);
+        for (Tensor t : layer.weights()) {
+            Role role = Role.of(layer.name(), t.name());
+            if (role == null) {
+                throw WeightImportException.atLayer(file, layer.name(), "has a weight '" + t.name()
+                        + "' that no DenseNet layer holds");
+            }
+            if (byRole.put(role, t) != null) {
+                throw WeightImportException.atLayer(file, layer.name(), "holds two " + role.name().toLowerCase(Locale.ROOT)
+                        + " weights");
+            }
+            for (float v : t.data()) {
+                if (!Float.isFinite(v)) {
+                    throw WeightImportException.atLayer(file, layer.name(), "weight '" + t.name() + "' holds " + v);
+                }
+            }
+        }
+        return byRole;
+    }
+
+    /**
+     * Fails when the file's layers and the graph's differ, saying which and, when the file is
+     * another known DenseNet, which.
+     */
+    private static void checkArchitecture(Path file, KerasWeightFile weights, WeightLayout layout,
+                                          Map<String, Source> sources, DenseNetConfig config)
+            throws WeightImportException {
+        List<String> graphLayers = weightLayerNames(config);
+        List<String> missing = graphLayers.stream().filter(n -> !sources.containsKey(n)).toList();
+        List<String> extra = new ArrayList<>(sources.keySet());
+        extra.removeAll(graphLayers);
+        if (!config.includeTop() && extra.remove(DenseNetBuilder.CLASSIFIER)) {
+            log.info("{}: the classifier '{}' is not loaded into the headless graph", file, DenseNetBuilder.CLASSIFIER);
+        }
+        if (missing.isEmpty() && extra.isEmpty()) {
+            return;
+        }
+        StringBuilder msg = new StringBuilder("the file does not fit the graph (").append(describe(config)).append(")");
+        try {
+            msg.append(": it holds a ").append(summarise(file, layout, sources).describe());
+        } catch (WeightImportException e) {
+            msg.append(": ").append(e.getMessage().substring(file.toString().length() + 2));
+        }
+        if (!missing.isEmpty()) {
+            msg.append("; ").append(missing.size()).append(" layers of the graph are not in the file: ").append(firstFew(missing));
+        }
+        if (!extra.isEmpty()) {
+            msg.append("; ").append(extra.size()).append(" layers of the file are not in the graph: ").append(firstFew(extra));
+        }
+        if (missing.equals(List.of(DenseNetBuilder.CLASSIFIER))) {
+            msg.append(" (the file has no classifier: build a headless graph to load it)");
+        }
+        throw new WeightImportException(file, msg.toString());
+    }
+
+    private static String describe(DenseNetConfig c) {
+        return "k=" + c.growthRate() + ", blocks " + c.blockLayers().stream().map(String::valueOf)
+                .reduce((a, b) -> a + "/" + b).orElse("") + ", compression " + c.compression();
+    }
+
+    private static String firstFew(List<String> names) {
+        return names.size() <= 6 ? String.join(", ", names)
+                : String.join(", ", names.subList(0, 6)) + ", ...";
+    }
+
+    /** The graph's weight-holding layers, in the order DL4J creates them; no parameters are allocated. */
+    private static List<String> weightLayerNames(DenseNetConfig config) {
+        List<String> names = new ArrayList<>();
+        DenseNetBuilder.build(config).getVertices().forEach((name, vertex) -> {
+            if (vertex instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
+                var layer = lv.getLayerConf().getLayer();
+                if (layer.initializer().numParams(layer) > 0) {
+                    names.add(name);
+                }
+            }
+        });
+        return names;
+    }
+
+    /** The architecture a file's layers describe. */
+    private static WeightFileSummary summarise(Path file, WeightLayout layout, Map<String, Source> sources)
+            throws WeightImportException {
+        Source conv1 = sources.get("conv1");
+        if (conv1 == null || conv1.tensors().get(Role.KERNEL) == null || conv1.tensors().get(Role.KERNEL).shape().length != 4) {
+            throw new WeightImportException(file, "not a DenseNet weight file: it has no 'conv1' kernel");
+        }
+        long[] conv1Shape = oihwShape(conv1.tensors().get(Role.KERNEL).shape(), layout);
+        TreeMap<Integer, Integer> blocks = new TreeMap<>();
+        for (String name : sources.keySet()) {
+            Matcher m = BRANCH_3X3.matcher(name);
+            if (m.matches()) {
+                blocks.merge(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Math::max);
+            }
+        }
+        if (blocks.isEmpty() || blocks.firstKey() != 2 || blocks.lastKey() != blocks.size() + 1) {
+            throw new WeightImportException(file, "not a DenseNet weight file: its dense blocks are not stages 2, 3, ... "
+                    + "(found stages " + blocks.keySet() + ")");
+        }
+        int growth = (int) kernelOut(file, sources, "conv2_1_x2", layout);
+        double compression = 1.0;
+        if (blocks.size() > 1) {
+            Tensor t = kernel(file, sources, "conv2_blk");
+            long[] oihw = oihwShape(t.shape(), layout);
+            compression = (double) oihw[0] / oihw[1];
+        }
+        Source fc = sources.get(DenseNetBuilder.CLASSIFIER);
+        OptionalInt classes = fc != null && fc.tensors().get(Role.BIAS) != null
+                ? OptionalInt.of((int) fc.tensors().get(Role.BIAS).shape()[0]) : OptionalInt.empty();
+        DenseNetConfig.Stem stem = sources.containsKey("conv1_bn") ? DenseNetConfig.Stem.IMAGENET : DenseNetConfig.Stem.CIFAR;
+        return new WeightFileSummary(file, layout, stem, growth, (int) conv1Shape[0], List.copyOf(blocks.values()),
+                sources.containsKey("conv2_1_x1"), compression, (int) conv1Shape[1], classes);
+    }
+
+    private static Tensor kernel(Path file, Map<String, Source> sources, String layer) throws WeightImportException {
+        Source s = sources.get(layer);
+        Tensor t = s == null ? null : s.tensors().get(Role.KERNEL);
+        if (t == null || t.shape().length != 4) {
+            throw new WeightImportException(file, "not a DenseNet weight file: it has no '" + layer + "' kernel");
+        }
+        return t;
+    }
+
+    private static long kernelOut(Path file, Map<String, Source> sources, String layer, WeightLayout layout)
+            throws WeightImportException {
+        return oihwShape(kernel(file, sources, layer).shape(), layout)[0];
+    }
+
+    // --- filling one layer ------------------------------------------------------------------------
+
+    private static void fill(Path file, WeightLayout layout, String name, Layer layer, Source source)
+            throws WeightImportException {
+        Map<String, INDArray> params = layer.paramTable();
+        Map<Role, Tensor> unused = new EnumMap<>(source.tensors());
+        if (params.containsKey("gamma")) {
+            fillBatchNorm(file, name, params, source, unused);
+        } else if (params.get("W").rank() == 4) {
+            fillConv(file, layout, name, params, unused);
+        } else {
+            assign(file, name, "kernel", params.get("W"), take(file, name, unused, Role.KERNEL));
+            if (params.containsKey("b")) {
+                assign(file, name, "bias", params.get("b"), take(file, name, unused, Role.BIAS));
+            }
+        }
+        if (!unused.isEmpty()) {
+            throw WeightImportException.atLayer(file, source.fileLayer(), "holds weights the graph's '" + name
+                    + "' has no place for: " + unused.keySet().stream().map(r -> r.name().toLowerCase(Locale.ROOT)).toList());
+        }
+    }
+
+    private static void fillConv(Path file, WeightLayout layout, String name, Map<String, INDArray> params,
+                                 Map<Role, Tensor> unused) throws WeightImportException {
+        INDArray w = params.get("W");
+        Tensor kernel = take(file, name, unused, Role.KERNEL);
+        long[] expected = w.shape();
+        long[] found = kernel.shape().length == 4 ? oihwShape(kernel.shape(), layout) : kernel.shape();
+        if (!java.util.Arrays.equals(expected, found)) {
+            throw WeightImportException.atLayer(file, name, "kernel shape " + kernel.shapeText() + " does not fit: expected "
+                    + Tensor.shapeText(fileShape(expected, layout)) + " " + kernelAxes(layout));
+        }
+        w.assign(Nd4j.create(toOihw(kernel, layout), expected, 'c'));
+        if (params.containsKey("b")) {
+            assign(file, name, "bias", params.get("b"), take(file, name, unused, Role.BIAS));
+        }
+    }
+
+    private static void fillBatchNorm(Path file, String name, Map<String, INDArray> params, Source source,
+                                      Map<Role, Tensor> unused) throws WeightImportException {
+        float[] gamma = vector(file, name, params.get("gamma"), take(file, name, unused, Role.GAMMA));
+        float[] beta = vector(file, name, params.get("beta"), take(file, name, unused, Role.BETA));
+        float[] mean = vector(file, name, params.get("mean"), take(file, name, unused, Role.MEAN));
+        float[] var = vector(file, name, params.get("var"), take(file, name, unused, Role.VARIANCE));
+        for (float v : var) {
+            if (v < 0) {
+                throw WeightImportException.atLayer(file, name, "holds a negative variance " + v);
+            }
+        }
+        if (source.scaleLayer() != null) {
+            Map<Role, Tensor> scale = new EnumMap<>(source.scale());
+            float[] sGamma = vector(file, source.scaleLayer(), params.get("gamma"), take(file, source.scaleLayer(), scale, Role.GAMMA));
+            float[] sBeta = vector(file, source.scaleLayer(), params.get("beta"), take(file, source.scaleLayer(), scale, Role.BETA));
+            if (!scale.isEmpty()) {
+                throw WeightImportException.atLayer(file, source.scaleLayer(), "holds weights a Scale layer does not have: "
+                        + scale.keySet());
+            }
+            // Scale(BN(x)) = s_gamma * (gamma * x_hat + beta) + s_beta
+            for (int c = 0; c < gamma.length; c++) {
+                beta[c] = sGamma[c] * beta[c] + sBeta[c];
+                gamma[c] = sGamma[c] * gamma[c];
+            }
+        }
+        params.get("gamma").assign(Nd4j.create(gamma, params.get("gamma").shape(), 'c'));
+        params.get("beta").assign(Nd4j.create(beta, params.get("beta").shape(), 'c'));
+        params.get("mean").assign(Nd4j.create(mean, params.get("mean").shape(), 'c'));
+        params.get("var").assign(Nd4j.create(var, params.get("var").shape(), 'c'));
+    }
+
+    private static Tensor take(Path file, String layer, Map<Role, Tensor> tensors, Role role) throws WeightImportException {
+        Tensor t = tensors.remove(role);
+        if (t == null) {
+            throw WeightImportException.atLayer(file, layer, "has no " + role.name().toLowerCase(Locale.ROOT) + " weight");
+        }
+        return t;
+    }
+
+    /** The values of a per-channel tensor, checked against the length of the graph's parameter. */
+    private static float[] vector(Path file, String layer, INDArray param, Tensor t) throws WeightImportException {
+        if (t.shape().length != 1 || t.shape()[0] != param.length()) {
+            throw WeightImportException.atLayer(file, layer, "weight '" + t.name() + "' has shape " + t.shapeText()
+                    + ", expected (" + param.length() + ",)");
+        }
+        return t.data().clone();
+    }
+
+    /** Copies a tensor stored as DL4J stores it (dense kernels (in, out), biases) into a parameter. */
+    private static void assign(Path file, String layer, String what, INDArray param, Tensor t) throws WeightImportException {
+        long[] expected = param.rank() == 2 && param.size(0) == 1 && t.shape().length == 1
+                ? new long[] {param.size(1)} : param.shape();
+        if (!java.util.Arrays.equals(expected, t.shape())) {
+            throw WeightImportException.atLayer(file, layer, what + " shape " + t.shapeText() + " does not fit: expected "
+                    + Tensor.shapeText(expected));
+        }
+        param.assign(Nd4j.create(t.data(), param.shape(), 'c').castTo(DataType.FLOAT));
+    }
+
+    // --- kernel orderings -------------------------------------------------------------------------
+
+    private static String kernelAxes(WeightLayout layout) {
+        return layout.kernelsLast() ? "(kh, kw, in, out)" : "(out, in, kh, kw)";
+    }
+
+    /** A stored kernel shape as DL4J's (out, in, kh, kw). */
+    static long[] oihwShape(long[] s, WeightLayout layout) {
+        return layout.kernelsLast() ? new long[] {s[3], s[2], s[0], s[1]} : s.clone();
+    }
+
+    /** A DL4J (out, in, kh, kw) shape as the layout stores it. */
+    static long[] fileShape(long[] oihw, WeightLayout layout) {
+        return layout.kernelsLast() ? new long[] {oihw[2], oihw[3], oihw[1], oihw[0]} : oihw.clone();
+    }
+
+    /**
+     * A stored kernel's values in DL4J's (out, in, kh, kw) order: transposed from (kh, kw, in, out),
+     * or, for Theano, un-flipped in both spatial axes.
+     */
+    static float[] toOihw(Tensor kernel, WeightLayout layout) {
+        long[] s = kernel.shape();
+        float[] src = kernel.data();
+        float[] dst = new float[src.length];
+        if (layout.kernelsLast()) {
+            int kh = (int) s[0], kw = (int) s[1], in = (int) s[2], out = (int) s[3];
+            int i = 0;
+            for (int y = 0; y < kh; y++) {
+                for (int x = 0; x < kw; x++) {
+                    for (int c = 0; c < in; c++) {
+                        for (int o = 0; o < out; o++) {
+                            dst[((o * in + c) * kh + y) * kw + x] = src[i++];
+                        }
+                    }
+                }
+            }
+        } else {
+            int out = (int) s[0], in = (int) s[1], kh = (int) s[2], kw = (int) s[3];
+            int plane = kh * kw;
+            for (int oc = 0; oc < out * in; oc++) {
+                for (int y = 0; y < kh; y++) {
+                    for (int x = 0; x < kw; x++) {
+                        dst[oc * plane + y * kw + x] = src[oc * plane + (kh - 1 - y) * kw + (kw - 1 - x)];
+                    }
+                }
+            }
+        }
+        return dst;
+    }
+}

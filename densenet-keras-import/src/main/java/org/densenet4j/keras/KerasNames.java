@@ -1,0 +1,84 @@
+package org.densenet4j.keras;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The mapping from keras.applications (Keras 2) DenseNet layer names to the zoo's names, which are
+ * the seed's Keras 1 names. A table of rules, first match wins; {@code {final}} in a template is the
+ * final stage ({@code 5} for the ImageNet models), whose BN keras.applications calls just {@code bn}.
+ *
+ * <pre>
+ * conv1/conv                  conv1
+ * conv1/bn                    conv1_bn
+ * conv{s}_block{b}_0_bn       conv{s}_{b}_x1_bn
+ * conv{s}_block{b}_1_conv     conv{s}_{b}_x1
+ * conv{s}_block{b}_1_bn       conv{s}_{b}_x2_bn
+ * conv{s}_block{b}_2_conv     conv{s}_{b}_x2
+ * pool{s}_bn                  conv{s}_blk_bn
+ * pool{s}_conv                conv{s}_blk
+ * bn                          conv{final}_blk_bn
+ * fc1000 | predictions        fc6
+ * </pre>
+ */
+final class KerasNames {
+
+    private record Rule(Pattern keras2, String zoo) {
+        Optional<String> apply(String name, int finalStage) {
+            Matcher m = keras2.matcher(name);
+            if (!m.matches()) {
+                return Optional.empty();
+            }
+            return Optional.of(m.replaceFirst(zoo).replace("{final}", Integer.toString(finalStage)));
+        }
+    }
+
+    private static final List<Rule> KERAS2_TO_ZOO = List.of(
+            new Rule(Pattern.compile("conv1/conv"), "conv1"),
+            new Rule(Pattern.compile("conv1/bn"), "conv1_bn"),
+            new Rule(Pattern.compile("conv(\\d+)_block(\\d+)_0_bn"), "conv$1_$2_x1_bn"),
+            new Rule(Pattern.compile("conv(\\d+)_block(\\d+)_1_conv"), "conv$1_$2_x1"),
+            new Rule(Pattern.compile("conv(\\d+)_block(\\d+)_1_bn"), "conv$1_$2_x2_bn"),
+            new Rule(Pattern.compile("conv(\\d+)_block(\\d+)_2_conv"), "conv$1_$2_x2"),
+            new Rule(Pattern.compile("pool(\\d+)_bn"), "conv$1_blk_bn"),
+            new Rule(Pattern.compile("pool(\\d+)_conv"), "conv$1_blk"),
+            new Rule(Pattern.compile("bn"), "conv{final}_blk_bn"),
+            new Rule(Pattern.compile("fc1000|predictions"), "fc6"));
+
+    /** A name that only keras.applications files use: telling for layout detection. */
+    private static final Pattern KERAS2_SIGNATURE = Pattern.compile("conv1/conv|conv\\d+_block\\d+_\\d_(conv|bn)");
+
+    private KerasNames() {
+    }
+
+    /** The zoo name of a keras.applications layer, or empty when the table has no rule for it. */
+    static Optional<String> keras2ToZoo(String keras2Name, int finalStage) {
+        for (Rule rule : KERAS2_TO_ZOO) {
+            Optional<String> zoo = rule.apply(keras2Name, finalStage);
+            if (zoo.isPresent()) {
+                return zoo;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Whether a layer name is one keras.applications gives. */
+    static boolean isKeras2Name(String name) {
+        return KERAS2_SIGNATURE.matcher(name).matches();
+    }
+
+    /** The final stage of a keras.applications file: one more than its last transition ({@code pool{s}_conv}). */
+    static int keras2FinalStage(Iterable<String> names) {
+        int last = 1;
+        Pattern transition = Pattern.compile("pool(\\d+)_conv");
+        for (String n : names) {
+            Matcher m = transition.matcher(n);
+            if (m.matches()) {
+                last = Math.max(last, Integer.parseInt(m.group(1)));
+            }
+        }
+        return last + 1;
+    }
+}

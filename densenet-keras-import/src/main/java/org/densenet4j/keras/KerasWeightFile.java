@@ -1,0 +1,216 @@
+package org.densenet4j.keras;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.jhdf.HdfFile;
+import io.jhdf.api.Attribute;
+import io.jhdf.api.Dataset;
+import io.jhdf.api.Group;
+import io.jhdf.api.Node;
+
+/**
+ * The weights of a Keras HDF5 file, read whole into memory: the layers in file order, each with its
+ * named tensors. Reads the layout Keras 1 and 2 write ({@code layer_names} on the root or on
+ * {@code model_weights}, {@code weight_names} on each layer group) and nothing else.
+ *
+ * <p>Reading is defensive: the file is parsed by jHDF, a pure-Java reader, so a malformed file
+ * raises an exception instead of taking the JVM down in native code; every dataset's claimed size
+ * is checked against the file's before anything is allocated; non-float data is rejected.
+ */
+public final class KerasWeightFile {
+
+    /** The largest tensor accepted (DenseNet's largest, 264's fc6, has 2.7 million values). */
+    static final long MAX_TENSOR_VALUES = 1L << 26;
+
+    /** One stored weight array, row-major ('c' order) as HDF5 stores it. */
+    public record Tensor(String name, long[] shape, float[] data) {
+        /** Shape as text, e.g. {@code (3, 3, 128, 32)}. */
+        public String shapeText() {
+            return shapeText(shape);
+        }
+
+        static String shapeText(long[] shape) {
+            StringBuilder sb = new StringBuilder("(");
+            for (int i = 0; i < shape.length; i++) {
+                sb.append(i == 0 ? "" : ", ").append(shape[i]);
+            }
+            return sb.append(shape.length == 1 ? ",)" : ")").toString();
+        }
+    }
+
+    /** One layer of the file with its tensors, in the order of its {@code weight_names}. */
+    public record Layer(String name, List<Tensor> weights) {
+    }
+
+    private final Path file;
+    private final boolean fullModel;
+    private final Map<String, Layer> layers;
+
+    private KerasWeightFile(Path file, boolean fullModel, Map<String, Layer> layers) {
+        this.file = file;
+        this.fullModel = fullModel;
+        this.layers = Collections.unmodifiableMap(layers);
+    }
+
+    /** The file this was read from. */
+    public Path file() {
+        return file;
+    }
+
+    /** Whether the weights came from a full-model file (under {@code model_weights}). */
+    public boolean fullModel() {
+        return fullModel;
+    }
+
+    /** Every layer the file lists, weightless ones included, in file order. */
+    public Map<String, Layer> layers() {
+        return layers;
+    }
+
+    /** The layers that hold weights, in file order. */
+    public List<Layer> weightLayers() {
+        return layers.values().stream().filter(l -> !l.weights().isEmpty()).toList();
+    }
+
+    /**
+     * Reads every weight of a Keras HDF5 file.
+     *
+     * @throws WeightImportException if the file is missing, unreadable, not a Keras weight file, or damaged
+     */
+    public static KerasWeightFile read(Path file) throws WeightImportException {
+        if (!Files.isRegularFile(file)) {
+            throw new WeightImportException(file, "no such file");
+        }
+        long fileSize;
+        try {
+            fileSize = Files.size(file);
+        } catch (IOException e) {
+            throw new WeightImportException(file, "cannot read: " + e.getMessage(), e);
+        }
+        try (HdfFile hdf = new HdfFile(file)) {
+            Group root = hdf;
+            boolean fullModel = false;
+            if (root.getChild("model_weights") instanceof Group weights) {
+                root = weights;
+                fullModel = true;
+            }
+            String[] layerNames = strings(file, root, "layer_names");
+            if (layerNames == null) {
+                throw new WeightImportException(file, "not a Keras weight file: no 'layer_names' attribute on "
+                        + (fullModel ? "/model_weights" : "the root group"));
+            }
+            Map<String, Layer> layers = new LinkedHashMap<>();
+            for (String name : layerNames) {
+                if (layers.containsKey(name)) {
+                    throw WeightImportException.atLayer(file, name, "listed twice in 'layer_names'");
+                }
+                layers.put(name, readLayer(file, fileSize, root, name));
+            }
+            return new KerasWeightFile(file, fullModel, layers);
+        } catch (WeightImportException e) {
+            throw e;
+        } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+            throw new WeightImportException(file, "not a readable HDF5 weight file (" + describe(e) + ")", e);
+        }
+    }
+
+    private static Layer readLayer(Path file, long fileSize, Group root, String name) throws WeightImportException {
+        Node node = child(root, name);
+        if (!(node instanceof Group group)) {
+            throw WeightImportException.atLayer(file, name, "listed in 'layer_names' but the file has no group for it");
+        }
+        String[] weightNames = strings(file, group, "weight_names");
+        if (weightNames == null || weightNames.length == 0) {
+            return new Layer(name, List.of());
+        }
+        List<Tensor> tensors = new ArrayList<>();
+        for (String weightName : weightNames) {
+            if (!(child(group, weightName) instanceof Dataset dataset)) {
+                throw WeightImportException.atLayer(file, name, "weight '" + weightName + "' is listed but not stored");
+            }
+            tensors.add(readTensor(file, fileSize, name, weightName, dataset));
+        }
+        return new Layer(name, List.copyOf(tensors));
+    }
+
+    private static Tensor readTensor(Path file, long fileSize, String layer, String weightName, Dataset dataset)
+            throws WeightImportException {
+        Class<?> type = dataset.getJavaType();
+        if (type != float.class && type != double.class) {
+            throw WeightImportException.atLayer(file, layer, "weight '" + weightName
+                    + "' holds " + type.getSimpleName() + " values, expected float32 or float64");
+        }
+        long[] shape = dataset.getDimensionsAsLong();
+        long values = 1;
+        for (long d : shape) {
+            if (d <= 0 || d > MAX_TENSOR_VALUES || (values *= d) > MAX_TENSOR_VALUES) {
+                throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' claims shape "
+                        + Arrays.toString(shape) + ", which no DenseNet weight has");
+            }
+        }
+        if (shape.length == 0) {
+            throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' is a scalar, expected an array");
+        }
+        long bytes = values * (type == float.class ? 4 : 8);
+        if (dataset.getFilters().isEmpty() && bytes > fileSize) {
+            throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' claims " + bytes
+                    + " bytes but the file has only " + fileSize + " (truncated or damaged file)");
+        }
+        Object flat = dataset.getDataFlat();
+        float[] data;
+        if (flat instanceof float[] f) {
+            data = f;
+        } else if (flat instanceof double[] d) {
+            data = new float[d.length];
+            for (int i = 0; i < d.length; i++) {
+                data[i] = (float) d[i];
+            }
+        } else {
+            throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' could not be read as numbers");
+        }
+        if (data.length != values) {
+            throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' holds " + data.length
+                    + " values for shape " + Tensor.shapeText(shape));
+        }
+        return new Tensor(weightName, shape, data);
+    }
+
+    /** A child by name; Keras 2 names such as {@code conv1/conv} are paths of nested groups. */
+    private static Node child(Group group, String name) {
+        try {
+            return name.contains("/") ? group.getByPath(name) : group.getChild(name);
+        } catch (RuntimeException e) {
+            return null; // jHDF reports a missing path by throwing
+        }
+    }
+
+    /** A string-array attribute (Keras stores fixed-length byte strings), or null when absent or empty. */
+    private static String[] strings(Path file, Node node, String attribute) throws WeightImportException {
+        Attribute attr = node.getAttribute(attribute);
+        if (attr == null || attr.isEmpty()) {
+            return null;
+        }
+        Object data = attr.getData();
+        if (data instanceof String[] s) {
+            return s;
+        }
+        if (data instanceof String s) {
+            return new String[] {s};
+        }
+        throw new WeightImportException(file, "attribute '" + attribute + "' of " + node.getPath()
+                + " is not a list of strings");
+    }
+
+    private static String describe(Throwable e) {
+        String msg = e.getMessage();
+        return e.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
+    }
+}

@@ -1,0 +1,62 @@
+package org.densenet4j.keras;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** The kinds of DenseNet weight file the importer reads. */
+public enum WeightLayout {
+    /**
+     * Keras 1 {@code save_weights} of the seed's (Caffe-converted) models, TensorFlow dimension
+     * ordering: conv kernels stored (kh, kw, in, out); BatchNormalization + Scale layers.
+     */
+    KERAS1_TF("keras1-tf", 1.1e-5),
+    /**
+     * The same in Theano dimension ordering: conv kernels stored (out, in, kh, kw) and spatially
+     * flipped, because Theano convolves where the other frameworks cross-correlate.
+     */
+    KERAS1_TH("keras1-th", 1.1e-5),
+    /**
+     * keras.applications DenseNet121/169/201 (Keras 2 names such as {@code conv2_block1_1_conv}),
+     * weights-only or full-model files; kernels (kh, kw, in, out), no Scale layers.
+     */
+    KERAS2("keras2", 1.001e-5);
+
+    private final String id;
+    private final double bnEpsilon;
+
+    WeightLayout(String id, double bnEpsilon) {
+        this.id = id;
+        this.bnEpsilon = bnEpsilon;
+    }
+
+    /** The id used on the command line ({@code --layout keras1-th}). */
+    public String id() {
+        return id;
+    }
+
+    /** The batch normalisation epsilon of models saved in this layout. */
+    public double bnEpsilon() {
+        return bnEpsilon;
+    }
+
+    /** Whether conv kernels are stored (kh, kw, in, out). */
+    boolean kernelsLast() {
+        return this != KERAS1_TH;
+    }
+
+    /**
+     * The layout with the given id.
+     *
+     * @throws IllegalArgumentException naming the known ids when there is none
+     */
+    public static WeightLayout fromId(String id) {
+        for (WeightLayout l : values()) {
+            if (l.id.equals(id == null ? "" : id.trim().toLowerCase(Locale.ROOT))) {
+                return l;
+            }
+        }
+        throw new IllegalArgumentException("unknown weight layout '" + id + "'; known layouts: "
+                + Arrays.stream(values()).map(WeightLayout::id).collect(Collectors.joining(", ")));
+    }
+}

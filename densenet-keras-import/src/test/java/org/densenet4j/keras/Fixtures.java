@@ -1,0 +1,108 @@
+package org.densenet4j.keras;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Golden fixtures: weight files and PyTorch reference outputs written by
+ * {@code tools/fixtures/make_densenet_fixtures.py} (Debian's python3-torch, python3-h5py and
+ * python3-numpy), generated once per build into {@code target/fixtures}.
+ */
+final class Fixtures {
+
+    static final Path REPO = findRepo();
+    static final Path TOOLS = REPO.resolve("tools/fixtures");
+    static final Path DIR = Path.of("target", "fixtures").toAbsolutePath();
+
+    private Fixtures() {
+    }
+
+    /** A fixture's files. */
+    record Fixture(Path dir) {
+        Path weights() {
+            return dir.resolve("weights.h5");
+        }
+
+        Path input() {
+            return dir.resolve("x.npy");
+        }
+
+        Path logProbabilities() {
+            return dir.resolve("logp.npy");
+        }
+    }
+
+    /** The fixture of {@code arch} in {@code layout} for an input of {@code height x width}, made if missing. */
+    static synchronized Fixture get(String arch, String layout, int height, int width, int batch) throws IOException {
+        String name = arch + "-" + layout + "-" + height + "x" + width + "-b" + batch;
+        Path dir = DIR.resolve(name);
+        if (!Files.exists(dir.resolve("meta.json"))) {
+            run(TOOLS.resolve("make_densenet_fixtures.py").toString(), "--arch", arch, "--layout", layout,
+                    "--height", Integer.toString(height), "--width", Integer.toString(width),
+                    "--batch", Integer.toString(batch), "--out", dir.toString());
+        }
+        return new Fixture(dir);
+    }
+
+    /** A copy of {@code weights} with one defect made by {@code tools/fixtures/mutate_h5.py}. */
+    static Path mutated(Path weights, String name, String... operation) throws IOException {
+        Path out = DIR.resolve("mutated").resolve(name + ".h5");
+        Files.createDirectories(out.getParent());
+        List<String> args = new ArrayList<>(List.of(TOOLS.resolve("mutate_h5.py").toString(),
+                weights.toString(), out.toString()));
+        args.addAll(List.of(operation));
+        run(args.toArray(String[]::new));
+        return out;
+    }
+
+    private static void run(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(python());
+        cmd.addAll(List.of(args));
+        Path log = Files.createTempFile("fixture", ".log");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new IOException("fixture script timed out: " + cmd);
+            }
+            if (p.exitValue() != 0) {
+                throw new IOException("fixture script failed (" + cmd + "):\n"
+                        + Files.readString(log, StandardCharsets.UTF_8)
+                        + "\nThe golden tests need Debian's python3-torch, python3-h5py and python3-numpy "
+                        + "(apt-get install python3-torch python3-h5py python3-numpy), or DENSENET_PYTHON "
+                        + "naming a Python that has torch, h5py and numpy.");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while making fixtures", e);
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /** $DENSENET_PYTHON, else Debian's /usr/bin/python3 (where python3-torch installs), else python3. */
+    private static String python() {
+        String env = System.getenv("DENSENET_PYTHON");
+        if (env != null && !env.isBlank()) {
+            return env;
+        }
+        return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+    }
+
+    private static Path findRepo() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.isDirectory(p.resolve("tools/fixtures"))) {
+            p = p.getParent();
+        }
+        if (p == null) {
+            throw new IllegalStateException("cannot find tools/fixtures above " + Path.of("").toAbsolutePath());
+        }
+        return p;
+    }
+}
