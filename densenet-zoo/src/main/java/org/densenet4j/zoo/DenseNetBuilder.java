@@ -85,6 +85,18 @@ public final class DenseNetBuilder {
         return new DenseNetBuilder(config).assemble();
     }
 
+    /** The parameters a graph of {@code conf} holds (BN statistics included), computed without allocating them. */
+    public static long numParams(ComputationGraphConfiguration conf) {
+        long total = 0;
+        for (var vertex : conf.getVertices().values()) {
+            if (vertex instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
+                var layer = lv.getLayerConf().getLayer();
+                total += layer.initializer().numParams(layer);
+            }
+        }
+        return total;
+    }
+
     private GraphBuilder assemble() {
         String x = stem(INPUT);
         int channels = config.initialFilters();

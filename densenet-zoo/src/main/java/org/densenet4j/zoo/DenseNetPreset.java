@@ -17,13 +17,17 @@ import org.densenet4j.zoo.DenseNetConfig.Stem;
  */
 public enum DenseNetPreset {
     /** DenseNet-121: k=32, 64 initial filters, blocks 6/12/24/16. */
-    DENSENET121("densenet121", "DenseNet-121 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 24, 16)),
+    DENSENET121("densenet121", "DenseNet-121 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 24, 16),
+            WeightSource.seedKeras("densenet121_weights_tf.h5")),
     /** DenseNet-161: k=48, 96 initial filters, blocks 6/12/36/24. */
-    DENSENET161("densenet161", "DenseNet-161 (ImageNet, k=48)", imageNet(48, 96, 6, 12, 36, 24)),
+    DENSENET161("densenet161", "DenseNet-161 (ImageNet, k=48)", imageNet(48, 96, 6, 12, 36, 24),
+            WeightSource.seedKeras("densenet161_weights_tf.h5")),
     /** DenseNet-169: k=32, 64 initial filters, blocks 6/12/32/32. */
-    DENSENET169("densenet169", "DenseNet-169 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 32, 32)),
+    DENSENET169("densenet169", "DenseNet-169 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 32, 32),
+            WeightSource.seedKeras("densenet169_weights_tf.h5")),
     /** DenseNet-201: k=32, 64 initial filters, blocks 6/12/48/32. */
-    DENSENET201("densenet201", "DenseNet-201 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 48, 32)),
+    DENSENET201("densenet201", "DenseNet-201 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 48, 32),
+            WeightSource.kerasApplications("densenet201_weights_tf_dim_ordering_tf_kernels.h5")),
     /** DenseNet-264: k=32, 64 initial filters, blocks 6/12/64/48. */
     DENSENET264("densenet264", "DenseNet-264 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 64, 48)),
 
@@ -55,11 +59,39 @@ public enum DenseNetPreset {
     private final String id;
     private final String description;
     private final DenseNetConfig config;
+    private final WeightSource imageNetWeights;
 
     DenseNetPreset(String id, String description, DenseNetConfig config) {
+        this(id, description, config, null);
+    }
+
+    DenseNetPreset(String id, String description, DenseNetConfig config, WeightSource imageNetWeights) {
         this.id = id;
         this.description = description;
         this.config = config;
+        this.imageNetWeights = imageNetWeights;
+    }
+
+    /**
+     * A published weight file for a model, to be converted with {@code densenet convert}.
+     *
+     * @param fileName the file's name as published
+     * @param origin   where it is published and what it is
+     */
+    public record WeightSource(String fileName, String origin) {
+        static WeightSource seedKeras(String fileName) {
+            return new WeightSource(fileName, "the Caffe-converted ImageNet weights of the seed's Keras DenseNet "
+                    + "(the DenseNet-Keras project by flyyufelix)");
+        }
+
+        static WeightSource kerasApplications(String fileName) {
+            return new WeightSource(fileName, "the ImageNet weights of keras.applications (Keras 2)");
+        }
+    }
+
+    /** The published ImageNet weights of this architecture, if there are any. */
+    public java.util.Optional<WeightSource> imageNetWeights() {
+        return java.util.Optional.ofNullable(imageNetWeights);
     }
 
     /** The id used by the command line and the docs, e.g. {@code densenet121}. */

@@ -1,5 +1,9 @@
 package org.densenet4j.zoo;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
 
@@ -27,22 +31,28 @@ import org.deeplearning4j.zoo.ZooType;
 public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
 
     private final String name;
+    private final DenseNetPreset preset;
     private DenseNetConfig config;
 
-    /** A model of {@code config}, reported by DL4J under {@code name}. */
+    /** A model of {@code config}, reported by DL4J under {@code name}; it has no pretrained weights. */
     public DenseNetZooModel(String name, DenseNetConfig config) {
-        this.name = Objects.requireNonNull(name, "name");
-        this.config = Objects.requireNonNull(config, "config");
+        this(name, null, config);
     }
 
     /** The preset, changed by {@code customise} (for example the number of classes). */
     public DenseNetZooModel(DenseNetPreset preset, UnaryOperator<DenseNetConfig.Builder> customise) {
-        this(preset.id(), customise.apply(preset.config().toBuilder()).build());
+        this(preset.id(), preset, customise.apply(preset.config().toBuilder()).build());
+    }
+
+    private DenseNetZooModel(String name, DenseNetPreset preset, DenseNetConfig config) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.preset = preset;
+        this.config = Objects.requireNonNull(config, "config");
     }
 
     /** The preset as it is. */
     public static DenseNetZooModel of(DenseNetPreset preset) {
-        return new DenseNetZooModel(preset.id(), preset.config());
+        return new DenseNetZooModel(preset, UnaryOperator.identity());
     }
 
     /** The configuration this model builds. */
@@ -90,14 +100,63 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
         return ComputationGraph.class;
     }
 
+    /** Whether published weights exist for this preset: ImageNet weights for DenseNet-121, 161, 169 and 201. */
     @Override
-    public String pretrainedUrl(PretrainedType pretrainedType) {
-        return null;
+    public boolean pretrainedAvailable(PretrainedType pretrainedType) {
+        return source(pretrainedType) != null;
     }
 
+    /**
+     * The pretrained model from the local zoo cache ({@link ModelFiles#cachedModel}), checked against
+     * its checksum. Nothing is downloaded: the published weights are Keras files that
+     * {@code densenet convert --install} turns into the cached model, and the error says which
+     * file to get and the exact command when the cache has no model yet.
+     *
+     * @throws UnsupportedOperationException if no weights are published for this model and type
+     * @throws IOException naming the file and what to do when the cached model is missing or damaged
+     */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <M extends Model> M initPretrained(PretrainedType pretrainedType) throws IOException {
+        DenseNetPreset.WeightSource source = source(pretrainedType);
+        if (source == null) {
+            throw new UnsupportedOperationException("No pretrained " + pretrainedType + " weights are published for "
+                    + name + "; pretrained ImageNet models exist for "
+                    + java.util.Arrays.stream(DenseNetPreset.values()).filter(p -> p.imageNetWeights().isPresent())
+                            .map(DenseNetPreset::id).toList());
+        }
+        Path zip = ModelFiles.cachedModel(name, pretrainedType);
+        if (!Files.exists(zip)) {
+            throw new NoSuchFileException(zip.toString(), null, "no converted " + name + " model in the zoo cache. Get "
+                    + source.fileName() + " (" + source.origin() + ") and run:\n  ./densenet convert --weights "
+                    + source.fileName() + " --model " + name + " --install");
+        }
+        ComputationGraph graph = ModelFiles.read(zip, true);
+        long expected = DenseNetBuilder.numParams(DenseNetBuilder.build(preset.config()));
+        if (graph.numParams() != expected) {
+            throw new IOException(zip + ": holds a model of " + graph.numParams() + " parameters, not a " + name
+                    + " (" + expected + "); convert it again");
+        }
+        return (M) graph;
+    }
+
+    /** The cached model's location (a file URL): models are installed by conversion, not downloaded. */
+    @Override
+    public String pretrainedUrl(PretrainedType pretrainedType) {
+        return source(pretrainedType) == null ? null : ModelFiles.cachedModel(name, pretrainedType).toUri().toString();
+    }
+
+    /** 0: the checksum of a converted model is the SHA-256 written beside it, checked by {@link #initPretrained}. */
     @Override
     public long pretrainedChecksum(PretrainedType pretrainedType) {
         return 0L;
+    }
+
+    private DenseNetPreset.WeightSource source(PretrainedType type) {
+        if (preset == null || type != PretrainedType.IMAGENET) {
+            return null;
+        }
+        return preset.imageNetWeights().orElse(null);
     }
 
     @Override

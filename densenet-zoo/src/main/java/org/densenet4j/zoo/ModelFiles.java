@@ -1,0 +1,127 @@
+package org.densenet4j.zoo;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+
+import org.deeplearning4j.common.resources.DL4JResources;
+import org.deeplearning4j.common.resources.ResourceType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.deeplearning4j.zoo.PretrainedType;
+
+/**
+ * DL4J model zips on disk: written atomically with a SHA-256 sidecar, read back only when the
+ * checksum matches, and kept in DL4J's zoo cache ({@code ~/.deeplearning4j/models/<model>/}, moved
+ * by the system property {@value DL4JResources#DL4J_RESOURCES_DIR_PROPERTY}).
+ *
+ * <p>Nothing here ever leaves a half-written file at a target path: a model is written to a
+ * temporary file beside the target, checked by reading it back, and renamed into place. A file
+ * that fails its check is deleted and the file it would have replaced is kept.
+ */
+public final class ModelFiles {
+
+    /** Suffix of the checksum file written beside every model zip. */
+    public static final String CHECKSUM_SUFFIX = ".sha256";
+
+    private ModelFiles() {
+    }
+
+    /** Where the zoo cache keeps the pretrained model {@code modelName} of {@code type}. */
+    public static Path cachedModel(String modelName, PretrainedType type) {
+        Path dir = DL4JResources.getDirectory(ResourceType.ZOO_MODEL, modelName).toPath();
+        return dir.resolve(modelName + "_" + type.name().toLowerCase(Locale.ROOT) + ".zip");
+    }
+
+    /**
+     * Writes {@code graph} to {@code target} (without updater state) and its checksum beside it.
+     *
+     * @param replace whether an existing file at {@code target} may be replaced
+     * @throws FileAlreadyExistsException if {@code target} exists and {@code replace} is false
+     * @throws IOException if writing or the read-back check fails; {@code target} is then untouched
+     */
+    public static void write(ComputationGraph graph, Path target, boolean replace) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        if (!replace && Files.exists(absolute)) {
+            throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
+        }
+        Path dir = absolute.getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName(), ".part");
+        Path tmpSum = Files.createTempFile(dir, "." + absolute.getFileName(), ".sha256.part");
+        try {
+            ModelSerializer.writeModel(graph, tmp.toFile(), false);
+            String sum = sha256(tmp);
+            verifyReadable(tmp, graph.numParams());
+            Files.writeString(tmpSum, sum + "  " + absolute.getFileName() + "\n", StandardCharsets.US_ASCII);
+            Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmpSum, checksumFile(absolute), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+            Files.deleteIfExists(tmpSum);
+        }
+    }
+
+    /**
+     * Reads a model zip, after checking it against its checksum file when there is one.
+     *
+     * @param requireChecksum whether a missing checksum file is an error (it is for the zoo cache)
+     * @throws IOException naming the file if it is missing, fails its checksum, or is not a model zip
+     */
+    public static ComputationGraph read(Path zip, boolean requireChecksum) throws IOException {
+        if (!Files.isRegularFile(zip)) {
+            throw new IOException(zip + ": no such file");
+        }
+        Path sumFile = checksumFile(zip);
+        if (Files.exists(sumFile)) {
+            String expected = Files.readString(sumFile, StandardCharsets.US_ASCII).trim().split("\\s+")[0];
+            String actual = sha256(zip);
+            if (!expected.equalsIgnoreCase(actual)) {
+                throw new IOException(zip + ": fails its checksum (" + sumFile.getFileName() + " says " + expected
+                        + ", the file hashes to " + actual + "); it is damaged or was replaced: convert it again");
+            }
+        } else if (requireChecksum) {
+            throw new IOException(zip + ": has no checksum file " + sumFile.getFileName() + "; convert it again");
+        }
+        try {
+            return ModelSerializer.restoreComputationGraph(zip.toFile(), false);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(zip + ": not a DL4J ComputationGraph model zip (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** The checksum file beside {@code zip}. */
+    public static Path checksumFile(Path zip) {
+        return zip.resolveSibling(zip.getFileName() + CHECKSUM_SUFFIX);
+    }
+
+    /** The SHA-256 of a file, in lower-case hex. */
+    public static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static void verifyReadable(Path zip, long expectedParams) throws IOException {
+        ComputationGraph back = ModelSerializer.restoreComputationGraph(zip.toFile(), false);
+        if (back.numParams() != expectedParams) {
+            throw new IOException(zip + ": read back " + back.numParams() + " parameters, wrote " + expectedParams);
+        }
+        back.close();
+    }
+}
