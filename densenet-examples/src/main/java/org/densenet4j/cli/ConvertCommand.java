@@ -1,0 +1,96 @@
+package org.densenet4j.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.keras.KerasDenseNetImporter;
+import org.densenet4j.keras.WeightFileSummary;
+import org.densenet4j.keras.WeightLayout;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.ModelFiles;
+
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code densenet convert}: a Keras weight file to a DL4J model zip. */
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = "Convert a Keras DenseNet weight file (.h5) into a DL4J model zip.")
+final class ConvertCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--weights", required = true, description = "The Keras weight file (.h5).")
+    Path weights;
+
+    @Option(names = "--model", description = "Preset the file must be, e.g. densenet121 (default: what the file holds).")
+    String model;
+
+    @Option(names = "--layout", description = "keras1-tf, keras1-th or keras2 (default: detected).")
+    String layout;
+
+    static final class Target {
+        @Option(names = "--out", required = true, description = "The model zip to write.")
+        Path out;
+
+        @Option(names = "--install", required = true,
+                description = "Write into the DL4J zoo cache, where initPretrained() finds it.")
+        boolean install;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Target target;
+
+    @Option(names = "--force", description = "Replace an existing model zip.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        long start = System.nanoTime();
+        WeightLayout forced = layout == null ? null : parseLayout(layout);
+        WeightFileSummary summary = KerasDenseNetImporter.inspect(weights);
+        DenseNetPreset preset = model != null ? Models.preset(model) : summary.preset().orElse(null);
+        DenseNetConfig config;
+        if (preset != null) {
+            DenseNetConfig.Builder b = preset.config().toBuilder();
+            summary.classes().ifPresentOrElse(b::numClasses, () -> b.headless(DenseNetConfig.Pooling.AVG));
+            config = b.build();
+        } else {
+            config = summary.toConfig().build();
+        }
+        ComputationGraph graph = KerasDenseNetImporter.load(weights, config, forced);
+
+        Path out;
+        if (target.install) {
+            if (preset == null) {
+                throw new UserError(weights + ": holds " + summary.describe()
+                        + ", which is no preset; --install needs one (use --out instead)");
+            }
+            out = ModelFiles.cachedModel(preset.id(), PretrainedType.IMAGENET);
+        } else {
+            out = target.out;
+        }
+        ModelFiles.write(graph, out, force || target.install);
+        var o = spec.commandLine().getOut();
+        o.printf("Converted %s (%s, %s, %s) to %s in %.1f s%n", weights,
+                forced != null ? forced.id() : summary.layout().id(), summary.describe(),
+                summary.classes().isPresent() ? summary.classes().getAsInt() + " classes" : "no classifier",
+                out, (System.nanoTime() - start) / 1e9);
+        o.println("sha256 " + ModelFiles.sha256(out));
+        return 0;
+    }
+
+    private static WeightLayout parseLayout(String id) {
+        try {
+            return WeightLayout.fromId(id);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package org.densenet4j.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+
+import org.densenet4j.keras.WeightImportException;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code densenet} command line. */
+@Command(name = "densenet", mixinStandardHelpOptions = true, version = "DenseNet4J 0.1.0-SNAPSHOT",
+        description = "DenseNet for Deeplearning4j: convert Keras weights, predict, inspect models.",
+        subcommands = {SummaryCommand.class, ConvertCommand.class, PredictCommand.class,
+                CommandLine.HelpCommand.class})
+public final class DenseNetCli {
+
+    /** Exit code of a problem with the user's input. */
+    static final int EXIT_BAD_INPUT = 2;
+    /** Exit code of an unexpected failure. */
+    static final int EXIT_FAILURE = 1;
+
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Log what DL4J does and print stack traces of errors.")
+    boolean verbose;
+
+    /** Runs the command line and exits with its code. */
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line, printing to {@code out} and {@code err}; returns the exit code. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+        // Before any logger exists: DL4J's start-up chatter only when asked for.
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "info" : "warn");
+        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        CommandLine cli = new CommandLine(new DenseNetCli());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            Throwable cause = e;
+            int code = isUserError(cause) ? EXIT_BAD_INPUT : EXIT_FAILURE;
+            err.println("densenet " + commandLine.getCommandName() + ": " + message(cause));
+            if (verbose) {
+                cause.printStackTrace(err);
+            } else if (code == EXIT_FAILURE) {
+                err.println("(run with --verbose for the stack trace)");
+            }
+            err.flush();
+            return code;
+        });
+        return cli.execute(args);
+    }
+
+    private static boolean isUserError(Throwable e) {
+        return e instanceof UserError || e instanceof WeightImportException || e instanceof IOException
+                || e instanceof IllegalArgumentException || e instanceof UnsupportedOperationException;
+    }
+
+    private static String message(Throwable e) {
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+}

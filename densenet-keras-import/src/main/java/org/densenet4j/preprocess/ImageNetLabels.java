@@ -1,0 +1,73 @@
+package org.densenet4j.preprocess;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Class names for decoding predictions, with top-k decoding. The 1000 ImageNet names ship with the library. */
+public final class ImageNetLabels {
+
+    /** One decoded prediction. */
+    public record Prediction(int index, String label, double probability) {
+    }
+
+    private static volatile List<String> imageNet;
+
+    private ImageNetLabels() {
+    }
+
+    /** The 1000 ImageNet class names in class-index order (torchvision's naming). */
+    public static List<String> imageNet() {
+        List<String> names = imageNet;
+        if (names == null) {
+            try (InputStream in = ImageNetLabels.class.getResourceAsStream("imagenet_labels.txt")) {
+                if (in == null) {
+                    throw new IllegalStateException("imagenet_labels.txt is missing from the class path");
+                }
+                List<String> read = new ArrayList<>(1000);
+                new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().forEach(read::add);
+                names = imageNet = List.copyOf(read);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return names;
+    }
+
+    /**
+     * The {@code k} most probable classes of each row of {@code probabilities} ([N, classes]), best
+     * first, named by {@code labels} (or by their index when {@code labels} does not cover them).
+     */
+    public static List<List<Prediction>> topK(INDArray probabilities, int k, List<String> labels) {
+        if (probabilities.rank() != 2) {
+            throw new IllegalArgumentException("expected probabilities of shape [N, classes], got "
+                    + java.util.Arrays.toString(probabilities.shape()));
+        }
+        int classes = (int) probabilities.size(1);
+        int n = Math.min(k, classes);
+        List<List<Prediction>> out = new ArrayList<>();
+        for (int row = 0; row < probabilities.size(0); row++) {
+            float[] p = probabilities.getRow(row).toFloatVector();
+            Integer[] order = new Integer[classes];
+            for (int i = 0; i < classes; i++) {
+                order[i] = i;
+            }
+            java.util.Arrays.sort(order, (a, b) -> Float.compare(p[b], p[a]));
+            List<Prediction> top = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                int c = order[i];
+                String label = labels != null && c < labels.size() ? labels.get(c) : "class " + c;
+                top.add(new Prediction(c, label, p[c]));
+            }
+            out.add(top);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,119 @@
+package org.densenet4j.preprocess;
+
+import java.util.Locale;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.DataSet;
+import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The input normalisation each weight source was trained with, for NCHW images of 0-255 pixel
+ * values (what DataVec's image loaders produce), as a DL4J {@link DataSetPreProcessor}:
+ *
+ * <ul>
+ *   <li>{@link Mode#CAFFE}: the seed's Caffe-converted weights. Channels in BGR order, minus the
+ *       per-channel means [103.94, 116.78, 123.68], times 0.017.</li>
+ *   <li>{@link Mode#TORCH}: keras.applications' weights. Channels in RGB order, divided by 255,
+ *       minus [0.485, 0.456, 0.406], divided by [0.229, 0.224, 0.225].</li>
+ *   <li>{@link Mode#NONE}: the pixels as they are.</li>
+ * </ul>
+ *
+ * <p>The images' channel order is a constructor argument: DataVec's {@code NativeImageLoader}
+ * yields BGR, Java's {@code ImageIO} and most other sources RGB.
+ */
+public final class ImageNetPreprocessor implements DataSetPreProcessor {
+
+    private static final long serialVersionUID = 1L;
+
+    /** A normalisation. */
+    public enum Mode {
+        /** BGR, mean-subtracted, scaled by 0.017 (the seed's weights). */
+        CAFFE(true, new double[] {103.94, 116.78, 123.68}, new double[] {1 / 0.017, 1 / 0.017, 1 / 0.017}),
+        /** RGB in [0, 1], standardised with the ImageNet statistics (keras.applications' weights). */
+        TORCH(false, new double[] {0.485 * 255, 0.456 * 255, 0.406 * 255},
+                new double[] {0.229 * 255, 0.224 * 255, 0.225 * 255}),
+        /** No change. */
+        NONE(false, null, null);
+
+        private final boolean bgr;
+        private final double[] mean;
+        private final double[] std;
+
+        Mode(boolean bgr, double[] mean, double[] std) {
+            this.bgr = bgr;
+            this.mean = mean;
+            this.std = std;
+        }
+
+        /** The mode named {@code caffe}, {@code torch} or {@code none}. */
+        public static Mode fromId(String id) {
+            try {
+                return valueOf(id.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException | NullPointerException e) {
+                throw new IllegalArgumentException("unknown preprocessing '" + id + "'; use caffe, torch or none");
+            }
+        }
+    }
+
+    /** Channel order of the images given to the preprocessor. */
+    public enum ChannelOrder {
+        /** Red, green, blue. */
+        RGB,
+        /** Blue, green, red (DataVec's NativeImageLoader). */
+        BGR
+    }
+
+    private final Mode mode;
+    private final ChannelOrder input;
+
+    /** A preprocessor of {@code mode} for images whose channels come in {@code input} order. */
+    public ImageNetPreprocessor(Mode mode, ChannelOrder input) {
+        this.mode = mode;
+        this.input = input;
+    }
+
+    /** The normalisation applied. */
+    public Mode mode() {
+        return mode;
+    }
+
+    /** Normalises the features of {@code dataSet} in place. */
+    @Override
+    public void preProcess(DataSet dataSet) {
+        dataSet.setFeatures(apply(dataSet.getFeatures()));
+    }
+
+    /**
+     * The normalised copy of {@code images}, an [N, 3, H, W] array of 0-255 values.
+     *
+     * @throws IllegalArgumentException if the images are not [N, 3, H, W]
+     */
+    public INDArray apply(INDArray images) {
+        if (mode == Mode.NONE) {
+            return images;
+        }
+        if (images.rank() != 4 || images.size(1) != 3) {
+            throw new IllegalArgumentException("expected images of shape [N, 3, H, W], got "
+                    + java.util.Arrays.toString(images.shape()));
+        }
+        INDArray x = images.castTo(DataType.FLOAT);
+        boolean swap = mode.bgr != (input == ChannelOrder.BGR);
+        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+        for (int c = 0; c < 3; c++) {
+            int from = swap ? 2 - c : c;
+            out.get(all(), point(c), all(), all())
+                    .assign(x.get(all(), point(from), all(), all()).sub(mode.mean[c]).divi(mode.std[c]));
+        }
+        return out;
+    }
+
+    private static org.nd4j.linalg.indexing.INDArrayIndex all() {
+        return org.nd4j.linalg.indexing.NDArrayIndex.all();
+    }
+
+    private static org.nd4j.linalg.indexing.INDArrayIndex point(int i) {
+        return org.nd4j.linalg.indexing.NDArrayIndex.point(i);
+    }
+}
