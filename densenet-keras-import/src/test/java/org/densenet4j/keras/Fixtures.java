@@ -13,32 +13,36 @@ import java.util.concurrent.TimeUnit;
  * {@code tools/fixtures/make_densenet_fixtures.py} (Debian's python3-torch, python3-h5py and
  * python3-numpy), generated once per build into {@code target/fixtures}.
  */
-final class Fixtures {
+public final class Fixtures {
 
     static final Path REPO = findRepo();
     static final Path TOOLS = REPO.resolve("tools/fixtures");
-    static final Path DIR = Path.of("target", "fixtures").toAbsolutePath();
+    /** Shared by every module's tests: made once per clean build. */
+    static final Path DIR = REPO.resolve("target/fixtures");
 
     private Fixtures() {
     }
 
     /** A fixture's files. */
-    record Fixture(Path dir) {
-        Path weights() {
+    public record Fixture(Path dir) {
+        /** The weight file. */
+        public Path weights() {
             return dir.resolve("weights.h5");
         }
 
-        Path input() {
+        /** The NCHW input. */
+        public Path input() {
             return dir.resolve("x.npy");
         }
 
-        Path logProbabilities() {
+        /** PyTorch's log-probabilities for the input. */
+        public Path logProbabilities() {
             return dir.resolve("logp.npy");
         }
     }
 
     /** The fixture of {@code arch} in {@code layout} for an input of {@code height x width}, made if missing. */
-    static synchronized Fixture get(String arch, String layout, int height, int width, int batch) throws IOException {
+    public static synchronized Fixture get(String arch, String layout, int height, int width, int batch) throws IOException {
         String name = arch + "-" + layout + "-" + height + "x" + width + "-b" + batch;
         Path dir = DIR.resolve(name);
         if (!Files.exists(dir.resolve("meta.json"))) {
@@ -50,7 +54,7 @@ final class Fixtures {
     }
 
     /** A copy of {@code weights} with one defect made by {@code tools/fixtures/mutate_h5.py}. */
-    static Path mutated(Path weights, String name, String... operation) throws IOException {
+    public static Path mutated(Path weights, String name, String... operation) throws IOException {
         Path out = DIR.resolve("mutated").resolve(name + ".h5");
         Files.createDirectories(out.getParent());
         List<String> args = new ArrayList<>(List.of(TOOLS.resolve("mutate_h5.py").toString(),

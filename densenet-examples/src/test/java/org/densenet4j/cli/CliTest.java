@@ -1,0 +1,177 @@
+package org.densenet4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.deeplearning4j.common.resources.DL4JResources;
+import org.densenet4j.io.Npy;
+import org.densenet4j.keras.Fixtures;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/** The densenet command line, run in-process: outputs, files and the one-line errors of bad input. */
+class CliTest {
+
+    private static Fixtures.Fixture tf121;
+    private static Fixtures.Fixture keras2Full;
+
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {
+    }
+
+    @BeforeAll
+    static void fixtures() throws Exception {
+        tf121 = Fixtures.get("densenet121", "keras1-tf", 224, 224, 4);
+        keras2Full = Fixtures.get("densenet121", "keras2-full", 192, 160, 2);
+    }
+
+    @BeforeEach
+    void emptyZooCache() throws Exception {
+        DL4JResources.setBaseDirectory(Files.createDirectories(dir.resolve("cache")).toFile());
+    }
+
+    @AfterEach
+    void resetZooCache() {
+        DL4JResources.resetBaseDirectoryLocation();
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = DenseNetCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /** Exit code 2 and a single line on stderr that contains {@code parts}. */
+    private static void assertBadInput(Run r, String... parts) {
+        assertEquals(2, r.code(), () -> "exit code; stderr: " + r.err());
+        assertEquals(1, r.err().strip().lines().count(), () -> "one line, no stack trace: " + r.err());
+        for (String p : parts) {
+            assertTrue(r.err().contains(p), () -> "expected '" + p + "' in: " + r.err());
+        }
+    }
+
+    private static void assertMatchesPyTorch(Path probabilities, Fixtures.Fixture f) throws Exception {
+        INDArray p = Npy.read(probabilities);
+        INDArray expected = Npy.read(f.logProbabilities());
+        assertArrayEquals(expected.shape(), p.shape());
+        double diff = Transforms.abs(Transforms.log(p, true).sub(expected)).maxNumber().doubleValue();
+        assertTrue(diff <= 1e-3, "max |log p - log p_torch| = " + diff);
+    }
+
+    @Test
+    void summaryPrintsTheTableAndTotals() {
+        Run r = run("summary", "--model", "densenet-bc100-k12");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Total params: 793,150"), r.out());
+        assertTrue(r.out().contains("concat_4_16"), r.out());
+        Run custom = run("summary", "--model", "densenet121", "--classes", "10", "--input", "160x200x1");
+        assertTrue(custom.out().contains("[1, 160, 200]"), custom.out());
+        assertTrue(custom.out().contains("[1024, 5, 6]"), custom.out());
+        assertTrue(custom.out().contains("Total params: 7,041,482"), custom.out());
+    }
+
+    @Test
+    void convertThenPredictComputesWhatPyTorchComputes() throws Exception {
+        Path zip = dir.resolve("m.zip");
+        Run c = run("convert", "--weights", tf121.weights().toString(), "--model", "densenet121", "--out", zip.toString());
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.out().contains("keras1-tf") && c.out().contains("(densenet121)") && c.out().contains("1000 classes"), c.out());
+        assertTrue(Files.exists(zip) && Files.exists(dir.resolve("m.zip.sha256")));
+
+        Path y = dir.resolve("y.npy");
+        Run p = run("predict", "--model", zip.toString(), "--input", tf121.input().toString(),
+                "--output", y.toString(), "--batch", "3");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("[4, 1000]") && p.out().contains("CPU"), p.out());
+        assertMatchesPyTorch(y, tf121);
+    }
+
+    @Test
+    void aConvertedModelTakesOtherInputSizes() throws Exception {
+        Path zip = dir.resolve("k2.zip");
+        assertEquals(0, run("convert", "--weights", keras2Full.weights().toString(), "--out", zip.toString()).code());
+        Path y = dir.resolve("y.npy");
+        Run p = run("predict", "--model", zip.toString(), "--input", keras2Full.input().toString(), "--output", y.toString());
+        assertEquals(0, p.code(), p.err());
+        assertMatchesPyTorch(y, keras2Full);
+    }
+
+    @Test
+    void installedModelIsWhatInitPretrainedAndPredictFind() throws Exception {
+        Run missing = run("predict", "--model", "densenet121", "--input", tf121.input().toString(),
+                "--output", dir.resolve("y.npy").toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("./densenet convert --weights densenet121_weights_tf.h5 --model densenet121 --install"),
+                missing.err());
+
+        Run c = run("convert", "--weights", tf121.weights().toString(), "--install");
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.out().contains(dir.resolve("cache/models/densenet121/densenet121_imagenet.zip").toString()), c.out());
+        Path y = dir.resolve("y.npy");
+        assertEquals(0, run("predict", "--model", "densenet121", "--input", tf121.input().toString(),
+                "--output", y.toString()).code());
+        assertMatchesPyTorch(y, tf121);
+    }
+
+    @Test
+    void existingFilesAreNotReplacedWithoutForce() throws Exception {
+        Path zip = dir.resolve("m.zip");
+        Files.writeString(zip, "precious");
+        assertBadInput(run("convert", "--weights", tf121.weights().toString(), "--out", zip.toString()),
+                "exists; pass --force to replace it");
+        assertEquals("precious", Files.readString(zip));
+
+        Path y = dir.resolve("y.npy");
+        Files.writeString(y, "precious");
+        assertBadInput(run("predict", "--model", "whatever.zip", "--input", tf121.input().toString(), "--output", y.toString()),
+                y + ": exists; pass --force");
+        assertEquals("precious", Files.readString(y));
+    }
+
+    @Test
+    void badInputGetsOneClearLine() throws Exception {
+        assertBadInput(run("summary", "--model", "densenet122"), "unknown DenseNet preset 'densenet122'");
+        assertBadInput(run("summary", "--model", "densenet121", "--input", "8x8x3"),
+                "inputHeight 8 is too small", "at least 29 pixels");
+        assertBadInput(run("summary", "--model", "densenet121", "--input", "big"), "--input 'big' is not HxWxC");
+        assertBadInput(run("convert", "--weights", dir.resolve("none.h5").toString(), "--out", dir.resolve("a.zip").toString()),
+                "none.h5: no such file");
+        assertBadInput(run("convert", "--weights", tf121.weights().toString(), "--model", "densenet169",
+                "--out", dir.resolve("b.zip").toString()), "does not fit the graph", "(densenet121)");
+        assertBadInput(run("convert", "--weights", tf121.weights().toString(), "--layout", "keras3",
+                "--out", dir.resolve("c.zip").toString()), "unknown weight layout 'keras3'");
+        assertFalse(Files.exists(dir.resolve("b.zip")) || Files.exists(dir.resolve("c.zip")));
+
+        Path zip = dir.resolve("m.zip");
+        assertEquals(0, run("convert", "--weights", tf121.weights().toString(), "--out", zip.toString()).code());
+        Path gray = dir.resolve("gray.npy");
+        Npy.write(Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 2, 1, 64, 64), gray);
+        assertBadInput(run("predict", "--model", zip.toString(), "--input", gray.toString(), "--output",
+                dir.resolve("y.npy").toString()), "gray.npy: shape [2, 1, 64, 64] is not [N, 3, H, W]");
+        Path text = dir.resolve("text.npy");
+        Files.writeString(text, "not numpy");
+        assertBadInput(run("predict", "--model", zip.toString(), "--input", text.toString(), "--output",
+                dir.resolve("y.npy").toString()), "text.npy: not a .npy file");
+        Path fake = dir.resolve("fake.zip");
+        Files.writeString(fake, "not a zip");
+        assertBadInput(run("predict", "--model", fake.toString(), "--input", tf121.input().toString(), "--output",
+                dir.resolve("y.npy").toString()), "fake.zip: not a DL4J ComputationGraph model zip");
+        assertFalse(Files.exists(dir.resolve("y.npy")), "no output is written on failure");
+    }
+}
