@@ -130,6 +130,22 @@ class CliTest {
     }
 
     @Test
+    void benchmarkEndsWithAJsonLine() {
+        Run infer = run("benchmark", "--model", "densenet-bc100-k12", "--input", "32x32", "--batch", "2",
+                "--warmup", "0", "--iterations", "2");
+        assertEquals(0, infer.code(), infer.err());
+        String json = infer.out().strip().lines().reduce((a, b) -> b).orElseThrow();
+        assertTrue(json.matches("\\{\"model\":\"densenet-bc100-k12\",\"mode\":\"infer\",\"batch\":2,"
+                + "\"input\":\"32x32\",\"median_ms\":[0-9.]+,\"min_ms\":[0-9.]+,\"images_per_s\":[0-9.]+,"
+                + "\"backend\":\"CPU.*\"}"), json);
+        Run load = run("benchmark", "--mode", "import", "--weights", tf121.weights().toString(),
+                "--warmup", "0", "--iterations", "1");
+        assertEquals(0, load.code(), load.err());
+        assertTrue(load.out().contains("\"mode\":\"import\""), load.out());
+        assertBadInput(run("benchmark", "--mode", "import"), "--mode import needs --weights FILE.h5");
+    }
+
+    @Test
     void existingFilesAreNotReplacedWithoutForce() throws Exception {
         Path zip = dir.resolve("m.zip");
         Files.writeString(zip, "precious");

@@ -1,0 +1,113 @@
+package org.densenet4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.keras.KerasDenseNetImporter;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.DenseNetZooModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code densenet benchmark}: timings of inference or of weight import, median of repeated runs. */
+@Command(name = "benchmark", mixinStandardHelpOptions = true,
+        description = "Time inference (--mode infer) or the import of a Keras weight file into a ready graph "
+                + "(--mode import). Prints a table, then one JSON line.")
+final class BenchmarkCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", defaultValue = "densenet121", description = "Preset id (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--mode", defaultValue = "infer", description = "infer or import (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--input", defaultValue = "224x224", description = "Input HxW (default: ${DEFAULT-VALUE}).")
+    String input;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--iterations", defaultValue = "5", description = "Timed runs (default: ${DEFAULT-VALUE}).")
+    int iterations;
+
+    @Option(names = "--weights", description = "The Keras weight file, for --mode import.")
+    Path weights;
+
+    @Override
+    public Integer call() throws Exception {
+        if (batch < 1 || warmup < 0 || iterations < 1) {
+            throw new UserError("--batch and --iterations must be >= 1 and --warmup >= 0");
+        }
+        DenseNetPreset preset = Models.preset(model);
+        int[] hwc = Models.parseInput(input);
+        DenseNetConfig config = preset.config().toBuilder()
+                .inputShape(hwc[0], hwc[1], preset.config().inputChannels()).build();
+        Run run = switch (mode.toLowerCase(Locale.ROOT)) {
+            case "infer" -> inference(config);
+            case "import" -> {
+                if (weights == null) {
+                    throw new UserError("--mode import needs --weights FILE.h5");
+                }
+                yield () -> KerasDenseNetImporter.load(weights, config).close();
+            }
+            default -> throw new UserError("--mode must be infer or import, was '" + mode + "'");
+        };
+        for (int i = 0; i < warmup; i++) {
+            run.once();
+        }
+        double[] ms = new double[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long t0 = System.nanoTime();
+            run.once();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        report(spec.commandLine().getOut(), preset.id(), ms);
+        return 0;
+    }
+
+    @FunctionalInterface
+    private interface Run {
+        void once() throws Exception;
+    }
+
+    private Run inference(DenseNetConfig config) {
+        ComputationGraph net = new DenseNetZooModel(model, config).init();
+        Nd4j.getRandom().setSeed(1);
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
+        return () -> net.outputSingle(x);
+    }
+
+    private void report(PrintWriter out, String id, double[] ms) {
+        double[] sorted = ms.clone();
+        Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        boolean infer = mode.equalsIgnoreCase("infer");
+        double imagesPerSecond = infer ? batch * 1000.0 / median : 0;
+        String backend = Backend.describe();
+        out.printf("%-12s %-7s %5s %9s %10s %10s %12s%n", "model", "mode", "batch", "input", "median ms", "min ms", "images/s");
+        out.printf(Locale.ROOT, "%-12s %-7s %5d %9s %10.1f %10.1f %12.1f%n", id, mode, batch, input, median, sorted[0],
+                imagesPerSecond);
+        out.println("runs (ms): " + Arrays.toString(Arrays.stream(ms).map(v -> Math.round(v * 10) / 10.0).toArray()));
+        out.printf(Locale.ROOT, "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"input\":\"%s\",\"median_ms\":%.2f,"
+                + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\"}%n",
+                id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend);
+    }
+}
