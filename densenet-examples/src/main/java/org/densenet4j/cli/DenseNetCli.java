@@ -51,7 +51,22 @@ public final class DenseNetCli {
             err.flush();
             return code;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (LinkageError e) { // ExceptionInInitializerError, UnsatisfiedLinkError, NoClassDefFoundError
+            // ND4J loads its native backend on first use; without one (e.g. --cuda with no GPU) that fails here.
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            err.println("densenet: the ND4J backend could not start (" + message(root) + "). The CUDA backend needs "
+                    + "an NVIDIA GPU with its driver, CUDA 11.6 and cuDNN 8.3; the CPU backend needs no set-up.");
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return EXIT_FAILURE;
+        }
     }
 
     private static boolean isUserError(Throwable e) {
