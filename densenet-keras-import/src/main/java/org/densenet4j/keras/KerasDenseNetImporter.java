@@ -222,7 +222,7 @@ public final class KerasDenseNetImporter {
     private static void checkArchitecture(Path file, KerasWeightFile weights, WeightLayout layout,
                                           Map<String, Source> sources, DenseNetConfig config)
             throws WeightImportException {
-        List<String> graphLayers = weightLayerNames(config);
+        List<String> graphLayers = List.copyOf(DenseNetBuilder.weightLayers(DenseNetBuilder.build(config)).keySet());
         List<String> missing = graphLayers.stream().filter(n -> !sources.containsKey(n)).toList();
         List<String> extra = new ArrayList<>(sources.keySet());
         extra.removeAll(graphLayers);
@@ -258,20 +258,6 @@ public final class KerasDenseNetImporter {
     private static String firstFew(List<String> names) {
         return names.size() <= 6 ? String.join(", ", names)
                 : String.join(", ", names.subList(0, 6)) + ", ...";
-    }
-
-    /** The graph's weight-holding layers, in the order DL4J creates them; no parameters are allocated. */
-    private static List<String> weightLayerNames(DenseNetConfig config) {
-        List<String> names = new ArrayList<>();
-        DenseNetBuilder.build(config).getVertices().forEach((name, vertex) -> {
-            if (vertex instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
-                var layer = lv.getLayerConf().getLayer();
-                if (layer.initializer().numParams(layer) > 0) {
-                    names.add(name);
-                }
-            }
-        });
-        return names;
     }
 
     /** The architecture a file's layers describe. */

@@ -85,16 +85,27 @@ public final class DenseNetBuilder {
         return new DenseNetBuilder(config).assemble();
     }
 
-    /** The parameters a graph of {@code conf} holds (BN statistics included), computed without allocating them. */
-    public static long numParams(ComputationGraphConfiguration conf) {
-        long total = 0;
-        for (var vertex : conf.getVertices().values()) {
+    /**
+     * The layers of {@code conf} that hold parameters, with their parameter counts (BN statistics
+     * included), in the order they were added; computed without allocating anything.
+     */
+    public static java.util.Map<String, Long> weightLayers(ComputationGraphConfiguration conf) {
+        java.util.Map<String, Long> layers = new java.util.LinkedHashMap<>();
+        conf.getVertices().forEach((name, vertex) -> {
             if (vertex instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
                 var layer = lv.getLayerConf().getLayer();
-                total += layer.initializer().numParams(layer);
+                long n = layer.initializer().numParams(layer);
+                if (n > 0) {
+                    layers.put(name, n);
+                }
             }
-        }
-        return total;
+        });
+        return layers;
+    }
+
+    /** The parameters a graph of {@code conf} holds (BN statistics included), computed without allocating them. */
+    public static long numParams(ComputationGraphConfiguration conf) {
+        return weightLayers(conf).values().stream().mapToLong(Long::longValue).sum();
     }
 
     private GraphBuilder assemble() {
