@@ -182,6 +182,7 @@ public final class KerasDenseNetImporter {
             }
             sources.put(zoo, new Source(layer.name(), roles(file, layer), null, Map.of()));
         }
+        checkScaleLayers(weights, layout, scales, sources);
         for (KerasWeightFile.Layer scale : scales.values()) {
             String bnName = scale.name().substring(0, scale.name().length() - "_scale".length()) + "_bn";
             Source bn = sources.get(bnName);
@@ -192,6 +193,34 @@ public final class KerasDenseNetImporter {
             sources.put(bnName, new Source(bn.fileLayer(), bn.tensors(), scale.name(), roles(file, scale)));
         }
         return sources;
+    }
+
+    /**
+     * The seed's files give every BatchNormalization a Scale layer: a file that has Scale layers
+     * must have one, with weights, for every BN, or a damaged file would load with some BNs unscaled.
+     */
+    private static void checkScaleLayers(KerasWeightFile weights, WeightLayout layout,
+                                         Map<String, KerasWeightFile.Layer> scales, Map<String, Source> sources)
+            throws WeightImportException {
+        if (layout == WeightLayout.KERAS2) {
+            return;
+        }
+        boolean anyScale = !scales.isEmpty();
+        for (KerasWeightFile.Layer layer : weights.layers().values()) {
+            if (layer.name().endsWith("_scale") && layer.weights().isEmpty()) {
+                throw WeightImportException.atLayer(weights.file(), layer.name(), "is a Scale layer that lists no weights");
+            }
+            anyScale |= layer.name().endsWith("_scale");
+        }
+        if (!anyScale) {
+            return;
+        }
+        for (String name : sources.keySet()) {
+            if (name.endsWith("_bn") && !scales.containsKey(name.substring(0, name.length() - 3) + "_scale")) {
+                throw WeightImportException.atLayer(weights.file(), name, "has no Scale layer '"
+                        + name.substring(0, name.length() - 3) + "_scale', though the file's other BatchNormalizations do");
+            }
+        }
     }
 
     private static Map<Role, Tensor> roles(Path file, KerasWeightFile.Layer layer) throws WeightImportException {

@@ -117,7 +117,7 @@ public final class KerasWeightFile {
             return new KerasWeightFile(file, fullModel, layers);
         } catch (WeightImportException e) {
             throw e;
-        } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+        } catch (RuntimeException | StackOverflowError e) {
             throw new WeightImportException(file, "not a readable HDF5 weight file (" + describe(e) + ")", e);
         }
     }

@@ -42,15 +42,36 @@ public final class Fixtures {
     }
 
     /** The fixture of {@code arch} in {@code layout} for an input of {@code height x width}, made if missing. */
-    public static synchronized Fixture get(String arch, String layout, int height, int width, int batch) throws IOException {
-        String name = arch + "-" + layout + "-" + height + "x" + width + "-b" + batch;
+    public static Fixture get(String arch, String layout, int height, int width, int batch) throws IOException {
+        return get(arch, layout, height, width, batch, 1000);
+    }
+
+    /** The same with {@code classes} classes. */
+    public static synchronized Fixture get(String arch, String layout, int height, int width, int batch, int classes)
+            throws IOException {
+        String name = arch + "-" + layout + "-" + height + "x" + width + "-b" + batch + (classes == 1000 ? "" : "-c" + classes);
         Path dir = DIR.resolve(name);
         if (!Files.exists(dir.resolve("meta.json"))) {
             run(TOOLS.resolve("make_densenet_fixtures.py").toString(), "--arch", arch, "--layout", layout,
                     "--height", Integer.toString(height), "--width", Integer.toString(width),
-                    "--batch", Integer.toString(batch), "--out", dir.toString());
+                    "--batch", Integer.toString(batch), "--classes", Integer.toString(classes), "--out", dir.toString());
         }
         return new Fixture(dir);
+    }
+
+    /** {@code count} structurally damaged copies of {@code weights}, made by {@code tools/fixtures/fuzz_h5.py}. */
+    public static java.util.List<Path> structuralMutations(Path weights, String name, int count, long seed)
+            throws IOException {
+        Path out = DIR.resolve("fuzz").resolve(name + "-" + count + "-" + seed);
+        if (!Files.isDirectory(out)) {
+            Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+            run(TOOLS.resolve("fuzz_h5.py").toString(), weights.toString(), tmp.toString(),
+                    Integer.toString(count), Long.toString(seed));
+            Files.move(tmp, out);
+        }
+        try (var files = Files.list(out)) {
+            return files.sorted().toList();
+        }
     }
 
     /** A copy of {@code weights} with one defect made by {@code tools/fixtures/mutate_h5.py}. */

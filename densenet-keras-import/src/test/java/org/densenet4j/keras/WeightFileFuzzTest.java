@@ -1,0 +1,209 @@
+package org.densenet4j.keras;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Hostile weight files: mutated copies of valid files of every layout (bit flips, truncation,
+ * overwritten and appended bytes, and, written with h5py, swapped, resized, retyped, absurdly
+ * shaped, missing and duplicated datasets and attributes). Each must load with the same weights as
+ * the original, load with no more changed values than it has changed weight bytes (a flip inside
+ * HDF5 weight data is a valid file with another number: Keras files carry no checksum), or fail with
+ * the importer's own exception and a message, within 10 s, without running out of memory.
+ *
+ * <p>300 cases per run with a fixed seed; more with
+ * {@code mvn -pl densenet-keras-import test -Dtest=WeightFileFuzzTest -Ddensenet.fuzz.cases=10000}.
+ */
+class WeightFileFuzzTest {
+
+    private static final int CASES = Integer.getInteger("densenet.fuzz.cases", 300);
+    private static final long SEED = Long.getLong("densenet.fuzz.seed", 20261122L);
+    private static final long BOUND_SECONDS = 10;
+    private static final String[] LAYOUTS = {"keras1-tf", "keras1-th", "keras2", "keras2-full"};
+
+    /** What a mutated file did. */
+    enum Outcome {
+        /** Loaded, every weight as in the original. */
+        SAME,
+        /** Loaded, some weight values changed, no more than the mutated bytes can hold. */
+        CHANGED_VALUES,
+        /** Rejected with a WeightImportException and a message. */
+        REJECTED,
+        /** Loaded with more changed values than the mutation can explain. */
+        LIED,
+        /** Failed with another exception, or with no message. */
+        WRONG_EXCEPTION,
+        /** Took longer than the bound. */
+        HANG,
+        /** Ran out of memory. */
+        OUT_OF_MEMORY
+    }
+
+    private record Base(String layout, Path file, byte[] bytes, DenseNetConfig config, float[] params) {
+    }
+
+    /** A mutated file and how many weight values its mutation may change at most. */
+    private record Case(Base base, String mutation, byte[] bytes, Path file, int maxChangedValues) {
+    }
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void mutatedWeightFilesLoadIdenticallyOrAreRejected() throws Exception {
+        List<Base> bases = new ArrayList<>();
+        for (String layout : LAYOUTS) {
+            Path file = Fixtures.get("densenet-tiny", layout, 32, 32, 2, 5).weights();
+            WeightFileSummary summary = KerasDenseNetImporter.inspect(file);
+            DenseNetConfig config = summary.toConfig().inputShape(32, 32, 3).build();
+            ComputationGraph net = KerasDenseNetImporter.load(file, config);
+            bases.add(new Base(layout, file, Files.readAllBytes(file), config, net.params().toFloatVector()));
+        }
+
+        Random rnd = new Random(SEED);
+        int structural = CASES / 5;
+        List<Case> cases = new ArrayList<>();
+        for (int i = 0; i < CASES - structural; i++) {
+            cases.add(byteMutation(bases.get(i % bases.size()), rnd, i));
+        }
+        for (Base base : bases) {
+            int n = structural / bases.size() + (bases.indexOf(base) < structural % bases.size() ? 1 : 0);
+            for (Path p : Fixtures.structuralMutations(base.file(), "tiny-" + base.layout(), n, SEED)) {
+                cases.add(new Case(base, "h5py " + p.getFileName().toString().replaceFirst("^\\d+-", "")
+                        .replace(".h5", ""), null, p, 0));
+            }
+        }
+        assertEquals(CASES, cases.size());
+
+        Map<Outcome, Integer> counts = new EnumMap<>(Outcome.class);
+        Map<String, Map<Outcome, Integer>> byMutation = new java.util.TreeMap<>();
+        List<String> failures = new ArrayList<>();
+        ExecutorService worker = newWorker();
+        for (Case c : cases) {
+            Path file = c.file();
+            if (c.bytes() != null) {
+                file = tmp.resolve("case.h5");
+                Files.write(file, c.bytes());
+            }
+            String[] detail = new String[1];
+            Outcome outcome;
+            Path target = file;
+            Future<Outcome> result = worker.submit(() -> run(c, target, detail));
+            try {
+                outcome = result.get(BOUND_SECONDS, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                result.cancel(true);
+                worker.shutdownNow();
+                worker = newWorker(); // the stuck thread is a daemon and is abandoned
+                outcome = Outcome.HANG;
+            }
+            counts.merge(outcome, 1, Integer::sum);
+            byMutation.computeIfAbsent(c.base().layout() + " " + c.mutation(), k -> new EnumMap<>(Outcome.class))
+                    .merge(outcome, 1, Integer::sum);
+            if (outcome.compareTo(Outcome.LIED) >= 0) {
+                failures.add(outcome + " on " + c.base().layout() + " " + c.mutation() + ": " + detail[0]);
+            }
+        }
+        worker.shutdownNow();
+
+        System.out.println("Weight-file fuzz, " + CASES + " cases, seed " + SEED + ": " + counts);
+        byMutation.forEach((m, o) -> System.out.println("  " + m + ": " + o));
+        assertTrue(failures.isEmpty(), failures.size() + " cases broke the contract:\n" + String.join("\n", failures));
+        assertTrue(counts.getOrDefault(Outcome.REJECTED, 0) > CASES / 4, "most mutations should be caught: " + counts);
+    }
+
+    private static ExecutorService newWorker() {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "fuzz-case");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    private static Outcome run(Case c, Path file, String[] detail) {
+        try {
+            ComputationGraph net = KerasDenseNetImporter.load(file, c.base().config());
+            float[] params = net.params().toFloatVector();
+            net.close();
+            int changed = 0;
+            for (int i = 0; i < params.length; i++) {
+                if (Float.floatToIntBits(params[i]) != Float.floatToIntBits(c.base().params()[i])) {
+                    changed++;
+                }
+            }
+            // Folding a Keras 1 Scale into its BN turns one stored value into two parameters.
+            int allowed = 2 * c.maxChangedValues();
+            detail[0] = changed + " values changed (at most " + allowed + " allowed)";
+            return changed == 0 ? Outcome.SAME : changed <= allowed ? Outcome.CHANGED_VALUES : Outcome.LIED;
+        } catch (WeightImportException e) {
+            detail[0] = e.getMessage();
+            return e.getMessage() == null || e.getMessage().isBlank() ? Outcome.WRONG_EXCEPTION : Outcome.REJECTED;
+        } catch (OutOfMemoryError e) {
+            detail[0] = e.toString();
+            return Outcome.OUT_OF_MEMORY;
+        } catch (Throwable e) {
+            detail[0] = e.toString();
+            return Outcome.WRONG_EXCEPTION;
+        }
+    }
+
+    /** One byte-level mutation of a base file; the i-th case cycles through the kinds. */
+    private static Case byteMutation(Base base, Random rnd, int i) {
+        byte[] b = base.bytes().clone();
+        int n = b.length;
+        return switch (i / LAYOUTS.length % 5) {
+            case 0 -> {
+                int flips = 1 + rnd.nextInt(8);
+                for (int k = 0; k < flips; k++) {
+                    int at = rnd.nextInt(n);
+                    b[at] ^= (byte) (1 << rnd.nextInt(8));
+                }
+                yield new Case(base, "bit flips", b, null, flips);
+            }
+            case 1 -> new Case(base, "truncation", java.util.Arrays.copyOf(b, rnd.nextInt(n)), null, 0);
+            case 2 -> {
+                int len = 1 + rnd.nextInt(64);
+                int at = rnd.nextInt(n - len);
+                int fill = rnd.nextInt(3);
+                for (int k = 0; k < len; k++) {
+                    b[at + k] = fill == 0 ? 0 : fill == 1 ? (byte) 0xff : (byte) rnd.nextInt(256);
+                }
+                yield new Case(base, "overwritten bytes", b, null, (len + 3) / 4 + 1);
+            }
+            case 3 -> {
+                // The superblock and the first object headers: dimensions, addresses, sizes.
+                int at = rnd.nextInt(Math.min(n, 4096) - 8);
+                for (int k = 0; k < 8; k++) {
+                    b[at + k] = (byte) rnd.nextInt(256);
+                }
+                yield new Case(base, "header bytes", b, null, 4);
+            }
+            default -> {
+                byte[] longer = java.util.Arrays.copyOf(b, n + 1 + rnd.nextInt(4096));
+                for (int k = n; k < longer.length; k++) {
+                    longer[k] = (byte) rnd.nextInt(256);
+                }
+                yield new Case(base, "appended garbage", longer, null, 0);
+            }
+        };
+    }
+}
