@@ -3,25 +3,32 @@ package org.densenet4j.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
+import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code densenet predict}: class probabilities of an NCHW tensor. */
+/** {@code densenet predict}: class probabilities of an NCHW tensor or of image files. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = "Run a model on an NCHW float32 tensor (.npy, fed as it is) and write the class "
-                + "probabilities [N, classes] as float32 .npy.")
+        description = {"Run a model on an NCHW float32 tensor (.npy, fed as it is) or on image files, and write "
+                + "the class probabilities [N, classes] as float32 .npy and/or print the top classes.",
+                "Images are resized to --size and normalised by --preprocess (caffe for the seed's weights, "
+                        + "torch for keras.applications')."})
 final class PredictCommand implements Callable<Integer> {
 
     @Spec
@@ -31,11 +38,30 @@ final class PredictCommand implements Callable<Integer> {
             description = "A model zip, or a preset id whose pretrained model is in the zoo cache.")
     String model;
 
-    @Option(names = "--input", required = true, description = "Input tensor [N, C, H, W], float32 or float64 .npy.")
-    Path input;
+    static final class Source {
+        @Option(names = "--input", required = true, description = "Input tensor [N, C, H, W], float32 or float64 .npy.")
+        Path input;
 
-    @Option(names = "--output", required = true, description = "Where to write the probabilities (.npy).")
+        @Option(names = "--images", required = true, arity = "1..*",
+                description = "Image files (JPEG, PNG, BMP, GIF, TIFF) or folders of them.")
+        List<Path> images;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    @Option(names = "--output", description = "Where to write the probabilities (.npy); required with --input.")
     Path output;
+
+    @Option(names = "--preprocess", defaultValue = "caffe",
+            description = "Image normalisation: caffe, torch or none (default: ${DEFAULT-VALUE}).")
+    String preprocess;
+
+    @Option(names = "--size", defaultValue = "224x224", description = "Images are resized to HxW (default: ${DEFAULT-VALUE}).")
+    String size;
+
+    @Option(names = "--top", defaultValue = "3", description = "Classes printed per image (default: ${DEFAULT-VALUE}).")
+    int top;
 
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -48,12 +74,27 @@ final class PredictCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new UserError("--batch must be at least 1, was " + batch);
         }
-        if (Files.exists(output) && !force) {
+        if (source.input != null && output == null) {
+            throw new UserError("--input needs --output FILE.npy");
+        }
+        if (output != null && Files.exists(output) && !force) {
             throw new UserError(output + ": exists; pass --force to replace it");
         }
-        INDArray x = Npy.read(input);
+        ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(preprocess);
         ComputationGraph net = Models.load(model);
-        checkShape(net, x);
+        List<Path> files = source.images == null ? List.of() : imageFiles(source.images);
+        INDArray x;
+        if (source.input != null) {
+            x = Npy.read(source.input);
+            checkShape(net, x);
+        } else {
+            int[] hw = Models.parseInput(size);
+            long channels = inputChannels(net);
+            x = Images.load(files, hw[0], hw[1], channels > 0 ? (int) channels : 3);
+            if (x.size(1) == 3) {
+                x = new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x);
+            }
+        }
         long n = x.size(0);
         INDArray probabilities = null;
         long start = System.nanoTime();
@@ -66,11 +107,46 @@ final class PredictCommand implements Callable<Integer> {
             }
             probabilities.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).assign(out);
         }
-        Npy.write(probabilities, output);
         double ms = (System.nanoTime() - start) / 1e6;
-        spec.commandLine().getOut().printf("Wrote %s %s (%d images, %.1f ms per image, %s)%n", output,
-                Arrays.toString(probabilities.shape()), n, ms / n, Backend.describe());
+        var out = spec.commandLine().getOut();
+        if (!files.isEmpty()) {
+            List<String> labels = probabilities.size(1) == 1000 ? ImageNetLabels.imageNet() : null;
+            var tops = ImageNetLabels.topK(probabilities, top, labels);
+            for (int i = 0; i < files.size(); i++) {
+                StringBuilder line = new StringBuilder(files.get(i).toString()).append(':');
+                int rank = 1;
+                for (ImageNetLabels.Prediction p : tops.get(i)) {
+                    line.append(String.format("  %d. %s (%.3f)", rank++, p.label(), p.probability()));
+                }
+                out.println(line);
+            }
+        }
+        if (output != null) {
+            Npy.write(probabilities, output);
+            out.printf("Wrote %s %s%n", output, Arrays.toString(probabilities.shape()));
+        }
+        out.printf("%d images, %.1f ms per image, %s%n", n, ms / n, Backend.describe());
         return 0;
+    }
+
+    /** The files named, with folders expanded to the images directly in them (sorted). */
+    static List<Path> imageFiles(List<Path> paths) throws java.io.IOException {
+        List<Path> files = new java.util.ArrayList<>();
+        for (Path p : paths) {
+            if (Files.isDirectory(p)) {
+                try (var listing = Files.list(p)) {
+                    List<Path> images = listing.filter(f -> Files.isRegularFile(f) && f.getFileName().toString()
+                            .toLowerCase(java.util.Locale.ROOT).matches(".*\\.(jpe?g|png|bmp|gif|tiff?)")).sorted().toList();
+                    if (images.isEmpty()) {
+                        throw new UserError(p + ": holds no images (.jpg, .png, .bmp, .gif, .tif)");
+                    }
+                    files.addAll(images);
+                }
+            } else {
+                files.add(p);
+            }
+        }
+        return files;
     }
 
     /** Channels the graph's first convolution takes, or -1 when it does not start with one. */
@@ -90,7 +166,7 @@ final class PredictCommand implements Callable<Integer> {
     private void checkShape(ComputationGraph net, INDArray x) {
         long channels = inputChannels(net);
         if (x.rank() != 4 || (channels > 0 && x.size(1) != channels) || x.size(0) == 0) {
-            throw new UserError(input + ": shape " + Arrays.toString(x.shape()) + " is not [N, " + (channels > 0 ? channels : "C")
+            throw new UserError(source.input + ": shape " + Arrays.toString(x.shape()) + " is not [N, " + (channels > 0 ? channels : "C")
                     + ", H, W] with N >= 1, as the model takes");
         }
     }

@@ -108,12 +108,14 @@ public final class KerasWeightFile {
                         + (fullModel ? "/model_weights" : "the root group"));
             }
             Map<String, Layer> layers = new LinkedHashMap<>();
+            Extents extents = new Extents(file, fileSize);
             for (String name : layerNames) {
                 if (layers.containsKey(name)) {
                     throw WeightImportException.atLayer(file, name, "listed twice in 'layer_names'");
                 }
-                layers.put(name, readLayer(file, fileSize, root, name));
+                layers.put(name, readLayer(file, fileSize, root, name, extents));
             }
+            extents.check();
             return new KerasWeightFile(file, fullModel, layers);
         } catch (WeightImportException e) {
             throw e;
@@ -122,11 +124,13 @@ public final class KerasWeightFile {
         }
     }
 
-    private static Layer readLayer(Path file, long fileSize, Group root, String name) throws WeightImportException {
+    private static Layer readLayer(Path file, long fileSize, Group root, String name, Extents extents)
+            throws WeightImportException {
         Node node = child(root, name);
         if (!(node instanceof Group group)) {
             throw WeightImportException.atLayer(file, name, "listed in 'layer_names' but the file has no group for it");
         }
+        extents.header(group);
         String[] weightNames = strings(file, group, "weight_names");
         if (weightNames == null || weightNames.length == 0) {
             return new Layer(name, List.of());
@@ -136,6 +140,8 @@ public final class KerasWeightFile {
             if (!(child(group, weightName) instanceof Dataset dataset)) {
                 throw WeightImportException.atLayer(file, name, "weight '" + weightName + "' is listed but not stored");
             }
+            extents.header(dataset);
+            extents.data(name + "/" + weightName, dataset);
             tensors.add(readTensor(file, fileSize, name, weightName, dataset));
         }
         return new Layer(name, List.copyOf(tensors));
@@ -181,6 +187,60 @@ public final class KerasWeightFile {
                     + " values for shape " + Tensor.shapeText(shape));
         }
         return new Tensor(weightName, shape, data);
+    }
+
+    /**
+     * Where the weights' bytes lie in the file. HDF5 keeps no checksum of contiguous data, so a
+     * damaged data address would read other bytes as weights; in a sound file every dataset's data
+     * has bytes of its own, inside the file and clear of the object headers, and that is checked.
+     */
+    private static final class Extents {
+        private record Range(String name, long start, long end) {
+        }
+
+        private final Path file;
+        private final long fileSize;
+        private final List<Range> data = new ArrayList<>();
+        private final List<Long> headers = new ArrayList<>();
+
+        Extents(Path file, long fileSize) {
+            this.file = file;
+            this.fileSize = fileSize;
+        }
+
+        void header(Node node) {
+            headers.add(node.getAddress());
+        }
+
+        void data(String name, Dataset dataset) throws WeightImportException {
+            if (dataset instanceof io.jhdf.api.dataset.ContiguousDataset contiguous && !dataset.isEmpty()) {
+                long start = contiguous.getDataAddress();
+                long end = start + dataset.getSizeInBytes();
+                if (start < 0 || end > fileSize || end < start) {
+                    throw new WeightImportException(file, "weight '" + name + "' claims bytes " + start + ".." + end
+                            + " of a " + fileSize + "-byte file (truncated or damaged file)");
+                }
+                data.add(new Range(name, start, end));
+            }
+        }
+
+        void check() throws WeightImportException {
+            data.sort(java.util.Comparator.comparingLong(Range::start));
+            for (int i = 1; i < data.size(); i++) {
+                if (data.get(i).start() < data.get(i - 1).end()) {
+                    throw new WeightImportException(file, "weights '" + data.get(i - 1).name() + "' and '"
+                            + data.get(i).name() + "' claim the same bytes of the file (damaged file)");
+                }
+            }
+            for (long h : headers) {
+                for (Range r : data) {
+                    if (h >= r.start() && h < r.end()) {
+                        throw new WeightImportException(file, "weight '" + r.name()
+                                + "' claims bytes that hold the file's structure (damaged file)");
+                    }
+                }
+            }
+        }
     }
 
     /** A child by name; Keras 2 names such as {@code conv1/conv} are paths of nested groups. */

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -17,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.testing.ByteMutator;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,11 +79,13 @@ class WeightFileFuzzTest {
             bases.add(new Base(layout, file, Files.readAllBytes(file), config, net.params().toFloatVector()));
         }
 
-        Random rnd = new Random(SEED);
+        ByteMutator mutator = new ByteMutator(SEED);
         int structural = CASES / 5;
         List<Case> cases = new ArrayList<>();
         for (int i = 0; i < CASES - structural; i++) {
-            cases.add(byteMutation(bases.get(i % bases.size()), rnd, i));
+            Base base = bases.get(i % bases.size());
+            ByteMutator.Mutation m = mutator.mutate(base.bytes(), i / bases.size());
+            cases.add(new Case(base, m.kind(), m.bytes(), null, m.changedFloats()));
         }
         for (Base base : bases) {
             int n = structural / bases.size() + (bases.indexOf(base) < structural % bases.size() ? 1 : 0);
@@ -164,46 +166,5 @@ class WeightFileFuzzTest {
             detail[0] = e.toString();
             return Outcome.WRONG_EXCEPTION;
         }
-    }
-
-    /** One byte-level mutation of a base file; the i-th case cycles through the kinds. */
-    private static Case byteMutation(Base base, Random rnd, int i) {
-        byte[] b = base.bytes().clone();
-        int n = b.length;
-        return switch (i / LAYOUTS.length % 5) {
-            case 0 -> {
-                int flips = 1 + rnd.nextInt(8);
-                for (int k = 0; k < flips; k++) {
-                    int at = rnd.nextInt(n);
-                    b[at] ^= (byte) (1 << rnd.nextInt(8));
-                }
-                yield new Case(base, "bit flips", b, null, flips);
-            }
-            case 1 -> new Case(base, "truncation", java.util.Arrays.copyOf(b, rnd.nextInt(n)), null, 0);
-            case 2 -> {
-                int len = 1 + rnd.nextInt(64);
-                int at = rnd.nextInt(n - len);
-                int fill = rnd.nextInt(3);
-                for (int k = 0; k < len; k++) {
-                    b[at + k] = fill == 0 ? 0 : fill == 1 ? (byte) 0xff : (byte) rnd.nextInt(256);
-                }
-                yield new Case(base, "overwritten bytes", b, null, (len + 3) / 4 + 1);
-            }
-            case 3 -> {
-                // The superblock and the first object headers: dimensions, addresses, sizes.
-                int at = rnd.nextInt(Math.min(n, 4096) - 8);
-                for (int k = 0; k < 8; k++) {
-                    b[at + k] = (byte) rnd.nextInt(256);
-                }
-                yield new Case(base, "header bytes", b, null, 4);
-            }
-            default -> {
-                byte[] longer = java.util.Arrays.copyOf(b, n + 1 + rnd.nextInt(4096));
-                for (int k = n; k < longer.length; k++) {
-                    longer[k] = (byte) rnd.nextInt(256);
-                }
-                yield new Case(base, "appended garbage", longer, null, 0);
-            }
-        };
     }
 }

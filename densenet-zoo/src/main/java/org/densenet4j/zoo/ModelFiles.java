@@ -91,12 +91,65 @@ public final class ModelFiles {
         } else if (requireChecksum) {
             throw new IOException(zip + ": has no checksum file " + sumFile.getFileName() + "; convert it again");
         }
+        checkZip(zip);
         try {
             return ModelSerializer.restoreComputationGraph(zip.toFile(), false);
-        } catch (IOException | RuntimeException e) {
-            throw new IOException(zip + ": not a DL4J ComputationGraph model zip (" + e.getMessage() + ")", e);
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            throw new IOException(zip + ": not a DL4J ComputationGraph model zip (" + e + ")", e);
         }
     }
+
+    /**
+     * Reads every entry of a model zip through its CRC and checks that the parameters it stores fit
+     * its configuration, before DL4J parses anything: a damaged zip is an IOException here, not an
+     * absurd allocation or a native failure inside DL4J.
+     */
+    private static void checkZip(Path zip) throws IOException {
+        String json = null;
+        long coefficientBytes = -1;
+        try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(
+                new java.io.BufferedInputStream(Files.newInputStream(zip)))) {
+            byte[] buf = new byte[1 << 16];
+            for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+                long size = 0;
+                for (int n; (n = in.read(buf)) > 0; ) { // the stream checks each entry's CRC at its end
+                    size += n;
+                    if (e.getName().equals(ModelSerializer.CONFIGURATION_JSON)) {
+                        if (size > MAX_JSON_BYTES) {
+                            throw new IOException("its configuration is over " + MAX_JSON_BYTES + " bytes");
+                        }
+                        text.write(buf, 0, n);
+                    }
+                }
+                if (e.getName().equals(ModelSerializer.CONFIGURATION_JSON)) {
+                    json = text.toString(StandardCharsets.UTF_8);
+                } else if (e.getName().equals(ModelSerializer.COEFFICIENTS_BIN)) {
+                    coefficientBytes = size;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(zip + ": not a readable model zip (" + e.getMessage() + ")", e);
+        }
+        if (json == null || coefficientBytes < 0) {
+            throw new IOException(zip + ": not a DL4J model zip (no " + (json == null ? ModelSerializer.CONFIGURATION_JSON
+                    : ModelSerializer.COEFFICIENTS_BIN) + ")");
+        }
+        long params;
+        try {
+            params = DenseNetBuilder.numParams(org.deeplearning4j.nn.conf.ComputationGraphConfiguration.fromJson(json));
+        } catch (RuntimeException e) {
+            throw new IOException(zip + ": not a DL4J ComputationGraph model zip (its configuration does not parse: "
+                    + e.getMessage() + ")", e);
+        }
+        // coefficients.bin is the flat float32 parameter vector plus a small header.
+        if (coefficientBytes < 4 * params || coefficientBytes > 4 * params + 65_536) {
+            throw new IOException(zip + ": stores " + coefficientBytes + " bytes of parameters for a configuration of "
+                    + params + " parameters");
+        }
+    }
+
+    private static final long MAX_JSON_BYTES = 64L << 20;
 
     /** The checksum file beside {@code zip}. */
     public static Path checksumFile(Path zip) {

@@ -1,0 +1,56 @@
+package org.densenet4j.zoo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Many threads get exactly the outputs one thread gets. */
+class ConcurrentPredictorTest {
+
+    @Test
+    void eightThreadsTimesAHundredPredictionsMatchSingleThreaded() {
+        ComputationGraph net = new DenseNetZooModel("tiny", TinyNets.tinyBc().build()).init();
+        List<INDArray> inputs = new ArrayList<>();
+        List<INDArray> expected = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            INDArray x = TinyNets.bars(1 + i % 4, 12, 100 + i).getFeatures();
+            inputs.add(x);
+            expected.add(net.outputSingle(x).dup());
+        }
+        assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+            try (ConcurrentPredictor predictor = new ConcurrentPredictor(net, 2)) {
+                ExecutorService pool = Executors.newFixedThreadPool(8);
+                List<Future<Integer>> threads = new ArrayList<>();
+                for (int t = 0; t < 8; t++) {
+                    int thread = t;
+                    threads.add(pool.submit(() -> {
+                        int checked = 0;
+                        for (int i = 0; i < 100; i++) {
+                            int k = (thread * 7 + i) % inputs.size();
+                            assertEquals(expected.get(k), predictor.predict(inputs.get(k)),
+                                    "thread " + thread + ", prediction " + i);
+                            checked++;
+                        }
+                        return checked;
+                    }));
+                }
+                int total = 0;
+                for (Future<Integer> f : threads) {
+                    total += f.get();
+                }
+                pool.shutdown();
+                assertEquals(800, total);
+            }
+        });
+    }
+}
