@@ -130,6 +130,39 @@ class CliTest {
     }
 
     @Test
+    void predictOnImagesPrintsTopClassesAndRejectsBadImages() throws Exception {
+        Path zip = dir.resolve("m.zip");
+        assertEquals(0, run("convert", "--weights", tf121.weights().toString(), "--out", zip.toString()).code());
+        Path images = Fixtures.images();
+        Path folder = Files.createDirectories(dir.resolve("pics"));
+        Files.copy(images.resolve("rgb.png"), folder.resolve("a.png"));
+        Files.copy(images.resolve("rgb.jpg"), folder.resolve("b.jpg"));
+        Path y = dir.resolve("p.npy");
+        Run r = run("predict", "--model", zip.toString(), "--images", folder.toString(), images.resolve("cmyk.jpg").toString(),
+                "--size", "64x64", "--preprocess", "torch", "--top", "2", "--output", y.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains(folder.resolve("a.png") + ":  1. "), r.out());
+        assertTrue(r.out().contains("  2. "), r.out());
+        assertTrue(r.out().contains("3 images"), r.out());
+        INDArray p = Npy.read(y);
+        assertArrayEquals(new long[] {3, 1000}, p.shape());
+        assertEquals(1.0, p.getRow(0).sumNumber().doubleValue(), 1e-4);
+
+        assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("gray.png").toString()),
+                "gray.png: is a grayscale image; the model takes RGB (3 channels)");
+        assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("truncated.png").toString()),
+                "truncated.png: unreadable or truncated image");
+        assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("huge.png").toString()),
+                "huge.png: claims 100000x100000 pixels");
+        assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("empty.jpg").toString()),
+                "empty.jpg: not an image this tool reads");
+        Path empty = Files.createDirectories(dir.resolve("nothing"));
+        assertBadInput(run("predict", "--model", zip.toString(), "--images", empty.toString()), "holds no images");
+        assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("rgb.png").toString(),
+                "--preprocess", "tf"), "unknown preprocessing 'tf'; use caffe, torch or none");
+    }
+
+    @Test
     void benchmarkEndsWithAJsonLine() {
         Run infer = run("benchmark", "--model", "densenet-bc100-k12", "--input", "32x32", "--batch", "2",
                 "--warmup", "0", "--iterations", "2");
@@ -187,7 +220,7 @@ class CliTest {
         Path fake = dir.resolve("fake.zip");
         Files.writeString(fake, "not a zip");
         assertBadInput(run("predict", "--model", fake.toString(), "--input", tf121.input().toString(), "--output",
-                dir.resolve("y.npy").toString()), "fake.zip: not a DL4J ComputationGraph model zip");
+                dir.resolve("y.npy").toString()), "fake.zip: not a DL4J model zip (not a zip file)");
         assertFalse(Files.exists(dir.resolve("y.npy")), "no output is written on failure");
     }
 }

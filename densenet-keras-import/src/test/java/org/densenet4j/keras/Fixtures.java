@@ -59,6 +59,17 @@ public final class Fixtures {
         return new Fixture(dir);
     }
 
+    /** The test images of {@code tools/fixtures/make_images.py} (needs Debian's python3-pil). */
+    public static synchronized Path images() throws IOException {
+        Path out = DIR.resolve("images");
+        if (!Files.isDirectory(out)) {
+            Path tmp = out.resolveSibling("images.tmp");
+            run(TOOLS.resolve("make_images.py").toString(), tmp.toString());
+            Files.move(tmp, out);
+        }
+        return out;
+    }
+
     /** {@code count} structurally damaged copies of {@code weights}, made by {@code tools/fixtures/fuzz_h5.py}. */
     public static java.util.List<Path> structuralMutations(Path weights, String name, int count, long seed)
             throws IOException {

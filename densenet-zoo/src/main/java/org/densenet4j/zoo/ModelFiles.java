@@ -107,10 +107,12 @@ public final class ModelFiles {
     private static void checkZip(Path zip) throws IOException {
         String json = null;
         long coefficientBytes = -1;
+        int entries = 0;
         try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(
                 new java.io.BufferedInputStream(Files.newInputStream(zip)))) {
             byte[] buf = new byte[1 << 16];
             for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                entries++;
                 java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
                 long size = 0;
                 for (int n; (n = in.read(buf)) > 0; ) { // the stream checks each entry's CRC at its end
@@ -130,6 +132,9 @@ public final class ModelFiles {
             }
         } catch (IOException | RuntimeException e) {
             throw new IOException(zip + ": not a readable model zip (" + e.getMessage() + ")", e);
+        }
+        if (entries == 0) {
+            throw new IOException(zip + ": not a DL4J model zip (not a zip file)");
         }
         if (json == null || coefficientBytes < 0) {
             throw new IOException(zip + ": not a DL4J model zip (no " + (json == null ? ModelSerializer.CONFIGURATION_JSON
