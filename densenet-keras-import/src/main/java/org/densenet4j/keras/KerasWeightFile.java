@@ -154,6 +154,10 @@ public final class KerasWeightFile {
             throw WeightImportException.atLayer(file, layer, "weight '" + weightName
                     + "' holds " + type.getSimpleName() + " values, expected float32 or float64");
         }
+        if (!(dataset.getDataType() instanceof io.jhdf.object.datatype.FloatingPoint fp) || !isIeeeLittleEndian(fp)) {
+            throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' is not stored as "
+                    + "little-endian IEEE float32 or float64, as Keras writes weights (damaged file?)");
+        }
         long[] shape = dataset.getDimensionsAsLong();
         long values = 1;
         for (long d : shape) {
@@ -187,6 +191,21 @@ public final class KerasWeightFile {
                     + " values for shape " + Tensor.shapeText(shape));
         }
         return new Tensor(weightName, shape, data);
+    }
+
+    /**
+     * Whether a float type is the IEEE 754 binary32 or binary64 layout in little-endian order, the
+     * only one Keras writes: a damaged type message (a flipped byte-order bit, say) would otherwise
+     * read every value of a weight as another number.
+     */
+    private static boolean isIeeeLittleEndian(io.jhdf.object.datatype.FloatingPoint fp) {
+        boolean binary32 = fp.getSize() == 4 && fp.getBitPrecision() == 32 && fp.getExponentLocation() == 23
+                && fp.getExponentSize() == 8 && fp.getMantissaSize() == 23 && fp.getExponentBias() == 127;
+        boolean binary64 = fp.getSize() == 8 && fp.getBitPrecision() == 64 && fp.getExponentLocation() == 52
+                && fp.getExponentSize() == 11 && fp.getMantissaSize() == 52 && fp.getExponentBias() == 1023;
+        return (binary32 || binary64) && fp.getBitOffset() == 0 && fp.getMantissaLocation() == 0
+                && fp.getSignLocation() == fp.getBitPrecision() - 1
+                && fp.getByteOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
     }
 
     /**
