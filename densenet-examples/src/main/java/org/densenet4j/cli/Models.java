@@ -3,6 +3,8 @@ package org.densenet4j.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
@@ -41,6 +43,49 @@ final class Models {
         }
         DenseNetPreset preset = preset(spec);
         return DenseNetZooModel.of(preset).initPretrained(PretrainedType.IMAGENET);
+    }
+
+    /**
+     * A configuration from a JSON file of {@link DenseNetConfig} fields, starting from DenseNet-121's,
+     * e.g. {@code {"stem": "CIFAR", "growthRate": 12, "initialFilters": 24, "blockLayers": [6, 6, 6],
+     * "bottleneck": true, "compression": 0.5}}.
+     */
+    static DenseNetConfig.Builder configFile(Path file) throws IOException {
+        Map<String, Object> fields;
+        try {
+            fields = new org.nd4j.shade.jackson.databind.ObjectMapper().readValue(file.toFile(),
+                    new org.nd4j.shade.jackson.core.type.TypeReference<Map<String, Object>>() { });
+        } catch (IOException e) {
+            throw new UserError(file + ": not a JSON object of DenseNet settings (" + e.getMessage().lines().findFirst()
+                    .orElse("") + ")");
+        }
+        DenseNetConfig.Builder b = DenseNetConfig.builder();
+        for (Map.Entry<String, Object> e : fields.entrySet()) {
+            Object v = e.getValue();
+            try {
+                switch (e.getKey()) {
+                    case "growthRate" -> b.growthRate(((Number) v).intValue());
+                    case "initialFilters" -> b.initialFilters(((Number) v).intValue());
+                    case "blockLayers" -> b.blockLayers(((List<?>) v).stream().mapToInt(o -> ((Number) o).intValue()).toArray());
+                    case "compression" -> b.compression(((Number) v).doubleValue());
+                    case "reduction" -> b.reduction(((Number) v).doubleValue());
+                    case "bottleneck" -> b.bottleneck((Boolean) v);
+                    case "bottleneckWidth" -> b.bottleneckWidth(((Number) v).intValue());
+                    case "stem" -> b.stem(DenseNetConfig.Stem.valueOf(((String) v).toUpperCase(java.util.Locale.ROOT)));
+                    case "convBias" -> b.convBias((Boolean) v);
+                    case "dropoutRate" -> b.dropoutRate(((Number) v).doubleValue());
+                    case "weightDecay" -> b.weightDecay(((Number) v).doubleValue());
+                    case "bnEpsilon" -> b.bnEpsilon(((Number) v).doubleValue());
+                    default -> throw new UserError(file + ": unknown setting '" + e.getKey() + "'");
+                }
+            } catch (ClassCastException | NullPointerException | IllegalArgumentException ex) {
+                if (ex instanceof UserError u) {
+                    throw u;
+                }
+                throw new UserError(file + ": setting '" + e.getKey() + "' has the wrong kind of value: " + v);
+            }
+        }
+        return b;
     }
 
     /** Parses {@code HxWxC} (or {@code HxW}, 3 channels). */

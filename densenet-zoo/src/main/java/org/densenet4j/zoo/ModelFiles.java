@@ -49,6 +49,20 @@ public final class ModelFiles {
      * @throws IOException if writing or the read-back check fails; {@code target} is then untouched
      */
     public static void write(ComputationGraph graph, Path target, boolean replace) throws IOException {
+        write(graph, target, replace, null, java.util.Map.of());
+    }
+
+    /**
+     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean)} does, with a
+     * normaliser and named objects (for example the class labels) stored in the same zip, all of it
+     * before the zip is renamed into place.
+     *
+     * @param normalizer the input normalisation to store with the model, or null
+     * @param objects    serialisable objects stored under their names ({@code ModelSerializer.getObjectFromFile})
+     */
+    public static void write(ComputationGraph graph, Path target, boolean replace,
+                             org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer,
+                             java.util.Map<String, ?> objects) throws IOException {
         Path absolute = target.toAbsolutePath();
         if (!replace && Files.exists(absolute)) {
             throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
@@ -59,6 +73,12 @@ public final class ModelFiles {
         Path tmpSum = Files.createTempFile(dir, "." + absolute.getFileName(), ".sha256.part");
         try {
             ModelSerializer.writeModel(graph, tmp.toFile(), false);
+            if (normalizer != null) {
+                ModelSerializer.addNormalizerToModel(tmp.toFile(), normalizer);
+            }
+            for (var e : objects.entrySet()) {
+                ModelSerializer.addObjectToFile(tmp.toFile(), e.getKey(), e.getValue());
+            }
             String sum = sha256(tmp);
             verifyReadable(tmp, graph.numParams());
             Files.writeString(tmpSum, sum + "  " + absolute.getFileName() + "\n", StandardCharsets.US_ASCII);

@@ -1,0 +1,285 @@
+package org.densenet4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.densenet4j.examples.FashionMnist;
+import org.densenet4j.examples.TrainingCurves;
+import org.densenet4j.zoo.DenseNetBuilder;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.ModelFiles;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.preprocessor.ImagePreProcessingScaler;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.schedule.CycleSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code densenet train}: trains a preset on Fashion-MNIST and writes the model, its curves and a plot. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = {"Train a DenseNet on Fashion-MNIST (28x28 grayscale, 10 classes) with SGD + Nesterov momentum "
+                + "and a one-cycle learning rate, random flips and 2-pixel shifts; evaluate on the test set after "
+                + "each epoch; write the model zip (labels and input scaling stored with it), a CSV of the curves "
+                + "and a PNG plot. Files are written only when complete."})
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--dataset", defaultValue = "fashion-mnist", description = "fashion-mnist (default).")
+    String dataset;
+
+    @Option(names = "--data-dir", defaultValue = FashionMnist.DEBIAN_DIR,
+            description = "Folder of the IDX files (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--model", defaultValue = "densenet-bc100-k12",
+            description = "Preset id, or a JSON file of DenseNet settings; set to 28x28x1 and 10 classes "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--epochs", defaultValue = "1", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--lr", defaultValue = "0.2", description = "Peak learning rate of the one-cycle schedule (default: ${DEFAULT-VALUE}).")
+    double learningRate;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--limit", defaultValue = "0", description = "Use only the first N training images (0: all).")
+    int limit;
+
+    @Option(names = "--test-limit", defaultValue = "0", description = "Use only the first N test images (0: all).")
+    int testLimit;
+
+    @Option(names = "--no-augment", description = "Train without random flips and shifts.")
+    boolean noAugment;
+
+    @Option(names = "--out", required = true, description = "The model zip to write; the curves go beside it.")
+    Path out;
+
+    @Option(names = "--force", description = "Replace existing output files.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!dataset.equals("fashion-mnist")) {
+            throw new UserError("--dataset '" + dataset + "' is not supported; use fashion-mnist");
+        }
+        if (epochs < 1 || batch < 1) {
+            throw new UserError("--epochs and --batch must be >= 1");
+        }
+        Path csv = sibling(out, "-curves.csv");
+        Path png = sibling(out, "-curves.png");
+        for (Path p : List.of(out, csv, png)) {
+            if (Files.exists(p) && !force) {
+                throw new UserError(p + ": exists; pass --force to replace it");
+            }
+        }
+        DataSet train = FashionMnist.load(dataDir, true, limit);
+        DataSet test = FashionMnist.load(dataDir, false, testLimit);
+        ImagePreProcessingScaler scaler = new ImagePreProcessingScaler(0, 1);
+        scaler.transform(train.getFeatures());
+        scaler.transform(test.getFeatures());
+
+        int n = train.numExamples();
+        int iterationsPerEpoch = (n + batch - 1) / batch;
+        boolean file = model.endsWith(".json");
+        String name = file ? Path.of(model).getFileName().toString().replaceFirst("\\.json$", "") : Models.preset(model).id();
+        DenseNetConfig config = (file ? Models.configFile(Path.of(model)) : Models.preset(model).config().toBuilder())
+                .inputShape(28, 28, 1).numClasses(FashionMnist.LABELS.size()).seed(seed)
+                .updater(new Nesterovs(schedule(epochs * iterationsPerEpoch), 0.9))
+                .build();
+        ComputationGraph net = new DenseNetZooModel(name, config).init();
+        BatchAccuracy accuracy = new BatchAccuracy();
+        net.setListeners(accuracy);
+
+        PrintWriter o = spec.commandLine().getOut();
+        o.printf("Training %s (%,d parameters) on Fashion-MNIST: %,d training, %,d test images, %d epochs of %d "
+                + "batches of %d; %s%n", name, net.numParams(), n, test.numExamples(), epochs,
+                iterationsPerEpoch, batch, Backend.describe());
+        TrainingCurves curves = new TrainingCurves();
+        Random rnd = new Random(seed);
+        for (int epoch = 1; epoch <= epochs; epoch++) {
+            Progress progress = new Progress(o, "epoch " + epoch + "/" + epochs, iterationsPerEpoch);
+            int[] order = shuffled(n, rnd);
+            double lossSum = 0;
+            long start = System.nanoTime();
+            accuracy.reset();
+            for (int it = 0; it < iterationsPerEpoch; it++) {
+                int from = it * batch;
+                int to = Math.min(n, from + batch);
+                int[] idx = java.util.Arrays.copyOfRange(order, from, to);
+                INDArray x = train.getFeatures().get(NDArrayIndex.indices(toLong(idx))).dup();
+                INDArray y = train.getLabels().get(NDArrayIndex.indices(toLong(idx)));
+                if (!noAugment) {
+                    Augment.flipAndShift(x, 2, rnd);
+                }
+                accuracy.labels = y;
+                net.fit(new DataSet(x, y));
+                lossSum += net.score() * (to - from);
+                double seconds = (System.nanoTime() - start) / 1e9;
+                progress.update(it + 1, String.format(Locale.ROOT, "loss %.4f  acc %.4f  %.0f img/s",
+                        lossSum / to, accuracy.value(), to / seconds));
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            Evaluation eval = new Evaluation(FashionMnist.LABELS.size());
+            double testLoss = evaluate(net, test, eval);
+            curves.add(new TrainingCurves.Epoch(epoch, lossSum / n, accuracy.value(), testLoss, eval.accuracy(),
+                    seconds, n / seconds));
+            progress.done(String.format(Locale.ROOT, "loss %.4f  acc %.4f  test loss %.4f  test acc %.4f  %.0f s",
+                    lossSum / n, accuracy.value(), testLoss, eval.accuracy(), seconds));
+        }
+        net.setListeners();
+        ModelFiles.write(net, out, force, scaler, Map.of("labels", FashionMnist.LABELS, "model", name));
+        curves.writeCsv(csv);
+        curves.writePng(png, name + " on Fashion-MNIST");
+        o.printf("Wrote %s, %s, %s%n", out, csv, png);
+        return 0;
+    }
+
+    /** One-cycle learning rate over the whole run (constant for runs too short to have a cycle). */
+    private org.nd4j.linalg.schedule.ISchedule schedule(int iterations) {
+        if (iterations < 20) {
+            return new org.nd4j.linalg.schedule.FixedSchedule(learningRate);
+        }
+        return new CycleSchedule(ScheduleType.ITERATION, learningRate, iterations);
+    }
+
+    /** Mean test loss, accumulating the evaluation. */
+    private double evaluate(ComputationGraph net, DataSet test, Evaluation eval) {
+        double loss = 0;
+        int n = test.numExamples();
+        for (int from = 0; from < n; from += 256) {
+            int to = Math.min(n, from + 256);
+            INDArray x = test.getFeatures().get(NDArrayIndex.interval(from, to));
+            INDArray y = test.getLabels().get(NDArrayIndex.interval(from, to));
+            INDArray p = net.outputSingle(x);
+            eval.eval(y, p);
+            // cross-entropy of the predicted probabilities
+            loss -= org.nd4j.linalg.ops.transforms.Transforms.log(p.add(1e-12), false).mul(y).sumNumber().doubleValue();
+        }
+        return loss / n;
+    }
+
+    private static Path sibling(Path zip, String suffix) {
+        String name = zip.getFileName().toString().replaceFirst("\\.zip$", "");
+        return zip.resolveSibling(name + suffix);
+    }
+
+    private static int[] shuffled(int n, Random rnd) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+        return a;
+    }
+
+    private static long[] toLong(int[] a) {
+        long[] l = new long[a.length];
+        for (int i = 0; i < a.length; i++) {
+            l[i] = a[i];
+        }
+        return l;
+    }
+
+    /** Training accuracy from the output layer's activations of each forward pass of fit(). */
+    private static final class BatchAccuracy extends BaseTrainingListener {
+        INDArray labels;
+        long correct;
+        long seen;
+
+        void reset() {
+            correct = 0;
+            seen = 0;
+        }
+
+        double value() {
+            return seen == 0 ? 0 : (double) correct / seen;
+        }
+
+        /**
+         * DL4J's training forward pass stops before the output layer (it scores from that layer's
+         * input), so the classifier's logits are computed here from its input: a small matmul.
+         */
+        @Override
+        public void onForwardPass(Model model, Map<String, INDArray> activations) {
+            ComputationGraph net = (ComputationGraph) model;
+            String input = net.getConfiguration().getVertexInputs().get(DenseNetBuilder.CLASSIFIER).get(0);
+            INDArray features = activations.get(input);
+            if (features == null || labels == null) {
+                return;
+            }
+            var fc = net.getLayer(DenseNetBuilder.CLASSIFIER).paramTable();
+            INDArray predicted = features.mmul(fc.get("W")).addiRowVector(fc.get("b")).argMax(1);
+            INDArray actual = labels.argMax(1);
+            correct += predicted.eq(actual).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
+            seen += labels.size(0);
+        }
+    }
+
+    /** Data augmentation on NCHW batches. */
+    static final class Augment {
+        private Augment() {
+        }
+
+        private static long[] reversed(long n) {
+            long[] r = new long[(int) n];
+            for (int i = 0; i < n; i++) {
+                r[i] = n - 1 - i;
+            }
+            return r;
+        }
+
+        /** Flips each image horizontally with probability 1/2 and shifts it by up to {@code max} pixels, zero-filled. */
+        static void flipAndShift(INDArray x, int max, Random rnd) {
+            long n = x.size(0);
+            long h = x.size(2);
+            long w = x.size(3);
+            for (int i = 0; i < n; i++) {
+                INDArray img = x.get(NDArrayIndex.point(i));
+                INDArray src = img.dup();
+                if (rnd.nextBoolean()) {
+                    src = src.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.indices(reversed(w))).dup();
+                }
+                int dy = rnd.nextInt(2 * max + 1) - max;
+                int dx = rnd.nextInt(2 * max + 1) - max;
+                img.assign(0);
+                long y0 = Math.max(0, dy);
+                long y1 = Math.min(h, h + dy);
+                long x0 = Math.max(0, dx);
+                long x1 = Math.min(w, w + dx);
+                img.get(NDArrayIndex.all(), NDArrayIndex.interval(y0, y1), NDArrayIndex.interval(x0, x1))
+                        .assign(src.get(NDArrayIndex.all(), NDArrayIndex.interval(y0 - dy, y1 - dy),
+                                NDArrayIndex.interval(x0 - dx, x1 - dx)));
+            }
+        }
+    }
+}

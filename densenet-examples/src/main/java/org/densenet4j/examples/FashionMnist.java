@@ -1,0 +1,96 @@
+package org.densenet4j.examples;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Fashion-MNIST from its IDX files (gzipped or not), as Debian's {@code dataset-fashion-mnist}
+ * installs them in {@value #DEBIAN_DIR}: 28x28 grayscale images of 0-255 and one-hot labels.
+ */
+public final class FashionMnist {
+
+    /** Where Debian's dataset-fashion-mnist package puts the files. */
+    public static final String DEBIAN_DIR = "/usr/share/datasets/fashion-mnist";
+
+    /** The ten class names, in label order. */
+    public static final List<String> LABELS = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+
+    private static final int IMAGES_MAGIC = 2051;
+    private static final int LABELS_MAGIC = 2049;
+
+    private FashionMnist() {
+    }
+
+    /**
+     * The training (60,000) or test (10,000) set, or its first {@code limit} examples: features
+     * [N, 1, 28, 28] of 0-255 values, labels one-hot [N, 10].
+     *
+     * @throws IOException naming the file that is missing or malformed, and how to install the set
+     */
+    public static DataSet load(Path dir, boolean train, int limit) throws IOException {
+        String prefix = train ? "train" : "t10k";
+        Path images = find(dir, prefix + "-images-idx3-ubyte");
+        Path labels = find(dir, prefix + "-labels-idx1-ubyte");
+        try (DataInputStream im = open(images); DataInputStream lb = open(labels)) {
+            int magic = im.readInt();
+            int n = im.readInt();
+            int rows = im.readInt();
+            int cols = im.readInt();
+            if (magic != IMAGES_MAGIC || n <= 0 || rows != 28 || cols != 28) {
+                throw new IOException(images + ": not a Fashion-MNIST IDX image file (magic " + magic + ", "
+                        + n + " images of " + rows + "x" + cols + ")");
+            }
+            if (lb.readInt() != LABELS_MAGIC || lb.readInt() != n) {
+                throw new IOException(labels + ": not the IDX label file of " + images.getFileName());
+            }
+            int count = limit > 0 ? Math.min(limit, n) : n;
+            byte[] pixels = new byte[count * rows * cols];
+            im.readFully(pixels);
+            byte[] classes = new byte[count];
+            lb.readFully(classes);
+            float[] x = new float[pixels.length];
+            for (int i = 0; i < pixels.length; i++) {
+                x[i] = pixels[i] & 0xff;
+            }
+            INDArray features = Nd4j.create(x, new long[] {count, 1, rows, cols}, 'c');
+            INDArray oneHot = Nd4j.zeros(DataType.FLOAT, count, LABELS.size());
+            for (int i = 0; i < count; i++) {
+                if (classes[i] < 0 || classes[i] >= LABELS.size()) {
+                    throw new IOException(labels + ": label " + classes[i] + " at " + i + " is not 0-9");
+                }
+                oneHot.putScalar(i, classes[i], 1f);
+            }
+            return new DataSet(features, oneHot);
+        } catch (EOFException e) {
+            throw new IOException(images + " or " + labels + ": truncated", e);
+        }
+    }
+
+    private static Path find(Path dir, String name) throws IOException {
+        for (Path p : new Path[] {dir.resolve(name + ".gz"), dir.resolve(name)}) {
+            if (Files.isRegularFile(p)) {
+                return p;
+            }
+        }
+        throw new IOException(dir.resolve(name + ".gz") + ": no such file; install Fashion-MNIST with "
+                + "'apt-get install dataset-fashion-mnist' (Debian) or pass --data-dir");
+    }
+
+    private static DataInputStream open(Path p) throws IOException {
+        InputStream in = new BufferedInputStream(Files.newInputStream(p), 1 << 16);
+        return new DataInputStream(p.toString().endsWith(".gz") ? new GZIPInputStream(in, 1 << 16) : in);
+    }
+}

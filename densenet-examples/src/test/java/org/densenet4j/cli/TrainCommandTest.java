@@ -1,0 +1,106 @@
+package org.densenet4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import javax.imageio.ImageIO;
+
+import org.deeplearning4j.util.ModelSerializer;
+import org.densenet4j.examples.FashionMnist;
+import org.densenet4j.zoo.ModelFiles;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code densenet train} on a few Fashion-MNIST records (Debian's dataset-fashion-mnist) with a tiny DenseNet. */
+class TrainCommandTest {
+
+    private static final String TINY = "{\"stem\": \"CIFAR\", \"growthRate\": 4, \"initialFilters\": 8, "
+            + "\"blockLayers\": [2, 2], \"bottleneck\": true, \"compression\": 0.5}";
+
+    @TempDir
+    Path dir;
+
+    private static int run(StringWriter out, StringWriter err, String... args) {
+        return DenseNetCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    }
+
+    @Test
+    void aShortRunWritesTheModelItsLabelsTheCurvesAndThePlot() throws Exception {
+        Path config = Files.writeString(dir.resolve("tiny.json"), TINY);
+        Path zip = dir.resolve("fm.zip");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = run(out, err, "train", "--model", config.toString(), "--epochs", "2", "--batch", "32",
+                "--limit", "96", "--test-limit", "64", "--out", zip.toString());
+        assertEquals(0, code, err.toString());
+        assertTrue(out.toString().contains("epoch 2/2: loss"), out.toString());
+
+        assertEquals(10, ModelFiles.read(zip, true).getLayer("fc6").getParam("b").length());
+        List<String> labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels");
+        assertEquals(FashionMnist.LABELS, labels);
+        assertNotNull(ModelSerializer.restoreNormalizerFromFile(zip.toFile()), "input scaling is stored");
+
+        List<String> csv = Files.readAllLines(dir.resolve("fm-curves.csv"));
+        assertEquals("epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_s", csv.get(0));
+        assertEquals(3, csv.size());
+        assertTrue(csv.get(2).startsWith("2,"), csv.get(2));
+        var png = ImageIO.read(dir.resolve("fm-curves.png").toFile());
+        assertEquals(900, png.getWidth());
+
+        // Existing outputs are kept without --force.
+        StringWriter again = new StringWriter();
+        assertEquals(2, run(new StringWriter(), again, "train", "--model", config.toString(), "--limit", "32",
+                "--out", zip.toString()));
+        assertTrue(again.toString().contains("fm.zip: exists; pass --force"), again.toString());
+    }
+
+    @Test
+    void badDataOrConfigurationIsOneLineAndWritesNothing() throws Exception {
+        Path zip = dir.resolve("none.zip");
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(new StringWriter(), err, "train", "--data-dir", dir.resolve("nowhere").toString(),
+                "--out", zip.toString()));
+        assertTrue(err.toString().contains("no such file; install Fashion-MNIST with 'apt-get install dataset-fashion-mnist'"),
+                err.toString());
+        Path bad = Files.writeString(dir.resolve("bad.json"), "{\"growthRate\": 0}");
+        StringWriter err2 = new StringWriter();
+        assertEquals(2, run(new StringWriter(), err2, "train", "--model", bad.toString(), "--out", zip.toString()));
+        assertTrue(err2.toString().contains("growthRate must be > 0, was 0"), err2.toString());
+        StringWriter err3 = new StringWriter();
+        assertEquals(2, run(new StringWriter(), err3, "train", "--model", "densenet121", "--limit", "32",
+                "--out", zip.toString()));
+        assertTrue(err3.toString().contains("inputHeight 28 is too small"), err3.toString());
+        assertFalse(Files.exists(zip));
+    }
+
+    @Test
+    void aKilledTrainingLeavesNoModel() throws Exception {
+        Path config = Files.writeString(dir.resolve("tiny.json"), TINY);
+        Path zip = dir.resolve("killed.zip");
+        Path log = dir.resolve("train.log");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
+                DenseNetCli.class.getName(), "train", "--model", config.toString(), "--epochs", "3", "--batch", "32",
+                "--limit", "320", "--test-limit", "64", "--out", zip.toString()))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // Kill it once the first epoch has ended: the model is written only after the last one.
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (p.isAlive() && !Files.readString(log).contains("epoch 1/3: loss") && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(p.isAlive(), "training should still be running:\n" + Files.readString(log));
+        p.destroyForcibly();
+        p.waitFor();
+        assertFalse(Files.exists(zip), "no model after a killed run");
+        assertFalse(Files.exists(dir.resolve("killed-curves.csv")), "no curves after a killed run");
+    }
+}
