@@ -8,18 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.Set;
 
 import org.densenet4j.keras.Fixtures;
 import org.densenet4j.testing.ByteMutator;
+import org.densenet4j.testing.Fuzz;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,8 +22,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /** Image files (written by Pillow) load with the right values, and bad or hostile ones fail as IOException naming the file. */
 class ImagesTest {
 
-    private static final int CASES = Integer.getInteger("densenet.fuzz.cases", 300);
-    private static final long SEED = Long.getLong("densenet.fuzz.seed", 20261122L);
     private static Path images;
 
     @TempDir
@@ -96,45 +88,25 @@ class ImagesTest {
     @Test
     void mutatedImagesLoadOrFailAsIOExceptionWithinTheBound() throws Exception {
         String[] sources = {"rgb.png", "rgb.jpg", "noisy.jpg", "gray16.png", "cmyk.jpg"};
-        ByteMutator mutator = new ByteMutator(SEED);
-        Map<String, Integer> outcomes = new TreeMap<>();
-        List<String> broken = new ArrayList<>();
-        ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "image-fuzz");
-            t.setDaemon(true);
-            return t;
-        });
+        ByteMutator mutator = new ByteMutator(Fuzz.SEED);
         Path f = dir.resolve("case.img");
-        for (int i = 0; i < CASES; i++) {
-            String source = sources[i % sources.length];
-            ByteMutator.Mutation m = mutator.mutate(Files.readAllBytes(images.resolve(source)), i / sources.length);
-            Files.write(f, m.bytes());
-            int channels = source.startsWith("gray") ? 1 : 3;
-            Future<String> result = worker.submit(() -> {
-                try {
-                    Images.load(List.of(f), 16, 16, channels);
-                    return "loaded";
-                } catch (IOException e) {
-                    return e.getMessage() != null && e.getMessage().startsWith(f + ": ") ? "rejected" : "BAD MESSAGE " + e;
-                } catch (Throwable e) {
-                    return "CRASHED " + e;
-                }
-            });
-            String outcome;
-            try {
-                outcome = result.get(10, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                outcome = "HANG";
-                worker.shutdownNow();
-                worker = Executors.newSingleThreadExecutor();
+        try (Fuzz fuzz = new Fuzz("Image fuzz", 10, Set.of("loaded", "rejected"))) {
+            for (int i = 0; i < Fuzz.CASES; i++) {
+                String source = sources[i % sources.length];
+                ByteMutator.Mutation m = mutator.mutate(Files.readAllBytes(images.resolve(source)), i / sources.length);
+                Files.write(f, m.bytes());
+                int channels = source.startsWith("gray") ? 1 : 3;
+                fuzz.run(source + " " + m.kind(), () -> {
+                    try {
+                        Images.load(List.of(f), 16, 16, channels);
+                        return "loaded";
+                    } catch (IOException e) {
+                        return e.getMessage() != null && e.getMessage().startsWith(f + ": ") ? "rejected" : "BAD_MESSAGE " + e;
+                    }
+                });
             }
-            outcomes.merge(source + " " + m.kind() + ": " + outcome.replaceFirst(" .*", ""), 1, Integer::sum);
-            if (!outcome.equals("loaded") && !outcome.equals("rejected")) {
-                broken.add(source + " " + m.kind() + " -> " + outcome);
-            }
+            System.out.println(fuzz.report());
+            assertTrue(fuzz.broken().isEmpty(), String.join("\n", fuzz.broken()));
         }
-        worker.shutdownNow();
-        System.out.println("Image fuzz, " + CASES + " cases, seed " + SEED + ": " + outcomes);
-        assertTrue(broken.isEmpty(), String.join("\n", broken));
     }
 }

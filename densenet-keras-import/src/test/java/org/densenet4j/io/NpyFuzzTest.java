@@ -7,12 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Set;
 
 import org.densenet4j.testing.ByteMutator;
+import org.densenet4j.testing.Fuzz;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -22,8 +20,6 @@ import org.nd4j.linalg.factory.Nd4j;
 /** .npy files: a round trip is exact, and damaged files read identically, with bounded changes, or fail as IOException. */
 class NpyFuzzTest {
 
-    private static final int CASES = Integer.getInteger("densenet.fuzz.cases", 300);
-    private static final long SEED = Long.getLong("densenet.fuzz.seed", 20261122L);
 
     @TempDir
     Path dir;
@@ -43,44 +39,39 @@ class NpyFuzzTest {
     }
 
     @Test
-    void damagedFilesReadTheSameOrFailAsIOException() throws IOException {
+    void damagedFilesReadTheSameOrFailAsIOException() throws Exception {
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 16, 16);
         Path original = dir.resolve("x.npy");
         Npy.write(x, original);
         byte[] bytes = Files.readAllBytes(original);
         float[] values = x.data().asFloat();
 
-        ByteMutator mutator = new ByteMutator(SEED);
-        Map<String, Integer> outcomes = new TreeMap<>();
-        List<String> broken = new ArrayList<>();
+        ByteMutator mutator = new ByteMutator(Fuzz.SEED);
         Path f = dir.resolve("case.npy");
-        for (int i = 0; i < CASES; i++) {
-            ByteMutator.Mutation m = mutator.mutate(bytes, i);
-            Files.write(f, m.bytes());
-            String outcome;
-            try {
-                INDArray y = Npy.read(f);
-                int changed = 0;
-                if (!java.util.Arrays.equals(y.shape(), x.shape())) {
-                    changed = Integer.MAX_VALUE;
-                } else {
-                    float[] read = y.data().asFloat();
-                    for (int k = 0; k < read.length; k++) {
-                        changed += Float.floatToIntBits(read[k]) != Float.floatToIntBits(values[k]) ? 1 : 0;
+        try (Fuzz fuzz = new Fuzz(".npy fuzz", 10, Set.of("same", "changed", "rejected"))) {
+            for (int i = 0; i < Fuzz.CASES; i++) {
+                ByteMutator.Mutation m = mutator.mutate(bytes, i);
+                Files.write(f, m.bytes());
+                fuzz.run(m.kind(), () -> {
+                    try {
+                        INDArray y = Npy.read(f);
+                        if (!java.util.Arrays.equals(y.shape(), x.shape())) {
+                            return "LIED shape " + java.util.Arrays.toString(y.shape());
+                        }
+                        float[] read = y.data().asFloat();
+                        int changed = 0;
+                        for (int k = 0; k < read.length; k++) {
+                            changed += Float.floatToIntBits(read[k]) != Float.floatToIntBits(values[k]) ? 1 : 0;
+                        }
+                        return changed == 0 ? "same" : changed <= m.changedFloats() ? "changed"
+                                : "LIED " + changed + " values changed";
+                    } catch (IOException e) {
+                        return e.getMessage() != null && e.getMessage().startsWith(f.toString()) ? "rejected" : "BAD_MESSAGE " + e;
                     }
-                }
-                outcome = changed == 0 ? "same" : changed <= m.changedFloats() ? "changed values" : "LIED";
-            } catch (IOException e) {
-                outcome = e.getMessage() != null && e.getMessage().startsWith(f.toString()) ? "rejected" : "BAD MESSAGE";
-            } catch (Throwable e) {
-                outcome = "CRASHED " + e;
+                });
             }
-            outcomes.merge(m.kind() + ": " + outcome.replaceFirst(" .*", ""), 1, Integer::sum);
-            if (!outcome.equals("same") && !outcome.equals("changed values") && !outcome.equals("rejected")) {
-                broken.add(m.kind() + " -> " + outcome);
-            }
+            System.out.println(fuzz.report());
+            assertTrue(fuzz.broken().isEmpty(), String.join("\n", fuzz.broken()));
         }
-        System.out.println(".npy fuzz, " + CASES + " cases, seed " + SEED + ": " + outcomes);
-        assertTrue(broken.isEmpty(), String.join("\n", broken));
     }
 }

@@ -6,17 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.Set;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.testing.ByteMutator;
+import org.densenet4j.testing.Fuzz;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,8 +31,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 class WeightFileFuzzTest {
 
-    private static final int CASES = Integer.getInteger("densenet.fuzz.cases", 300);
-    private static final long SEED = Long.getLong("densenet.fuzz.seed", 20261122L);
     private static final long BOUND_SECONDS = 10;
     private static final String[] LAYOUTS = {"keras1-tf", "keras1-th", "keras2", "keras2-full"};
 
@@ -52,8 +46,6 @@ class WeightFileFuzzTest {
         LIED,
         /** Failed with another exception, or with no message. */
         WRONG_EXCEPTION,
-        /** Took longer than the bound. */
-        HANG,
         /** Ran out of memory. */
         OUT_OF_MEMORY
     }
@@ -79,66 +71,45 @@ class WeightFileFuzzTest {
             bases.add(new Base(layout, file, Files.readAllBytes(file), config, net.params().toFloatVector()));
         }
 
-        ByteMutator mutator = new ByteMutator(SEED);
-        int structural = CASES / 5;
+        ByteMutator mutator = new ByteMutator(Fuzz.SEED);
+        int structural = Fuzz.CASES / 5;
         List<Case> cases = new ArrayList<>();
-        for (int i = 0; i < CASES - structural; i++) {
+        for (int i = 0; i < Fuzz.CASES - structural; i++) {
             Base base = bases.get(i % bases.size());
             ByteMutator.Mutation m = mutator.mutate(base.bytes(), i / bases.size());
             cases.add(new Case(base, m.kind(), m.bytes(), null, m.changedFloats()));
         }
         for (Base base : bases) {
             int n = structural / bases.size() + (bases.indexOf(base) < structural % bases.size() ? 1 : 0);
-            for (Path p : Fixtures.structuralMutations(base.file(), "tiny-" + base.layout(), n, SEED)) {
+            for (Path p : Fixtures.structuralMutations(base.file(), "tiny-" + base.layout(), n, Fuzz.SEED)) {
                 cases.add(new Case(base, "h5py " + p.getFileName().toString().replaceFirst("^\\d+-", "")
                         .replace(".h5", ""), null, p, 0));
             }
         }
-        assertEquals(CASES, cases.size());
+        assertEquals(Fuzz.CASES, cases.size());
 
-        Map<Outcome, Integer> counts = new EnumMap<>(Outcome.class);
-        Map<String, Map<Outcome, Integer>> byMutation = new java.util.TreeMap<>();
-        List<String> failures = new ArrayList<>();
-        ExecutorService worker = newWorker();
-        for (Case c : cases) {
-            Path file = c.file();
-            if (c.bytes() != null) {
-                file = tmp.resolve("case.h5");
-                Files.write(file, c.bytes());
+        try (Fuzz fuzz = new Fuzz("Weight-file fuzz", BOUND_SECONDS,
+                Set.of(Outcome.SAME.name(), Outcome.CHANGED_VALUES.name(), Outcome.REJECTED.name()))) {
+            for (Case c : cases) {
+                Path file = c.file();
+                if (c.bytes() != null) {
+                    file = tmp.resolve("case.h5");
+                    Files.write(file, c.bytes());
+                }
+                Path target = file;
+                fuzz.run(c.base().layout() + " " + c.mutation(), () -> {
+                    String[] detail = new String[1];
+                    Outcome outcome = run(c, target, detail);
+                    return outcome.name() + " " + detail[0];
+                });
             }
-            String[] detail = new String[1];
-            Outcome outcome;
-            Path target = file;
-            Future<Outcome> result = worker.submit(() -> run(c, target, detail));
-            try {
-                outcome = result.get(BOUND_SECONDS, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                result.cancel(true);
-                worker.shutdownNow();
-                worker = newWorker(); // the stuck thread is a daemon and is abandoned
-                outcome = Outcome.HANG;
-            }
-            counts.merge(outcome, 1, Integer::sum);
-            byMutation.computeIfAbsent(c.base().layout() + " " + c.mutation(), k -> new EnumMap<>(Outcome.class))
-                    .merge(outcome, 1, Integer::sum);
-            if (outcome.compareTo(Outcome.LIED) >= 0) {
-                failures.add(outcome + " on " + c.base().layout() + " " + c.mutation() + ": " + detail[0]);
-            }
+            System.out.println(fuzz.report());
+            assertTrue(fuzz.broken().isEmpty(), fuzz.broken().size() + " cases broke the contract:\n"
+                    + String.join("\n", fuzz.broken()));
+            long rejected = fuzz.counts().entrySet().stream().filter(e -> e.getKey().endsWith(": REJECTED"))
+                    .mapToLong(Map.Entry::getValue).sum();
+            assertTrue(rejected > Fuzz.CASES / 4, "most mutations should be caught: " + fuzz.counts());
         }
-        worker.shutdownNow();
-
-        System.out.println("Weight-file fuzz, " + CASES + " cases, seed " + SEED + ": " + counts);
-        byMutation.forEach((m, o) -> System.out.println("  " + m + ": " + o));
-        assertTrue(failures.isEmpty(), failures.size() + " cases broke the contract:\n" + String.join("\n", failures));
-        assertTrue(counts.getOrDefault(Outcome.REJECTED, 0) > CASES / 4, "most mutations should be caught: " + counts);
-    }
-
-    private static ExecutorService newWorker() {
-        return Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "fuzz-case");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     private static Outcome run(Case c, Path file, String[] detail) {

@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Set;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.testing.ByteMutator;
+import org.densenet4j.testing.Fuzz;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,42 +19,35 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ModelZipFuzzTest {
 
-    private static final int CASES = Integer.getInteger("densenet.fuzz.cases", 300);
-    private static final long SEED = Long.getLong("densenet.fuzz.seed", 20261122L);
 
     @TempDir
     Path dir;
 
     @Test
-    void damagedZipsReadIdenticallyOrFailAsIOException() throws IOException {
+    void damagedZipsReadIdenticallyOrFailAsIOException() throws Exception {
         ComputationGraph net = new DenseNetZooModel("tiny", TinyNets.tinyBc().build()).init();
         Path original = dir.resolve("tiny.zip");
         ModelFiles.write(net, original, false);
         byte[] bytes = Files.readAllBytes(original);
 
-        ByteMutator mutator = new ByteMutator(SEED);
-        Map<String, Integer> outcomes = new TreeMap<>();
-        List<String> broken = new ArrayList<>();
+        ByteMutator mutator = new ByteMutator(Fuzz.SEED);
         Path zip = dir.resolve("case.zip");
-        for (int i = 0; i < CASES; i++) {
-            ByteMutator.Mutation m = mutator.mutate(bytes, i);
-            Files.write(zip, m.bytes());
-            String outcome;
-            try {
-                ComputationGraph back = ModelFiles.read(zip, false);
-                outcome = back.params().equals(net.params()) && back.getConfiguration().equals(net.getConfiguration())
-                        ? "same" : "LIED";
-            } catch (IOException e) {
-                outcome = e.getMessage() != null && e.getMessage().startsWith(zip.toString()) ? "rejected" : "BAD MESSAGE " + e;
-            } catch (Throwable e) {
-                outcome = "CRASHED " + e;
+        try (Fuzz fuzz = new Fuzz("Model zip fuzz", 30, Set.of("same", "rejected"))) {
+            for (int i = 0; i < Fuzz.CASES; i++) {
+                ByteMutator.Mutation m = mutator.mutate(bytes, i);
+                Files.write(zip, m.bytes());
+                fuzz.run(m.kind(), () -> {
+                    try {
+                        ComputationGraph back = ModelFiles.read(zip, false);
+                        return back.params().equals(net.params()) && back.getConfiguration().equals(net.getConfiguration())
+                                ? "same" : "LIED";
+                    } catch (IOException e) {
+                        return e.getMessage() != null && e.getMessage().startsWith(zip.toString()) ? "rejected" : "BAD_MESSAGE " + e;
+                    }
+                });
             }
-            outcomes.merge(m.kind() + ": " + outcome.replaceFirst(" .*", ""), 1, Integer::sum);
-            if (!outcome.equals("same") && !outcome.equals("rejected")) {
-                broken.add(m.kind() + " -> " + outcome);
-            }
+            System.out.println(fuzz.report());
+            assertTrue(fuzz.broken().isEmpty(), String.join("\n", fuzz.broken()));
         }
-        System.out.println("Model zip fuzz, " + CASES + " cases, seed " + SEED + ": " + outcomes);
-        assertTrue(broken.isEmpty(), String.join("\n", broken));
     }
 }
