@@ -67,7 +67,6 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
 
     /** A new graph with freshly initialised weights. */
     @Override
-    @SuppressWarnings("unchecked")
     public ComputationGraph init() {
         ComputationGraph graph = new ComputationGraph(conf());
         graph.init();

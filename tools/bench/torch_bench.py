@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""The PyTorch side of DenseNet4J's benchmarks: the same DenseNet graphs, timed the same way.
+
+Usage: torch_bench.py --model densenet121 --mode infer|train --batch 8 --input 224x224
+                      [--warmup 2] [--iterations 5] [--threads 2]
+Prints a table line and a final JSON line with the keys `densenet benchmark` prints, so that the
+two can be compared as a ratio. Needs Debian's python3-torch.
+
+The graph is torchvision-style DenseNet-BC (BN-ReLU-1x1-BN-ReLU-3x3, concatenation, transitions
+with 2x2 average pooling), with the zoo presets' sizes; weights are random (timing does not depend
+on their values). Training is one SGD step with momentum 0.9 and softmax cross-entropy.
+"""
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+PRESETS = {
+    # id: (growth, initial filters, blocks, bottleneck, compression, stem, classes, channels)
+    "densenet121": (32, 64, [6, 12, 24, 16], True, 0.5, "imagenet", 1000, 3),
+    "densenet161": (48, 96, [6, 12, 36, 24], True, 0.5, "imagenet", 1000, 3),
+    "densenet169": (32, 64, [6, 12, 32, 32], True, 0.5, "imagenet", 1000, 3),
+    "densenet201": (32, 64, [6, 12, 48, 32], True, 0.5, "imagenet", 1000, 3),
+    "densenet-bc100-k12": (12, 24, [16, 16, 16], True, 0.5, "cifar", 10, 3),
+    "densenet40-k12": (12, 16, [12, 12, 12], False, 1.0, "cifar", 10, 3),
+}
+
+
+class DenseLayer(nn.Module):
+    def __init__(self, cin, growth, bottleneck):
+        super().__init__()
+        self.bottleneck = bottleneck
+        if bottleneck:
+            self.bn1 = nn.BatchNorm2d(cin)
+            self.conv1 = nn.Conv2d(cin, 4 * growth, 1, bias=False)
+            cin = 4 * growth
+        self.bn2 = nn.BatchNorm2d(cin)
+        self.conv2 = nn.Conv2d(cin, growth, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        y = x
+        if self.bottleneck:
+            y = self.conv1(F.relu(self.bn1(y)))
+        y = self.conv2(F.relu(self.bn2(y)))
+        return torch.cat([x, y], 1)
+
+
+class DenseNet(nn.Module):
+    def __init__(self, growth, filters, blocks, bottleneck, compression, stem, classes, channels):
+        super().__init__()
+        layers = []
+        if stem == "imagenet":
+            layers += [nn.Conv2d(channels, filters, 7, 2, 3, bias=False), nn.BatchNorm2d(filters), nn.ReLU(),
+                       nn.MaxPool2d(3, 2, 1)]
+        else:
+            layers += [nn.Conv2d(channels, filters, 3, 1, 1, bias=False)]
+        c = filters
+        for i, n in enumerate(blocks):
+            for _ in range(n):
+                layers.append(DenseLayer(c, growth, bottleneck))
+                c += growth
+            if i < len(blocks) - 1:
+                out = int(c * compression)
+                layers += [nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, out, 1, bias=False), nn.AvgPool2d(2, 2)]
+                c = out
+        layers += [nn.BatchNorm2d(c), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(c, classes)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="densenet121", choices=sorted(PRESETS))
+    ap.add_argument("--mode", default="infer", choices=["infer", "train"])
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--input", default="224x224")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--iterations", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    spec = PRESETS[args.model]
+    h, w = (int(v) for v in args.input.lower().split("x")[:2])
+    net = DenseNet(*spec)
+    x = torch.rand(args.batch, spec[7], h, w)
+    y = torch.randint(0, spec[6], (args.batch,))
+    if args.mode == "infer":
+        net.eval()
+
+        def step():
+            with torch.no_grad():
+                net(x)
+    else:
+        net.train()
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+
+        def step():
+            opt.zero_grad()
+            F.cross_entropy(net(x), y).backward()
+            opt.step()
+    for _ in range(args.warmup):
+        step()
+    times = []
+    for _ in range(args.iterations):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    median = statistics.median(times)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("%-12s %-6s %5d %9s %10.1f %10.1f %12.1f  peak RSS %.0f MB" % (
+        args.model, args.mode, args.batch, args.input, median, min(times),
+        args.batch * 1000 / median if args.mode == "infer" else args.batch * 1000 / median, rss_mb))
+    print(json.dumps({"model": args.model, "mode": args.mode, "batch": args.batch, "input": args.input,
+                      "median_ms": round(median, 2), "min_ms": round(min(times), 2),
+                      "images_per_s": round(args.batch * 1000 / median, 2), "backend": "pytorch-cpu",
+                      "peak_rss_mb": round(rss_mb)}))
+
+
+if __name__ == "__main__":
+    main()
