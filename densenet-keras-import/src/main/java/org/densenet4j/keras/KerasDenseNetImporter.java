@@ -13,6 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.keras.KerasWeightFile.Tensor;
 import org.densenet4j.zoo.DenseNetBuilder;
@@ -101,9 +102,10 @@ public final class KerasDenseNetImporter {
         Map<String, Source> sources = byZooName(weights, actual);
 
         DenseNetConfig config = target.toBuilder().bnEpsilon(actual.bnEpsilon()).build();
-        checkArchitecture(file, weights, actual, sources, config);
+        ComputationGraphConfiguration conf = DenseNetBuilder.build(config);
+        checkArchitecture(file, actual, sources, config, conf);
 
-        ComputationGraph graph = new ComputationGraph(DenseNetBuilder.build(config));
+        ComputationGraph graph = new ComputationGraph(conf);
         graph.init();
         for (Layer layer : graph.getLayers()) {
             if (layer.numParams() > 0) {
@@ -248,10 +250,10 @@ public final class KerasDenseNetImporter {
      * Fails when the file's layers and the graph's differ, saying which and, when the file is
      * another known DenseNet, which.
      */
-    private static void checkArchitecture(Path file, KerasWeightFile weights, WeightLayout layout,
-                                          Map<String, Source> sources, DenseNetConfig config)
+    private static void checkArchitecture(Path file, WeightLayout layout, Map<String, Source> sources,
+                                          DenseNetConfig config, ComputationGraphConfiguration conf)
             throws WeightImportException {
-        List<String> graphLayers = List.copyOf(DenseNetBuilder.weightLayers(DenseNetBuilder.build(config)).keySet());
+        List<String> graphLayers = List.copyOf(DenseNetBuilder.weightLayers(conf).keySet());
         List<String> missing = graphLayers.stream().filter(n -> !sources.containsKey(n)).toList();
         List<String> extra = new ArrayList<>(sources.keySet());
         extra.removeAll(graphLayers);
