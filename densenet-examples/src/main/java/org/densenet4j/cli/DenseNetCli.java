@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 /** The {@code densenet} command line. */
 @Command(name = "densenet", mixinStandardHelpOptions = true, version = "DenseNet4J 0.1.0-SNAPSHOT",
         description = "DenseNet for Deeplearning4j: convert Keras weights, predict, inspect models.",
-        subcommands = {SummaryCommand.class, ConvertCommand.class, PredictCommand.class, TrainCommand.class, BenchmarkCommand.class,
+        subcommands = {SummaryCommand.class, ConvertCommand.class, PredictCommand.class, FeaturesCommand.class,
+                TrainCommand.class, BenchmarkCommand.class,
                 CommandLine.HelpCommand.class})
 public final class DenseNetCli {
 

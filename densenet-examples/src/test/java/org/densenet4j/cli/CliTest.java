@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.deeplearning4j.common.resources.DL4JResources;
 import org.densenet4j.io.Npy;
@@ -160,6 +161,40 @@ class CliTest {
         assertBadInput(run("predict", "--model", zip.toString(), "--images", empty.toString()), "holds no images");
         assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("rgb.png").toString(),
                 "--preprocess", "tf"), "unknown preprocessing 'tf'; use caffe, torch or none");
+    }
+
+    @Test
+    void featuresAreThePooledOutputOfTheHeadlessGraph() throws Exception {
+        Path zip = dir.resolve("m.zip");
+        assertEquals(0, run("convert", "--weights", tf121.weights().toString(), "--out", zip.toString()).code());
+        Path images = Fixtures.images();
+        List<Path> files = List.of(images.resolve("rgb.png"), images.resolve("noisy.jpg"));
+        Path npy = dir.resolve("f.npy");
+        Run r = run("features", "--model", zip.toString(), "--images", files.get(0).toString(), files.get(1).toString(),
+                "--size", "64x64", "--preprocess", "torch", "--out", npy.toString());
+        assertEquals(0, r.code(), r.err());
+        INDArray features = Npy.read(npy);
+        assertArrayEquals(new long[] {2, 1024}, features.shape());
+
+        var headless = org.densenet4j.keras.KerasDenseNetImporter.load(tf121.weights(),
+                org.densenet4j.zoo.DenseNetPreset.DENSENET121.config().toBuilder()
+                        .headless(org.densenet4j.zoo.DenseNetConfig.Pooling.AVG).build());
+        INDArray x = new org.densenet4j.preprocess.ImageNetPreprocessor(
+                org.densenet4j.preprocess.ImageNetPreprocessor.Mode.TORCH,
+                org.densenet4j.preprocess.ImageNetPreprocessor.ChannelOrder.RGB)
+                .apply(org.densenet4j.io.Images.load(files, 64, 64, 3));
+        INDArray expected = headless.outputSingle(x);
+        assertTrue(Transforms.abs(expected.sub(features)).maxNumber().doubleValue() < 1e-5);
+
+        Path csv = dir.resolve("f.csv");
+        assertEquals(0, run("features", "--model", zip.toString(), "--images", files.get(0).toString(),
+                "--size", "64x64", "--out", csv.toString()).code());
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals(2, lines.size());
+        assertEquals(1025, lines.get(0).split(",").length);
+        assertTrue(lines.get(1).startsWith("\"" + files.get(0) + "\","), lines.get(1));
+        assertBadInput(run("features", "--model", zip.toString(), "--images", files.get(0).toString(),
+                "--out", dir.resolve("f.txt").toString()), "--out must end in .csv or .npy");
     }
 
     @Test

@@ -1,0 +1,134 @@
+package org.densenet4j.cli;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.io.Images;
+import org.densenet4j.io.Npy;
+import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.densenet4j.zoo.DenseNetBuilder;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code densenet features}: the pooled DenseNet features of images, for a classifier of one's own. */
+@Command(name = "features", mixinStandardHelpOptions = true,
+        description = "Write the pooled features (the input of fc6, e.g. 1024 values for DenseNet-121) of a folder "
+                + "of images as CSV (file name, then the values) or as a float32 .npy [N, features].")
+final class FeaturesCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true,
+            description = "A model zip, or a preset id whose pretrained model is in the zoo cache.")
+    String model;
+
+    @Option(names = "--images", required = true, arity = "1..*", description = "Image files or folders of them.")
+    List<Path> images;
+
+    @Option(names = "--out", required = true, description = "features.csv or features.npy")
+    Path out;
+
+    @Option(names = "--preprocess", defaultValue = "caffe", description = "caffe, torch or none (default: ${DEFAULT-VALUE}).")
+    String preprocess;
+
+    @Option(names = "--size", defaultValue = "224x224", description = "Images are resized to HxW (default: ${DEFAULT-VALUE}).")
+    String size;
+
+    @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--force", description = "Replace an existing output file.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (!name.endsWith(".csv") && !name.endsWith(".npy")) {
+            throw new UserError("--out must end in .csv or .npy, was " + out);
+        }
+        if (batch < 1) {
+            throw new UserError("--batch must be at least 1, was " + batch);
+        }
+        if (Files.exists(out) && !force) {
+            throw new UserError(out + ": exists; pass --force to replace it");
+        }
+        ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(preprocess);
+        int[] hw = Models.parseInput(size);
+        List<Path> files = PredictCommand.imageFiles(images);
+        ComputationGraph net = Models.load(model);
+        String layer = featureLayer(net);
+        long channels = PredictCommand.inputChannels(net);
+        int c = channels > 0 ? (int) channels : 3;
+
+        Progress progress = new Progress(spec.commandLine().getOut(), "features", files.size());
+        INDArray features = null;
+        for (int from = 0; from < files.size(); from += batch) {
+            int to = Math.min(files.size(), from + batch);
+            INDArray x = Images.load(files.subList(from, to), hw[0], hw[1], c);
+            if (c == 3) {
+                x = new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x);
+            }
+            INDArray f = net.feedForward(x, false).get(layer);
+            if (f.rank() != 2) {
+                throw new UserError(model + ": its layer '" + layer + "' gives " + java.util.Arrays.toString(f.shape())
+                        + ", not a feature vector per image (a headless model without pooling?)");
+            }
+            if (features == null) {
+                features = Nd4j.create(DataType.FLOAT, files.size(), f.size(1));
+            }
+            features.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).assign(f);
+            progress.update(to, "");
+        }
+        if (name.endsWith(".npy")) {
+            Npy.write(features, out);
+        } else {
+            writeCsv(files, features);
+        }
+        progress.done(String.format("%d images x %d features from '%s' written to %s", files.size(),
+                features.size(1), layer, out));
+        return 0;
+    }
+
+    /** The layer whose activations are the features: the input of fc6, or the output of a headless graph. */
+    private static String featureLayer(ComputationGraph net) {
+        var inputs = net.getConfiguration().getVertexInputs().get(DenseNetBuilder.CLASSIFIER);
+        return inputs != null ? inputs.get(0) : net.getConfiguration().getNetworkOutputs().get(0);
+    }
+
+    private void writeCsv(List<Path> files, INDArray features) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder("file");
+        for (int j = 0; j < features.size(1); j++) {
+            sb.append(",f").append(j);
+        }
+        sb.append('\n');
+        for (int i = 0; i < files.size(); i++) {
+            sb.append('"').append(files.get(i).toString().replace("\"", "\"\"")).append('"');
+            for (float v : features.getRow(i).toFloatVector()) {
+                sb.append(',').append(v);
+            }
+            sb.append('\n');
+        }
+        Path dir = out.toAbsolutePath().getParent();
+        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".part");
+        try {
+            Files.writeString(tmp, sb, StandardCharsets.UTF_8);
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
