@@ -17,7 +17,8 @@ final class Backend {
         if ("CUDA".equalsIgnoreCase(name)) {
             return "CUDA (nd4j-cuda-11.6, " + env.getOrDefault("cuda.devicesInformation", "GPU") + ")";
         }
-        return name + " (nd4j-native, " + env.getOrDefault("omp.threads", Runtime.getRuntime().availableProcessors())
-                + " threads)";
+        boolean oneDnn = org.nd4j.nativeblas.Nd4jCpu.Environment.getInstance().isUseMKLDNN();
+        return name + " (nd4j-native" + (oneDnn ? " with oneDNN" : "") + ", "
+                + env.getOrDefault("omp.threads", Runtime.getRuntime().availableProcessors()) + " threads)";
     }
 }

@@ -20,10 +20,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code densenet benchmark}: timings of inference or of weight import, median of repeated runs. */
+/** {@code densenet benchmark}: timings of inference, training steps or weight import, median of repeated runs. */
 @Command(name = "benchmark", mixinStandardHelpOptions = true,
-        description = "Time inference (--mode infer) or the import of a Keras weight file into a ready graph "
-                + "(--mode import). Prints a table, then one JSON line.")
+        description = "Time inference (--mode infer), a training step (--mode train: SGD with momentum, softmax "
+                + "cross-entropy) or the import of a Keras weight file into a ready graph (--mode import). "
+                + "Prints a table, then one JSON line; compare with tools/bench/torch_bench.py.")
 final class BenchmarkCommand implements Callable<Integer> {
 
     @Spec
@@ -32,7 +33,7 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "densenet121", description = "Preset id (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--mode", defaultValue = "infer", description = "infer or import (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--mode", defaultValue = "infer", description = "infer, train or import (default: ${DEFAULT-VALUE}).")
     String mode;
 
     @Option(names = "--batch", defaultValue = "1", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
@@ -61,13 +62,14 @@ final class BenchmarkCommand implements Callable<Integer> {
                 .inputShape(hwc[0], hwc[1], preset.config().inputChannels()).build();
         Run run = switch (mode.toLowerCase(Locale.ROOT)) {
             case "infer" -> inference(config);
+            case "train" -> training(config);
             case "import" -> {
                 if (weights == null) {
                     throw new UserError("--mode import needs --weights FILE.h5");
                 }
                 yield () -> KerasDenseNetImporter.load(weights, config).close();
             }
-            default -> throw new UserError("--mode must be infer or import, was '" + mode + "'");
+            default -> throw new UserError("--mode must be infer, train or import, was '" + mode + "'");
         };
         for (int i = 0; i < warmup; i++) {
             run.once();
@@ -94,20 +96,47 @@ final class BenchmarkCommand implements Callable<Integer> {
         return () -> net.outputSingle(x);
     }
 
+    private Run training(DenseNetConfig config) {
+        ComputationGraph net = new DenseNetZooModel(model, config.toBuilder()
+                .updater(new org.nd4j.linalg.learning.config.Nesterovs(0.01, 0.9)).build()).init();
+        Nd4j.getRandom().setSeed(1);
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
+        INDArray y = Nd4j.zeros(DataType.FLOAT, batch, config.numClasses());
+        for (int i = 0; i < batch; i++) {
+            y.putScalar(i, i % config.numClasses(), 1f);
+        }
+        org.nd4j.linalg.dataset.DataSet data = new org.nd4j.linalg.dataset.DataSet(x, y);
+        return () -> net.fit(data);
+    }
+
+    /** Peak resident memory of this process in MB (Linux), or -1. */
+    private static long peakRssMb() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux
+        }
+        return -1;
+    }
+
     private void report(PrintWriter out, String id, double[] ms) {
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-        boolean infer = mode.equalsIgnoreCase("infer");
-        double imagesPerSecond = infer ? batch * 1000.0 / median : 0;
+        boolean images = !mode.equalsIgnoreCase("import");
+        double imagesPerSecond = images ? batch * 1000.0 / median : 0;
         String backend = Backend.describe();
         out.printf("%-12s %-7s %5s %9s %10s %10s %12s%n", "model", "mode", "batch", "input", "median ms", "min ms", "images/s");
         out.printf(Locale.ROOT, "%-12s %-7s %5d %9s %10.1f %10.1f %12.1f%n", id, mode, batch, input, median, sorted[0],
                 imagesPerSecond);
         out.println("runs (ms): " + Arrays.toString(Arrays.stream(ms).map(v -> Math.round(v * 10) / 10.0).toArray()));
         out.printf(Locale.ROOT, "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"input\":\"%s\",\"median_ms\":%.2f,"
-                + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\"}%n",
-                id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend);
+                + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\",\"peak_rss_mb\":%d}%n",
+                id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend, peakRssMb());
     }
 }

@@ -205,7 +205,11 @@ class CliTest {
         String json = infer.out().strip().lines().reduce((a, b) -> b).orElseThrow();
         assertTrue(json.matches("\\{\"model\":\"densenet-bc100-k12\",\"mode\":\"infer\",\"batch\":2,"
                 + "\"input\":\"32x32\",\"median_ms\":[0-9.]+,\"min_ms\":[0-9.]+,\"images_per_s\":[0-9.]+,"
-                + "\"backend\":\"CPU.*\"}"), json);
+                + "\"backend\":\"CPU[^\"]*\",\"peak_rss_mb\":[0-9]+}"), json);
+        Run train = run("benchmark", "--model", "densenet-bc100-k12", "--mode", "train", "--input", "32x32",
+                "--batch", "4", "--warmup", "0", "--iterations", "2");
+        assertEquals(0, train.code(), train.err());
+        assertTrue(train.out().contains("\"mode\":\"train\",\"batch\":4"), train.out());
         Run load = run("benchmark", "--mode", "import", "--weights", tf121.weights().toString(),
                 "--warmup", "0", "--iterations", "1");
         assertEquals(0, load.code(), load.err());

@@ -50,6 +50,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class KerasDenseNetImporter {
 
+    static {
+        org.densenet4j.zoo.NativeDefaults.apply(); // before ND4J loads: the fast CPU path by default
+    }
+
     private static final Logger log = LoggerFactory.getLogger(KerasDenseNetImporter.class);
     private static final Pattern BRANCH_3X3 = Pattern.compile("conv(\\d+)_(\\d+)_x2");
 

@@ -51,6 +51,10 @@ public final class DenseNetBuilder {
     /** Name of the classifier layer. */
     public static final String CLASSIFIER = "fc6";
 
+    static {
+        NativeDefaults.apply(); // before ND4J loads: the fast CPU path by default
+    }
+
     private final DenseNetConfig config;
     private final GraphBuilder graph;
 

@@ -30,6 +30,10 @@ import org.deeplearning4j.zoo.ZooType;
  */
 public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
 
+    static {
+        NativeDefaults.apply(); // before ND4J loads: the fast CPU path by default
+    }
+
     private final String name;
     private final DenseNetPreset preset;
     private DenseNetConfig config;

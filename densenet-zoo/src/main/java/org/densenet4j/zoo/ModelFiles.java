@@ -29,6 +29,10 @@ import org.deeplearning4j.zoo.PretrainedType;
  */
 public final class ModelFiles {
 
+    static {
+        NativeDefaults.apply(); // reading a model may be the first use of ND4J
+    }
+
     /** Suffix of the checksum file written beside every model zip. */
     public static final String CHECKSUM_SUFFIX = ".sha256";
 
