@@ -17,8 +17,9 @@ final class Backend {
         if ("CUDA".equalsIgnoreCase(name)) {
             return "CUDA (nd4j-cuda-11.6, " + env.getOrDefault("cuda.devicesInformation", "GPU") + ")";
         }
-        boolean oneDnn = org.nd4j.nativeblas.Nd4jCpu.Environment.getInstance().isUseMKLDNN();
-        return name + " (nd4j-native" + (oneDnn ? " with oneDNN" : "") + ", "
+        boolean helpers = "false".equalsIgnoreCase(System.getProperty("org.eclipse.deeplearning4j.helpers.disable", "true"))
+                && org.nd4j.nativeblas.Nd4jCpu.Environment.getInstance().isUseMKLDNN();
+        return name + " (nd4j-native, oneDNN layer helpers " + (helpers ? "on" : "off") + ", "
                 + env.getOrDefault("omp.threads", Runtime.getRuntime().availableProcessors()) + " threads)";
     }
 }

@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
 public final class KerasDenseNetImporter {
 
     static {
-        org.densenet4j.zoo.NativeDefaults.apply(); // before ND4J loads: the fast CPU path by default
+        org.densenet4j.zoo.NativeDefaults.apply(); // before any layer exists: the fast CPU path by default
     }
 
     private static final Logger log = LoggerFactory.getLogger(KerasDenseNetImporter.class);

@@ -52,7 +52,7 @@ public final class DenseNetBuilder {
     public static final String CLASSIFIER = "fc6";
 
     static {
-        NativeDefaults.apply(); // before ND4J loads: the fast CPU path by default
+        NativeDefaults.apply(); // before any layer exists: the fast CPU path by default
     }
 
     private final DenseNetConfig config;

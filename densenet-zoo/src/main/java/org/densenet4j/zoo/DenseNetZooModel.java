@@ -31,7 +31,7 @@ import org.deeplearning4j.zoo.ZooType;
 public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
 
     static {
-        NativeDefaults.apply(); // before ND4J loads: the fast CPU path by default
+        NativeDefaults.apply(); // before any layer exists: the fast CPU path by default
     }
 
     private final String name;

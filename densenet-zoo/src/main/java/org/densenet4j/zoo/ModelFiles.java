@@ -30,7 +30,7 @@ import org.deeplearning4j.zoo.PretrainedType;
 public final class ModelFiles {
 
     static {
-        NativeDefaults.apply(); // reading a model may be the first use of ND4J
+        NativeDefaults.apply(); // reading a model creates its layers
     }
 
     /** Suffix of the checksum file written beside every model zip. */
