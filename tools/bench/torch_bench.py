@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The PyTorch side of DenseNet4J's benchmarks: the same DenseNet graphs, timed the same way.
 
-Usage: torch_bench.py --model densenet121 --mode infer|train --batch 8 --input 224x224
+Usage: torch_bench.py --model densenet121|SETTINGS.json --mode infer|train --batch 8 --input 224x224[xC]
                       [--warmup 2] [--iterations 5] [--threads 2]
 Prints a table line and a final JSON line with the keys `densenet benchmark` prints, so that the
 two can be compared as a ratio. Needs Debian's python3-torch.
@@ -12,6 +12,7 @@ on their values). Training is one SGD step with momentum 0.9 and softmax cross-e
 """
 import argparse
 import json
+import os
 import resource
 import statistics
 import time
@@ -29,6 +30,29 @@ PRESETS = {
     "densenet-bc100-k12": (12, 24, [16, 16, 16], True, 0.5, "cifar", 10, 3),
     "densenet40-k12": (12, 16, [12, 12, 12], False, 1.0, "cifar", 10, 3),
 }
+
+
+# The keys of the JSON settings files `densenet` reads, with DenseNetConfig's defaults (DenseNet-121's).
+JSON_DEFAULTS = {"growthRate": 32, "initialFilters": 64, "blockLayers": [6, 12, 24, 16], "bottleneck": True,
+                 "compression": 0.5, "stem": "IMAGENET", "numClasses": 1000}
+JSON_IGNORED = {"weightDecay", "bnEpsilon", "dropoutRate", "convBias", "bottleneckWidth", "reduction"}
+
+
+def spec_of(model, channels=3):
+    """The architecture tuple of a preset id or of a JSON settings file (as `densenet --model x.json`)."""
+    if not model.endswith(".json"):
+        return PRESETS[model]
+    with open(model) as f:
+        settings = json.load(f)
+    unknown = set(settings) - set(JSON_DEFAULTS) - JSON_IGNORED
+    if unknown:
+        raise SystemExit("%s: settings this script does not model: %s" % (model, sorted(unknown)))
+    if settings.get("bottleneckWidth", 4) != 4 or settings.get("dropoutRate", 0) != 0 or settings.get("convBias"):
+        raise SystemExit("%s: bottleneckWidth, dropoutRate and convBias must keep their defaults here" % model)
+    s = dict(JSON_DEFAULTS, **settings)
+    compression = 1.0 - settings["reduction"] if "reduction" in settings else s["compression"]
+    return (s["growthRate"], s["initialFilters"], list(s["blockLayers"]), s["bottleneck"], compression,
+            s["stem"].lower(), s["numClasses"], channels)
 
 
 class DenseLayer(nn.Module):
@@ -78,7 +102,7 @@ class DenseNet(nn.Module):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="densenet121", choices=sorted(PRESETS))
+    ap.add_argument("--model", default="densenet121", help="preset id (%s) or JSON settings file" % ", ".join(PRESETS))
     ap.add_argument("--mode", default="infer", choices=["infer", "train"])
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--input", default="224x224")
@@ -88,8 +112,11 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    spec = PRESETS[args.model]
-    h, w = (int(v) for v in args.input.lower().split("x")[:2])
+    dims = [int(v) for v in args.input.lower().split("x")]
+    h, w = dims[:2]
+    spec = spec_of(args.model, dims[2] if len(dims) == 3 else 3)
+    if len(dims) == 3 and not args.model.endswith(".json"):
+        spec = spec[:7] + (dims[2],)
     net = DenseNet(*spec)
     x = torch.rand(args.batch, spec[7], h, w)
     y = torch.randint(0, spec[6], (args.batch,))
@@ -116,10 +143,11 @@ def main():
         times.append((time.perf_counter() - t0) * 1000)
     median = statistics.median(times)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    name = os.path.basename(args.model)[:-5] if args.model.endswith(".json") else args.model
     print("%-12s %-6s %5d %9s %10.1f %10.1f %12.1f  peak RSS %.0f MB" % (
-        args.model, args.mode, args.batch, args.input, median, min(times),
+        name, args.mode, args.batch, args.input, median, min(times),
         args.batch * 1000 / median if args.mode == "infer" else args.batch * 1000 / median, rss_mb))
-    print(json.dumps({"model": args.model, "mode": args.mode, "batch": args.batch, "input": args.input,
+    print(json.dumps({"model": name, "mode": args.mode, "batch": args.batch, "input": args.input,
                       "median_ms": round(median, 2), "min_ms": round(min(times), 2),
                       "images_per_s": round(args.batch * 1000 / median, 2), "backend": "pytorch-cpu",
                       "peak_rss_mb": round(rss_mb)}))

@@ -19,7 +19,8 @@ final class Backend {
         }
         boolean helpers = "false".equalsIgnoreCase(System.getProperty("org.eclipse.deeplearning4j.helpers.disable", "true"))
                 && org.nd4j.nativeblas.Nd4jCpu.Environment.getInstance().isUseMKLDNN();
-        return name + " (nd4j-native, oneDNN layer helpers " + (helpers ? "on" : "off") + ", "
+        String natives = System.getProperty("javacpp.platform.extension", "").contains("onednn") ? "oneDNN natives" : "plain natives";
+        return name + " (nd4j-native, " + natives + ", layer helpers " + (helpers ? "on" : "off") + ", "
                 + env.getOrDefault("omp.threads", Runtime.getRuntime().availableProcessors()) + " threads)";
     }
 }

@@ -9,7 +9,6 @@ import java.util.concurrent.Callable;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.keras.KerasDenseNetImporter;
 import org.densenet4j.zoo.DenseNetConfig;
-import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -30,7 +29,7 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", defaultValue = "densenet121", description = "Preset id (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "densenet121", description = "Preset id, or a JSON file of DenseNet settings (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--mode", defaultValue = "infer", description = "infer, train or import (default: ${DEFAULT-VALUE}).")
@@ -39,7 +38,7 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "1", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--input", defaultValue = "224x224", description = "Input HxW (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--input", defaultValue = "224x224", description = "Input HxW, or HxWxC to change the channels (default: ${DEFAULT-VALUE}).")
     String input;
 
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
@@ -56,10 +55,11 @@ final class BenchmarkCommand implements Callable<Integer> {
         if (batch < 1 || warmup < 0 || iterations < 1) {
             throw new UserError("--batch and --iterations must be >= 1 and --warmup >= 0");
         }
-        DenseNetPreset preset = Models.preset(model);
+        Models.Architecture architecture = Models.architecture(model);
+        DenseNetConfig base = architecture.config().build();
         int[] hwc = Models.parseInput(input);
-        DenseNetConfig config = preset.config().toBuilder()
-                .inputShape(hwc[0], hwc[1], preset.config().inputChannels()).build();
+        int channels = input.toLowerCase(Locale.ROOT).split("x").length == 3 ? hwc[2] : base.inputChannels();
+        DenseNetConfig config = base.toBuilder().inputShape(hwc[0], hwc[1], channels).build();
         Run run = switch (mode.toLowerCase(Locale.ROOT)) {
             case "infer" -> inference(config);
             case "train" -> training(config);
@@ -80,7 +80,7 @@ final class BenchmarkCommand implements Callable<Integer> {
             run.once();
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
-        report(spec.commandLine().getOut(), preset.id(), ms);
+        report(spec.commandLine().getOut(), architecture.name(), ms);
         return 0;
     }
 

@@ -45,6 +45,23 @@ final class Models {
         return DenseNetZooModel.of(preset).initPretrained(PretrainedType.IMAGENET);
     }
 
+    /** An architecture named on the command line: its display name and its settings, to be completed. */
+    record Architecture(String name, DenseNetConfig.Builder config) {
+    }
+
+    /** The preset {@code spec}, or the JSON settings file {@code spec} (ending in {@code .json}). */
+    static Architecture architecture(String spec) throws IOException {
+        if (spec.endsWith(".json")) {
+            Path file = Path.of(spec);
+            if (!Files.isRegularFile(file)) {
+                throw new UserError(file + ": no such settings file");
+            }
+            return new Architecture(file.getFileName().toString().replaceFirst("\\.json$", ""), configFile(file));
+        }
+        DenseNetPreset preset = preset(spec);
+        return new Architecture(preset.id(), preset.config().toBuilder());
+    }
+
     /**
      * A configuration from a JSON file of {@link DenseNetConfig} fields, starting from DenseNet-121's,
      * e.g. {@code {"stem": "CIFAR", "growthRate": 12, "initialFilters": 24, "blockLayers": [6, 6, 6],
@@ -76,6 +93,7 @@ final class Models {
                     case "dropoutRate" -> b.dropoutRate(((Number) v).doubleValue());
                     case "weightDecay" -> b.weightDecay(((Number) v).doubleValue());
                     case "bnEpsilon" -> b.bnEpsilon(((Number) v).doubleValue());
+                    case "numClasses" -> b.numClasses(((Number) v).intValue());
                     default -> throw new UserError(file + ": unknown setting '" + e.getKey() + "'");
                 }
             } catch (ClassCastException | NullPointerException | IllegalArgumentException ex) {

@@ -105,9 +105,9 @@ final class TrainCommand implements Callable<Integer> {
 
         int n = train.numExamples();
         int iterationsPerEpoch = (n + batch - 1) / batch;
-        boolean file = model.endsWith(".json");
-        String name = file ? Path.of(model).getFileName().toString().replaceFirst("\\.json$", "") : Models.preset(model).id();
-        DenseNetConfig config = (file ? Models.configFile(Path.of(model)) : Models.preset(model).config().toBuilder())
+        Models.Architecture architecture = Models.architecture(model);
+        String name = architecture.name();
+        DenseNetConfig config = architecture.config()
                 .inputShape(28, 28, 1).numClasses(FashionMnist.LABELS.size()).seed(seed)
                 .updater(new Nesterovs(schedule(epochs * iterationsPerEpoch), 0.9))
                 .build();
@@ -159,12 +159,19 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One-cycle learning rate over the whole run (constant for runs too short to have a cycle). */
+    /**
+     * One cycle over the whole run (constant for runs too short to have one): lr/10 up to lr over 45%
+     * of the iterations, back to lr/10 over the next 45%, then decaying to lr/1000. DL4J's
+     * three-argument CycleSchedule decays by 10x per iteration in its last 10%, which wastes them.
+     * tools/bench/torch_train_fashion.py computes the same schedule.
+     */
     private org.nd4j.linalg.schedule.ISchedule schedule(int iterations) {
         if (iterations < 20) {
             return new org.nd4j.linalg.schedule.FixedSchedule(learningRate);
         }
-        return new CycleSchedule(ScheduleType.ITERATION, learningRate, iterations);
+        int annealing = (int) Math.round(iterations * 0.1);
+        return new CycleSchedule(ScheduleType.ITERATION, learningRate / 10, learningRate, iterations, annealing,
+                Math.pow(0.01, 1.0 / annealing));
     }
 
     /** Mean test loss, accumulating the evaluation. */
