@@ -3,6 +3,7 @@ package org.densenet4j.cli;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -12,6 +13,7 @@ import java.util.concurrent.Callable;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.util.ModelSerializer;
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.examples.TrainingCurves;
 import org.densenet4j.zoo.DenseNetBuilder;
@@ -79,8 +81,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "The model zip to write; the curves go beside it.")
     Path out;
 
-    @Option(names = "--force", description = "Replace existing output files.")
+    @Option(names = "--force", description = "Replace existing output files (and an earlier run's checkpoint).")
     boolean force;
+
+    @Option(names = "--resume", description = "Continue the run whose checkpoint (<out>-checkpoint.zip, written after "
+            + "every epoch) is there; the settings must be the same.")
+    boolean resume;
 
     @Override
     public Integer call() throws Exception {
@@ -92,10 +98,15 @@ final class TrainCommand implements Callable<Integer> {
         }
         Path csv = sibling(out, "-curves.csv");
         Path png = sibling(out, "-curves.png");
+        Path checkpoint = sibling(out, "-checkpoint.zip");
         for (Path p : List.of(out, csv, png)) {
             if (Files.exists(p) && !force) {
                 throw new UserError(p + ": exists; pass --force to replace it");
             }
+        }
+        if (Files.exists(checkpoint) && !resume && !force) {
+            throw new UserError(checkpoint + ": an earlier run stopped here; pass --resume to continue it or --force "
+                    + "to start over");
         }
         DataSet train = FashionMnist.load(dataDir, true, limit);
         DataSet test = FashionMnist.load(dataDir, false, testLimit);
@@ -111,17 +122,35 @@ final class TrainCommand implements Callable<Integer> {
                 .inputShape(28, 28, 1).numClasses(FashionMnist.LABELS.size()).seed(seed)
                 .updater(new Nesterovs(schedule(epochs * iterationsPerEpoch), 0.9))
                 .build();
-        ComputationGraph net = new DenseNetZooModel(name, config).init();
+        String settings = String.join("|", config.toString(), "epochs=" + epochs, "batch=" + batch, "n=" + n,
+                "augment=" + !noAugment);
+        TrainingCurves curves = new TrainingCurves();
+        Random rnd = new Random(seed);
+        ComputationGraph net;
+        int done = 0;
+        if (resume && Files.exists(checkpoint)) {
+            net = ModelFiles.read(checkpoint, true, true);
+            Map<String, Object> state = ModelSerializer.getObjectFromFile(checkpoint.toFile(), CHECKPOINT_STATE);
+            if (!settings.equals(state.get("settings"))) {
+                throw new UserError(checkpoint + ": was written by a run with other settings; run with those, or "
+                        + "--force to start over (it had: " + state.get("settings") + ")");
+            }
+            done = (Integer) state.get("epochs done");
+            rnd = (Random) state.get("random");
+            for (double[] e : (double[][]) state.get("curves")) {
+                curves.add(new TrainingCurves.Epoch((int) e[0], e[1], e[2], e[3], e[4], e[5], e[6]));
+            }
+        } else {
+            net = new DenseNetZooModel(name, config).init();
+        }
         BatchAccuracy accuracy = new BatchAccuracy();
         net.setListeners(accuracy);
 
         PrintWriter o = spec.commandLine().getOut();
         o.printf("Training %s (%,d parameters) on Fashion-MNIST: %,d training, %,d test images, %d epochs of %d "
-                + "batches of %d; %s%n", name, net.numParams(), n, test.numExamples(), epochs,
-                iterationsPerEpoch, batch, Backend.describe());
-        TrainingCurves curves = new TrainingCurves();
-        Random rnd = new Random(seed);
-        for (int epoch = 1; epoch <= epochs; epoch++) {
+                + "batches of %d%s; %s%n", name, net.numParams(), n, test.numExamples(), epochs,
+                iterationsPerEpoch, batch, done > 0 ? ", resuming after epoch " + done : "", Backend.describe());
+        for (int epoch = done + 1; epoch <= epochs; epoch++) {
             Progress progress = new Progress(o, "epoch " + epoch + "/" + epochs, iterationsPerEpoch);
             int[] order = shuffled(n, rnd);
             double lossSum = 0;
@@ -150,13 +179,32 @@ final class TrainCommand implements Callable<Integer> {
                     seconds, n / seconds));
             progress.done(String.format(Locale.ROOT, "loss %.4f  acc %.4f  test loss %.4f  test acc %.4f  %.0f s",
                     lossSum / n, accuracy.value(), testLoss, eval.accuracy(), seconds));
+            if (epoch < epochs) {
+                saveCheckpoint(net, checkpoint, settings, epoch, rnd, curves);
+            }
         }
         net.setListeners();
         ModelFiles.write(net, out, force, scaler, Map.of("labels", FashionMnist.LABELS, "model", name));
         curves.writeCsv(csv);
         curves.writePng(png, name + " on Fashion-MNIST");
+        Files.deleteIfExists(checkpoint);
+        Files.deleteIfExists(ModelFiles.checksumFile(checkpoint));
         o.printf("Wrote %s, %s, %s%n", out, csv, png);
         return 0;
+    }
+
+    private static final String CHECKPOINT_STATE = "densenet-train-state";
+
+    /** The model with its updater state, the settings, the epochs done, the random stream and the curves so far. */
+    private static void saveCheckpoint(ComputationGraph net, Path checkpoint, String settings, int epoch, Random rnd,
+                                       TrainingCurves curves) throws java.io.IOException {
+        HashMap<String, Object> state = new HashMap<>();
+        state.put("settings", settings);
+        state.put("epochs done", epoch);
+        state.put("random", rnd);
+        state.put("curves", curves.epochs().stream().map(e -> new double[] {e.epoch(), e.trainLoss(), e.trainAccuracy(),
+                e.testLoss(), e.testAccuracy(), e.seconds(), e.imagesPerSecond()}).toArray(double[][]::new));
+        ModelFiles.write(net, checkpoint, true, null, Map.of(CHECKPOINT_STATE, state), true);
     }
 
     /**

@@ -83,24 +83,53 @@ class TrainCommandTest {
     }
 
     @Test
-    void aKilledTrainingLeavesNoModel() throws Exception {
+    void aKilledTrainingLeavesNoModelAndResumesFromItsCheckpointToTheSameResult() throws Exception {
         Path config = Files.writeString(dir.resolve("tiny.json"), TINY);
         Path zip = dir.resolve("killed.zip");
+        Path checkpoint = dir.resolve("killed-checkpoint.zip");
         Path log = dir.resolve("train.log");
+        List<String> args = List.of("train", "--model", config.toString(), "--epochs", "3", "--batch", "32",
+                "--limit", "320", "--test-limit", "64", "--out", zip.toString());
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
-                DenseNetCli.class.getName(), "train", "--model", config.toString(), "--epochs", "3", "--batch", "32",
-                "--limit", "320", "--test-limit", "64", "--out", zip.toString()))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        // Kill it once the first epoch has ended: the model is written only after the last one.
+        List<String> command = new java.util.ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                DenseNetCli.class.getName()));
+        command.addAll(args);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // Kill it once the first epoch's checkpoint is complete: the model is written only after the last epoch.
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (p.isAlive() && !Files.readString(log).contains("epoch 1/3: loss") && System.nanoTime() < deadline) {
-            Thread.sleep(100);
+        while (p.isAlive() && !Files.exists(ModelFiles.checksumFile(checkpoint)) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
         }
         assertTrue(p.isAlive(), "training should still be running:\n" + Files.readString(log));
         p.destroyForcibly();
         p.waitFor();
         assertFalse(Files.exists(zip), "no model after a killed run");
         assertFalse(Files.exists(dir.resolve("killed-curves.csv")), "no curves after a killed run");
+        assertTrue(Files.exists(checkpoint));
+
+        // The checkpoint is neither ignored nor overwritten without --resume.
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(new StringWriter(), err, args.toArray(String[]::new)));
+        assertTrue(err.toString().contains("killed-checkpoint.zip: an earlier run stopped here; pass --resume"), err.toString());
+
+        StringWriter out = new StringWriter();
+        StringWriter err2 = new StringWriter();
+        List<String> resumed = new java.util.ArrayList<>(args);
+        resumed.add("--resume");
+        assertEquals(0, run(out, err2, resumed.toArray(String[]::new)), err2.toString());
+        assertTrue(out.toString().contains("resuming after epoch 1"), out.toString());
+        assertFalse(out.toString().contains("epoch 1/3: loss"), out.toString());
+        assertEquals(4, Files.readAllLines(dir.resolve("killed-curves.csv")).size());
+        assertFalse(Files.exists(checkpoint), "the checkpoint goes once the run is complete");
+
+        // The same run without interruption ends with the same weights.
+        Path whole = dir.resolve("whole.zip");
+        List<String> uninterrupted = new java.util.ArrayList<>(args);
+        uninterrupted.set(uninterrupted.indexOf(zip.toString()), whole.toString());
+        assertEquals(0, run(new StringWriter(), new StringWriter(), uninterrupted.toArray(String[]::new)));
+        var a = ModelFiles.read(zip, true).params();
+        var b = ModelFiles.read(whole, true).params();
+        double diff = a.sub(b).amaxNumber().doubleValue();
+        assertTrue(diff < 1e-4, "resumed and uninterrupted runs differ by " + diff);
     }
 }

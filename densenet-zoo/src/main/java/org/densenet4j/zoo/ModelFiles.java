@@ -67,6 +67,17 @@ public final class ModelFiles {
     public static void write(ComputationGraph graph, Path target, boolean replace,
                              org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer,
                              java.util.Map<String, ?> objects) throws IOException {
+        write(graph, target, replace, normalizer, objects, false);
+    }
+
+    /**
+     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean, org.nd4j.linalg.dataset.api.preprocessor.Normalizer, java.util.Map)}
+     * does, with the updater state too when {@code saveUpdater} (a training checkpoint, to be read
+     * back with {@link #read(Path, boolean, boolean)}).
+     */
+    public static void write(ComputationGraph graph, Path target, boolean replace,
+                             org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer,
+                             java.util.Map<String, ?> objects, boolean saveUpdater) throws IOException {
         Path absolute = target.toAbsolutePath();
         if (!replace && Files.exists(absolute)) {
             throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
@@ -76,7 +87,7 @@ public final class ModelFiles {
         Path tmp = Files.createTempFile(dir, "." + absolute.getFileName(), ".part");
         Path tmpSum = Files.createTempFile(dir, "." + absolute.getFileName(), ".sha256.part");
         try {
-            ModelSerializer.writeModel(graph, tmp.toFile(), false);
+            ModelSerializer.writeModel(graph, tmp.toFile(), saveUpdater);
             if (normalizer != null) {
                 ModelSerializer.addNormalizerToModel(tmp.toFile(), normalizer);
             }
@@ -101,6 +112,14 @@ public final class ModelFiles {
      * @throws IOException naming the file if it is missing, fails its checksum, or is not a model zip
      */
     public static ComputationGraph read(Path zip, boolean requireChecksum) throws IOException {
+        return read(zip, requireChecksum, false);
+    }
+
+    /**
+     * Reads a model zip as {@link #read(Path, boolean)} does, with its updater state when
+     * {@code loadUpdater} (to continue training from a checkpoint).
+     */
+    public static ComputationGraph read(Path zip, boolean requireChecksum, boolean loadUpdater) throws IOException {
         if (!Files.isRegularFile(zip)) {
             throw new IOException(zip + ": no such file");
         }
@@ -117,7 +136,7 @@ public final class ModelFiles {
         }
         checkZip(zip);
         try {
-            return ModelSerializer.restoreComputationGraph(zip.toFile(), false);
+            return ModelSerializer.restoreComputationGraph(zip.toFile(), loadUpdater);
         } catch (IOException | RuntimeException | OutOfMemoryError e) {
             throw new IOException(zip + ": not a DL4J ComputationGraph model zip (" + e + ")", e);
         }
