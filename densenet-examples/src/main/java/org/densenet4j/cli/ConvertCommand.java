@@ -53,8 +53,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long start = System.nanoTime();
+        Progress progress = new Progress(spec.commandLine().getOut(), "converting", 3);
         WeightLayout forced = layout == null ? null : parseLayout(layout);
         WeightFileSummary summary = KerasDenseNetImporter.inspect(weights);
+        progress.update(1, "read " + weights.getFileName() + ": " + summary.describe());
         DenseNetPreset preset = model != null ? Models.preset(model) : summary.preset().orElse(null);
         DenseNetConfig config;
         if (preset != null) {
@@ -65,6 +67,7 @@ final class ConvertCommand implements Callable<Integer> {
             config = summary.toConfig().build();
         }
         ComputationGraph graph = KerasDenseNetImporter.load(weights, config, forced);
+        progress.update(2, "imported " + graph.numParams() + " parameters; writing");
 
         Path out;
         if (target.install) {
@@ -77,6 +80,7 @@ final class ConvertCommand implements Callable<Integer> {
             out = target.out;
         }
         ModelFiles.write(graph, out, force || target.install);
+        progress.done("written and read back");
         var o = spec.commandLine().getOut();
         o.printf("Converted %s (%s, %s, %s) to %s in %.1f s%n", weights,
                 forced != null ? forced.id() : summary.layout().id(), summary.describe(),

@@ -45,6 +45,36 @@ final class Models {
         return DenseNetZooModel.of(preset).initPretrained(PretrainedType.IMAGENET);
     }
 
+    /**
+     * The class names stored with a model zip trained or fine-tuned here, or the ImageNet names for
+     * a 1000-class model, or null (classes are then printed by index).
+     */
+    static List<String> labels(String spec, long classes) {
+        if (isFile(spec)) {
+            try {
+                List<String> stored = org.deeplearning4j.util.ModelSerializer.getObjectFromFile(Path.of(spec).toFile(), "labels");
+                if (stored != null && stored.size() == classes) {
+                    return stored;
+                }
+            } catch (RuntimeException e) {
+                // no labels stored: fall through
+            }
+        }
+        return classes == 1000 ? org.densenet4j.preprocess.ImageNetLabels.imageNet() : null;
+    }
+
+    /** The input normalisation stored with a model zip trained here, or null. */
+    static org.nd4j.linalg.dataset.api.preprocessor.DataNormalization normalizer(String spec) {
+        if (!isFile(spec)) {
+            return null;
+        }
+        try {
+            return org.deeplearning4j.util.ModelSerializer.restoreNormalizerFromFile(Path.of(spec).toFile());
+        } catch (RuntimeException | IOException e) {
+            return null;
+        }
+    }
+
     /** An architecture named on the command line: its display name and its settings, to be completed. */
     record Architecture(String name, DenseNetConfig.Builder config) {
     }

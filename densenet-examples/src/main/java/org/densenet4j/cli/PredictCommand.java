@@ -91,13 +91,18 @@ final class PredictCommand implements Callable<Integer> {
             int[] hw = Models.parseInput(size);
             long channels = inputChannels(net);
             x = Images.load(files, hw[0], hw[1], channels > 0 ? (int) channels : 3);
-            if (x.size(1) == 3) {
+            var stored = Models.normalizer(model);
+            if (stored != null) {
+                stored.transform(x); // the scaling the model was trained with
+            } else if (x.size(1) == 3) {
                 x = new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x);
             }
         }
         long n = x.size(0);
         INDArray probabilities = null;
         long start = System.nanoTime();
+        int batches = (int) ((n + batch - 1) / batch);
+        Progress progress = batches > 1 ? new Progress(spec.commandLine().getOut(), "predicting", batches) : null;
         for (long from = 0; from < n; from += batch) {
             long to = Math.min(n, from + batch);
             INDArray out = net.outputSingle(x.get(NDArrayIndex.interval(from, to), NDArrayIndex.all(),
@@ -106,11 +111,17 @@ final class PredictCommand implements Callable<Integer> {
                 probabilities = Nd4j.create(out.dataType(), n, out.size(1));
             }
             probabilities.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).assign(out);
+            if (progress != null) {
+                progress.update((int) (to / batch + (to % batch == 0 ? 0 : 1)), "");
+            }
+        }
+        if (progress != null) {
+            progress.done(n + " images");
         }
         double ms = (System.nanoTime() - start) / 1e6;
         var out = spec.commandLine().getOut();
         if (!files.isEmpty()) {
-            List<String> labels = probabilities.size(1) == 1000 ? ImageNetLabels.imageNet() : null;
+            List<String> labels = Models.labels(model, probabilities.size(1));
             var tops = ImageNetLabels.topK(probabilities, top, labels);
             for (int i = 0; i < files.size(); i++) {
                 StringBuilder line = new StringBuilder(files.get(i).toString()).append(':');

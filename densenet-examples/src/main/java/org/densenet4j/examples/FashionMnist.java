@@ -79,6 +79,53 @@ public final class FashionMnist {
         }
     }
 
+    /** Whether {@code dir} holds the test set (the IDX files, gzipped or not). */
+    public static boolean hasTestSet(Path dir) {
+        for (String name : new String[] {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+            if (!Files.isRegularFile(dir.resolve(name + ".gz")) && !Files.isRegularFile(dir.resolve(name))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Class path folder of the sample test images shipped with the examples. */
+    public static final String SAMPLES = "/org/densenet4j/examples/fashion-mnist-samples/";
+
+    /**
+     * The sample test images shipped with the examples (three of each class, named
+     * {@code INDEX_LABEL.png} after their place in the test set), as {@link #load} returns them.
+     */
+    public static DataSet samples() throws IOException {
+        List<String> names;
+        try (InputStream index = FashionMnist.class.getResourceAsStream(SAMPLES + "index.txt")) {
+            if (index == null) {
+                throw new IOException(SAMPLES + "index.txt: missing from this build of densenet-examples");
+            }
+            names = new String(index.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+                    .map(String::trim).filter(l -> !l.isEmpty()).toList();
+        }
+        INDArray features = Nd4j.zeros(DataType.FLOAT, names.size(), 1, 28, 28);
+        INDArray oneHot = Nd4j.zeros(DataType.FLOAT, names.size(), LABELS.size());
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            java.awt.image.BufferedImage img;
+            try (InputStream in = FashionMnist.class.getResourceAsStream(SAMPLES + name)) {
+                img = in == null ? null : javax.imageio.ImageIO.read(in);
+            }
+            if (img == null || img.getWidth() != 28 || img.getHeight() != 28) {
+                throw new IOException(SAMPLES + name + ": not a 28x28 image");
+            }
+            for (int y = 0; y < 28; y++) {
+                for (int x = 0; x < 28; x++) {
+                    features.putScalar(new long[] {i, 0, y, x}, img.getRaster().getSample(x, y, 0));
+                }
+            }
+            oneHot.putScalar(i, Integer.parseInt(name.replaceAll("^\\d+_(\\d)\\.png$", "$1")), 1f);
+        }
+        return new DataSet(features, oneHot);
+    }
+
     private static Path find(Path dir, String name) throws IOException {
         for (Path p : new Path[] {dir.resolve(name + ".gz"), dir.resolve(name)}) {
             if (Files.isRegularFile(p)) {

@@ -54,44 +54,82 @@ public enum DenseNetPreset {
                     .growthRate(32).initialFilters(64).blockLayers(4, 4, 4, 4)
                     .compression(0.5).bottleneck(false).convBias(true)
                     .bnEpsilon(1e-5).numClasses(10).inputShape(96, 96, 1)
-                    .build());
+                    .build()),
+
+    /**
+     * DenseNet-BC L=40 k=12 on 28x28 grayscale Fashion-MNIST images (0.18M parameters), with weights
+     * that DenseNet4J trained with {@code densenet train} and ships in this jar
+     * ({@link org.deeplearning4j.zoo.PretrainedType#MNIST}, the MNIST family of datasets).
+     */
+    FASHION_MNIST("densenet-fmnist", "DenseNet-BC L=40 k=12 (Fashion-MNIST, 28x28x1), trained here",
+            cifar(40, 12, true).toBuilder().inputShape(28, 28, 1).build(),
+            WeightSource.bundled("densenet-fmnist.zip"));
 
     private final String id;
     private final String description;
     private final DenseNetConfig config;
-    private final WeightSource imageNetWeights;
+    private final WeightSource weights;
 
     DenseNetPreset(String id, String description, DenseNetConfig config) {
         this(id, description, config, null);
     }
 
-    DenseNetPreset(String id, String description, DenseNetConfig config, WeightSource imageNetWeights) {
+    DenseNetPreset(String id, String description, DenseNetConfig config, WeightSource weights) {
         this.id = id;
         this.description = description;
         this.config = config;
-        this.imageNetWeights = imageNetWeights;
+        this.weights = weights;
     }
 
     /**
-     * A published weight file for a model, to be converted with {@code densenet convert}.
+     * Where a preset's pretrained weights come from: a published Keras weight file, to be converted
+     * with {@code densenet convert --install}, or a model zip bundled in this jar.
      *
-     * @param fileName the file's name as published
+     * @param type     what the weights were trained on
+     * @param fileName the published file's name, or the bundled zip's name under {@value #BUNDLED_DIR}
      * @param origin   where it is published and what it is
+     * @param bundled  whether the model ships in this jar (installed into the zoo cache on first use)
      */
-    public record WeightSource(String fileName, String origin) {
+    public record WeightSource(org.deeplearning4j.zoo.PretrainedType type, String fileName, String origin,
+                               boolean bundled) {
+        /** The class path folder of the bundled models. */
+        public static final String BUNDLED_DIR = "/org/densenet4j/zoo/pretrained/";
+
         static WeightSource seedKeras(String fileName) {
-            return new WeightSource(fileName, "the Caffe-converted ImageNet weights of the seed's Keras DenseNet "
-                    + "(the DenseNet-Keras project by flyyufelix)");
+            return new WeightSource(org.deeplearning4j.zoo.PretrainedType.IMAGENET, fileName,
+                    "the Caffe-converted ImageNet weights of the seed's Keras DenseNet "
+                    + "(the DenseNet-Keras project by flyyufelix)", false);
         }
 
         static WeightSource kerasApplications(String fileName) {
-            return new WeightSource(fileName, "the ImageNet weights of keras.applications (Keras 2)");
+            return new WeightSource(org.deeplearning4j.zoo.PretrainedType.IMAGENET, fileName,
+                    "the ImageNet weights of keras.applications (Keras 2)", false);
+        }
+
+        static WeightSource bundled(String fileName) {
+            return new WeightSource(org.deeplearning4j.zoo.PretrainedType.MNIST, fileName,
+                    "trained on Fashion-MNIST by DenseNet4J's densenet train, bundled in densenet-zoo", true);
+        }
+
+        /** The class path resource of a bundled model. */
+        public String resource() {
+            return BUNDLED_DIR + fileName;
         }
     }
 
     /** The published ImageNet weights of this architecture, if there are any. */
     public java.util.Optional<WeightSource> imageNetWeights() {
-        return java.util.Optional.ofNullable(imageNetWeights);
+        return pretrained(org.deeplearning4j.zoo.PretrainedType.IMAGENET);
+    }
+
+    /** The pretrained weights of this architecture of {@code type}, if there are any. */
+    public java.util.Optional<WeightSource> pretrained(org.deeplearning4j.zoo.PretrainedType type) {
+        return weights != null && weights.type() == type ? java.util.Optional.of(weights) : java.util.Optional.empty();
+    }
+
+    /** The kind of pretrained weights this architecture has, if any. */
+    public java.util.Optional<org.deeplearning4j.zoo.PretrainedType> pretrainedType() {
+        return java.util.Optional.ofNullable(weights).map(WeightSource::type);
     }
 
     /** The id used by the command line and the docs, e.g. {@code densenet121}. */

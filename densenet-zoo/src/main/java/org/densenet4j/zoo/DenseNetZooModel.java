@@ -103,15 +103,30 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
         return ComputationGraph.class;
     }
 
-    /** Whether published weights exist for this preset: ImageNet weights for DenseNet-121, 161, 169 and 201. */
+    /**
+     * Whether pretrained weights exist for this preset: ImageNet weights for DenseNet-121, 161, 169
+     * and 201, Fashion-MNIST ({@link PretrainedType#MNIST}) weights for {@link DenseNetPreset#FASHION_MNIST}.
+     */
     @Override
     public boolean pretrainedAvailable(PretrainedType pretrainedType) {
         return source(pretrainedType) != null;
     }
 
     /**
+     * The pretrained model of the kind this preset has (ImageNet, or MNIST for the Fashion-MNIST
+     * model); see {@link #initPretrained(PretrainedType)}.
+     */
+    @Override
+    public ComputationGraph initPretrained() throws IOException {
+        PretrainedType type = preset == null ? PretrainedType.IMAGENET
+                : preset.pretrainedType().orElse(PretrainedType.IMAGENET);
+        return initPretrained(type);
+    }
+
+    /**
      * The pretrained model from the local zoo cache ({@link ModelFiles#cachedModel}), checked against
-     * its checksum. Nothing is downloaded: the published weights are Keras files that
+     * its checksum and architecture. Nothing is downloaded: a model bundled in this jar is installed
+     * into the cache on first use; the published ImageNet weights are Keras files that
      * {@code densenet convert --install} turns into the cached model, and the error says which
      * file to get and the exact command when the cache has no model yet.
      *
@@ -124,42 +139,44 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
         DenseNetPreset.WeightSource source = source(pretrainedType);
         if (source == null) {
             throw new UnsupportedOperationException("No pretrained " + pretrainedType + " weights are published for "
-                    + name + "; pretrained ImageNet models exist for "
-                    + java.util.Arrays.stream(DenseNetPreset.values()).filter(p -> p.imageNetWeights().isPresent())
-                            .map(DenseNetPreset::id).toList());
+                    + name + "; pretrained models exist for " + java.util.Arrays.stream(DenseNetPreset.values())
+                            .filter(p -> p.pretrainedType().isPresent())
+                            .map(p -> p.id() + " (" + p.pretrainedType().get() + ")").toList());
         }
         Path zip = ModelFiles.cachedModel(name, pretrainedType);
         if (!Files.exists(zip)) {
-            throw new NoSuchFileException(zip.toString(), null, "no converted " + name + " model in the zoo cache. Get "
-                    + source.fileName() + " (" + source.origin() + ") and run:\n  ./densenet convert --weights "
-                    + source.fileName() + " --model " + name + " --install");
+            if (source.bundled()) {
+                ModelFiles.installResource(source.resource(), zip);
+            } else {
+                throw new NoSuchFileException(zip.toString(), null, "no converted " + name + " model in the zoo cache. "
+                        + "Get " + source.fileName() + " (" + source.origin() + ") and run:\n  ./densenet convert --weights "
+                        + source.fileName() + " --model " + name + " --install");
+            }
         }
         ComputationGraph graph = ModelFiles.read(zip, true);
         long expected = DenseNetBuilder.numParams(DenseNetBuilder.build(preset.config()));
         if (graph.numParams() != expected) {
             throw new IOException(zip + ": holds a model of " + graph.numParams() + " parameters, not a " + name
-                    + " (" + expected + "); convert it again");
+                    + " (" + expected + "); " + (source.bundled() ? "delete it to reinstall the bundled model"
+                            : "convert it again"));
         }
         return (M) graph;
     }
 
-    /** The cached model's location (a file URL): models are installed by conversion, not downloaded. */
+    /** The cached model's location (a file URL): models are installed from this jar or by conversion, not downloaded. */
     @Override
     public String pretrainedUrl(PretrainedType pretrainedType) {
         return source(pretrainedType) == null ? null : ModelFiles.cachedModel(name, pretrainedType).toUri().toString();
     }
 
-    /** 0: the checksum of a converted model is the SHA-256 written beside it, checked by {@link #initPretrained}. */
+    /** 0: the checksum of a cached model is the SHA-256 written beside it, checked by {@link #initPretrained}. */
     @Override
     public long pretrainedChecksum(PretrainedType pretrainedType) {
         return 0L;
     }
 
     private DenseNetPreset.WeightSource source(PretrainedType type) {
-        if (preset == null || type != PretrainedType.IMAGENET) {
-            return null;
-        }
-        return preset.imageNetWeights().orElse(null);
+        return preset == null ? null : preset.pretrained(type).orElse(null);
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
@@ -198,6 +199,59 @@ public final class ModelFiles {
     }
 
     private static final long MAX_JSON_BYTES = 64L << 20;
+
+    /**
+     * Installs the model zip bundled as class path {@code resource} (with its {@code .sha256} beside
+     * it) at {@code target}: copied to a temporary file, checked against the bundled checksum and
+     * read back, then renamed into place, so {@code target} is either the whole checked model or
+     * untouched.
+     *
+     * @throws IOException naming the resource when it is missing or fails its checksum
+     */
+    public static void installResource(String resource, Path target) throws IOException {
+        String expected;
+        try (InputStream sum = ModelFiles.class.getResourceAsStream(resource + CHECKSUM_SUFFIX)) {
+            if (sum == null) {
+                throw new NoSuchFileException(resource, null, "this build of densenet-zoo has no bundled model there");
+            }
+            expected = new String(sum.readAllBytes(), StandardCharsets.US_ASCII).trim().split("\\s+")[0];
+        }
+        install(() -> ModelFiles.class.getResourceAsStream(resource), expected, resource, target);
+    }
+
+    /** Opens a stream, or returns null when there is nothing to open. */
+    @FunctionalInterface
+    interface StreamSource {
+        InputStream open() throws IOException;
+    }
+
+    /** Copies {@code source} to {@code target} through a temporary file checked against {@code expectedSha256}. */
+    static void install(StreamSource source, String expectedSha256, String what, Path target) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Files.createDirectories(absolute.getParent());
+        Path tmp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".part");
+        Path tmpSum = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".sha256.part");
+        try {
+            try (InputStream in = source.open()) {
+                if (in == null) {
+                    throw new NoSuchFileException(what, null, "this build of densenet-zoo has no bundled model there");
+                }
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            }
+            String actual = sha256(tmp);
+            if (!actual.equalsIgnoreCase(expectedSha256)) {
+                throw new IOException(what + ": fails its checksum (" + expectedSha256 + " expected, " + actual
+                        + " read); the jar is damaged");
+            }
+            checkZip(tmp);
+            Files.writeString(tmpSum, actual + "  " + absolute.getFileName() + "\n", StandardCharsets.US_ASCII);
+            Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmpSum, checksumFile(absolute), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+            Files.deleteIfExists(tmpSum);
+        }
+    }
 
     /** The checksum file beside {@code zip}. */
     public static Path checksumFile(Path zip) {

@@ -25,6 +25,7 @@ class ParameterCountTest {
         "densenet-bc100-k12, 793150",
         "densenet-bc250-k24, 15582382",
         "densenet-bc190-k40, 25881390",
+        "densenet-fmnist, 180778",
     })
     void initialisedGraphHasThePublishedParameterCount(String id, long expected) {
         ComputationGraph net = DenseNetZooModel.of(DenseNetPreset.fromId(id)).init();

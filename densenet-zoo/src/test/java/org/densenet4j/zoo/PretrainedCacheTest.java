@@ -116,4 +116,37 @@ class PretrainedCacheTest {
                 () -> new DenseNet264().initPretrained());
         assertTrue(e.getMessage().startsWith("No pretrained IMAGENET weights are published for densenet264"), e.getMessage());
     }
+
+    @Test
+    void bundledModelIsInstalledOnlyWhenItMatchesItsChecksum() throws IOException {
+        Path source = cache.resolve("bundle/tiny.zip");
+        ModelFiles.write(tiny(), source, false);
+        String sum = ModelFiles.sha256(source);
+        Path target = cache.resolve("models/tiny/tiny_mnist.zip");
+
+        IOException bad = assertThrows(IOException.class,
+                () -> ModelFiles.install(() -> Files.newInputStream(source), "00" + sum.substring(2), "bundle", target));
+        assertTrue(bad.getMessage().contains("bundle: fails its checksum"), bad.getMessage());
+        assertFalse(Files.exists(target));
+        try (var files = Files.list(target.getParent())) {
+            assertEquals(0, files.count(), "nothing is left behind");
+        }
+
+        ModelFiles.install(() -> Files.newInputStream(source), sum, "bundle", target);
+        assertEquals(tiny().numParams(), ModelFiles.read(target, true).numParams());
+
+        NoSuchFileException missing = assertThrows(NoSuchFileException.class,
+                () -> ModelFiles.installResource("/no/such/model.zip", cache.resolve("x.zip")));
+        assertTrue(missing.getMessage().contains("no bundled model"), missing.getMessage());
+    }
+
+    @Test
+    void theFashionMnistModelIsTheOnlyMnistOne() {
+        DenseNetZooModel fashion = DenseNetZooModel.of(DenseNetPreset.FASHION_MNIST);
+        assertTrue(fashion.pretrainedAvailable(PretrainedType.MNIST));
+        assertFalse(fashion.pretrainedAvailable(PretrainedType.IMAGENET));
+        assertFalse(new DenseNet121().pretrainedAvailable(PretrainedType.MNIST));
+        assertEquals(28, fashion.config().inputHeight());
+        assertEquals(1, fashion.config().inputChannels());
+    }
 }

@@ -1,0 +1,178 @@
+package org.densenet4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.imageio.ImageIO;
+
+import org.deeplearning4j.common.resources.DL4JResources;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.ModelFiles;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code densenet finetune} on a tiny generated image folder and {@code densenet demo} through initPretrained. */
+class FinetuneAndDemoTest {
+
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {
+    }
+
+    @BeforeEach
+    void emptyZooCache() throws Exception {
+        DL4JResources.setBaseDirectory(Files.createDirectories(dir.resolve("cache")).toFile());
+    }
+
+    @AfterEach
+    void resetZooCache() {
+        DL4JResources.resetBaseDirectoryLocation();
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = DenseNetCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private static void assertBadInput(Run r, String... parts) {
+        assertEquals(2, r.code(), () -> "exit code; stderr: " + r.err());
+        assertEquals(1, r.err().strip().lines().count(), () -> "one line, no stack trace: " + r.err());
+        for (String p : parts) {
+            assertTrue(r.err().contains(p), () -> "expected '" + p + "' in: " + r.err());
+        }
+    }
+
+    /** A folder per class of small noisy colour images, each class with its own dominant colour. */
+    private Path imageFolder(String... classes) throws Exception {
+        Path root = Files.createDirectories(dir.resolve("images"));
+        Random rnd = new Random(3);
+        for (int c = 0; c < classes.length; c++) {
+            Path folder = Files.createDirectories(root.resolve(classes[c]));
+            for (int i = 0; i < 6; i++) {
+                BufferedImage img = new BufferedImage(40, 36, BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 36; y++) {
+                    for (int x = 0; x < 40; x++) {
+                        int v = rnd.nextInt(80);
+                        img.setRGB(x, y, c == 0 ? (175 + v) << 16 | v << 8 | v : v << 16 | v << 8 | (175 + v));
+                    }
+                }
+                ImageIO.write(img, "png", folder.resolve(classes[c] + i + ".png").toFile());
+            }
+        }
+        return root;
+    }
+
+    private Path tinyColourModel() throws Exception {
+        DenseNetConfig config = DenseNetConfig.builder().stem(DenseNetConfig.Stem.CIFAR).growthRate(4)
+                .initialFilters(8).blockLayers(2, 2).bottleneck(true).compression(0.5).numClasses(5)
+                .inputShape(32, 32, 3).build();
+        Path zip = dir.resolve("base.zip");
+        ModelFiles.write(new DenseNetZooModel("tiny", config).init(), zip, false);
+        return zip;
+    }
+
+    @Test
+    void finetuneReplacesFc6FreezesTheLayersAskedForAndStoresTheClassNames() throws Exception {
+        Path base = tinyColourModel();
+        Path images = imageFolder("red", "blue");
+        Path out = dir.resolve("tuned.zip");
+        Run r = run("finetune", "--model", base.toString(), "--images", images.toString(), "--freeze-until", "pool2",
+                "--epochs", "2", "--batch", "4", "--size", "32x32", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("2 classes [blue, red], 12 images at 32x32x3; frozen up to pool2"), r.out());
+        assertTrue(r.out().contains("epoch 2/2: loss"), r.out());
+
+        ComputationGraph before = ModelFiles.read(base, true);
+        ComputationGraph after = ModelFiles.read(out, true);
+        assertEquals(2, after.getLayer("fc6").getParam("W").size(1));
+        assertEquals(before.getLayer("conv2_1_x1").getParam("W"), after.getLayer("conv2_1_x1").getParam("W"),
+                "layers up to pool2 are frozen");
+        assertNotEquals(before.getLayer("conv3_2_x2").getParam("W"), after.getLayer("conv3_2_x2").getParam("W"),
+                "layers after pool2 train");
+        List<String> labels = ModelSerializer.getObjectFromFile(out.toFile(), "labels");
+        assertEquals(List.of("blue", "red"), labels);
+
+        // predict prints the stored class names.
+        Run p = run("predict", "--model", out.toString(), "--images", images.resolve("red").toString(),
+                "--size", "32x32", "--top", "2");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("red0.png:  1. "), p.out());
+        assertTrue(p.out().contains("blue (") && p.out().contains("red ("), p.out());
+    }
+
+    @Test
+    void finetuneBadInputIsOneLineAndWritesNothing() throws Exception {
+        Path base = tinyColourModel();
+        Path images = imageFolder("red", "blue");
+        Path out = dir.resolve("tuned.zip");
+        assertBadInput(run("finetune", "--model", base.toString(), "--images", images.toString(), "--freeze-until",
+                "conv9_9", "--out", out.toString()), "--freeze-until 'conv9_9': no such layer before fc6");
+        assertBadInput(run("finetune", "--model", base.toString(), "--images", images.resolve("red").toString(),
+                "--out", out.toString()), "has 0 class subfolder(s); fine-tuning needs at least 2");
+        Files.createDirectories(images.resolve("empty"));
+        assertBadInput(run("finetune", "--model", base.toString(), "--images", images.toString(),
+                "--out", out.toString()), "empty: holds no images");
+        Files.delete(images.resolve("empty"));
+        assertBadInput(run("finetune", "--model", dir.resolve("none.zip").toString(), "--images", images.toString(),
+                "--out", out.toString()), "none.zip: no such file");
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void demoClassifiesWithTheCachedFashionMnistModelAndFallsBackToTheShippedSamples() throws Exception {
+        // A briefly trained model of the demo's architecture, installed where initPretrained() looks.
+        Path trained = dir.resolve("fm.zip");
+        StringWriter err = new StringWriter();
+        assertEquals(0, DenseNetCli.run(new String[] {"train", "--model", "densenet-fmnist", "--epochs", "1",
+                "--batch", "32", "--limit", "64", "--test-limit", "32", "--out", trained.toString()},
+                new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)), err.toString());
+        Path cached = ModelFiles.cachedModel("densenet-fmnist", PretrainedType.MNIST);
+        Files.createDirectories(cached.getParent());
+        Files.copy(trained, cached);
+        Files.copy(ModelFiles.checksumFile(trained), ModelFiles.checksumFile(cached));
+
+        Run r = run("demo", "--limit", "50", "--show", "3");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("loaded with initPretrained() from " + cached), r.out());
+        assertTrue(r.out().contains("Backend: CPU"), r.out());
+        assertTrue(r.out().contains("Images: 50 Fashion-MNIST test images"), r.out());
+        Matcher rows = Pattern.compile("(?m)^\\s*\\d+  \\S.*( \\d\\.\\d{3}\\b.*){3}$").matcher(r.out());
+        int shown = 0;
+        while (rows.find()) {
+            shown++;
+        }
+        assertEquals(3, shown, r.out());
+        Matcher acc = Pattern.compile("Accuracy: (\\d+\\.\\d+)% \\((\\d+) of 50 images\\)").matcher(r.out());
+        assertTrue(acc.find(), r.out());
+        assertEquals(Double.parseDouble(acc.group(2)) * 2, Double.parseDouble(acc.group(1)), 1e-9);
+        assertTrue(r.out().matches("(?s).*Latency: \\d+\\.\\d+ ms per image in batches of 100, \\d+\\.\\d+ ms for one image alone.*"),
+                r.out());
+
+        Run samples = run("demo", "--data-dir", dir.resolve("nowhere").toString(), "--show", "0");
+        assertEquals(0, samples.code(), samples.err());
+        assertTrue(samples.out().contains("the 30 sample test images shipped with DenseNet4J"), samples.out());
+        assertTrue(samples.out().contains("apt-get install dataset-fashion-mnist"), samples.out());
+        assertTrue(samples.out().contains("of 30 images)"), samples.out());
+    }
+}
