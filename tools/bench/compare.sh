@@ -10,6 +10,7 @@ workloads=(
   "densenet121 infer 8 224x224"
   "densenet121 train 8 224x224"
   "densenet-bc100-k12 train 64 32x32"
+  "densenet-fmnist train 64 28x28x1"
 )
 json() { grep '^{' | tail -1; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }

@@ -29,6 +29,7 @@ PRESETS = {
     "densenet201": (32, 64, [6, 12, 48, 32], True, 0.5, "imagenet", 1000, 3),
     "densenet-bc100-k12": (12, 24, [16, 16, 16], True, 0.5, "cifar", 10, 3),
     "densenet40-k12": (12, 16, [12, 12, 12], False, 1.0, "cifar", 10, 3),
+    "densenet-fmnist": (12, 24, [6, 6, 6], True, 0.5, "cifar", 10, 1),
 }
 
 
