@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.io.Images;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.DenseNetBuilder;
@@ -93,15 +94,10 @@ final class FinetuneCommand implements Callable<Integer> {
             throw new UserError(out + ": exists; pass --force to replace it");
         }
         ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(preprocess);
-        List<String> classes = classFolders(images);
-        List<Path> files = new ArrayList<>();
-        List<Integer> labels = new ArrayList<>();
-        for (int c = 0; c < classes.size(); c++) {
-            for (Path f : PredictCommand.imageFiles(List.of(images.resolve(classes.get(c))))) {
-                files.add(f);
-                labels.add(c);
-            }
-        }
+        ImageFolder folder = ImageFolder.scan(images);
+        List<String> classes = folder.classes();
+        List<Path> files = folder.files();
+        List<Integer> labels = folder.labels();
 
         ComputationGraph base = Models.load(model);
         if (base.getConfiguration().getVertices().get(DenseNetBuilder.CLASSIFIER) == null) {
@@ -167,22 +163,6 @@ final class FinetuneCommand implements Callable<Integer> {
         ModelFiles.write(net, out, force, stored, Map.of("labels", classes, "model", "finetuned " + model));
         o.printf("Wrote %s (%d classes, labels stored with it)%n", out, classes.size());
         return 0;
-    }
-
-    /** The class subfolders of {@code dir}, sorted; at least two, each with images. */
-    private static List<String> classFolders(Path dir) throws java.io.IOException {
-        if (!Files.isDirectory(dir)) {
-            throw new UserError(dir + ": no such folder (expected one subfolder of images per class)");
-        }
-        List<String> classes;
-        try (var listing = Files.list(dir)) {
-            classes = listing.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
-        }
-        if (classes.size() < 2) {
-            throw new UserError(dir + ": has " + classes.size() + " class subfolder(s); fine-tuning needs at least 2, "
-                    + "one per class, each holding that class's images");
-        }
-        return classes;
     }
 
     /** The preset's input size; for a model zip, 224x224 in colour or 28x28 in grayscale. */

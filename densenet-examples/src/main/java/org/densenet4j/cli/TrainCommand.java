@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.util.ModelSerializer;
 import org.densenet4j.examples.FashionMnist;
+import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.examples.TrainingCurves;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetConfig;
@@ -36,7 +37,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet train}: trains a preset on Fashion-MNIST and writes the model, its curves and a plot. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a DenseNet on Fashion-MNIST (28x28 grayscale, 10 classes) with SGD + Nesterov momentum "
+        description = {"Train a DenseNet on Fashion-MNIST (28x28 grayscale, 10 classes) or on a folder of class "
+                + "subfolders with SGD + Nesterov momentum "
                 + "and a one-cycle learning rate, random flips and 2-pixel shifts; evaluate on the test set after "
                 + "each epoch; write the model zip (labels and input scaling stored with it), a CSV of the curves "
                 + "and a PNG plot. Files are written only when complete."})
@@ -45,12 +47,22 @@ final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--dataset", defaultValue = "fashion-mnist", description = "fashion-mnist (default).")
+    @Option(names = "--dataset", defaultValue = "fashion-mnist",
+            description = "fashion-mnist (default), or a folder with one subfolder of images per class.")
     String dataset;
 
     @Option(names = "--data-dir", defaultValue = FashionMnist.DEBIAN_DIR,
-            description = "Folder of the IDX files (default: ${DEFAULT-VALUE}).")
+            description = "Folder of the Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
     Path dataDir;
+
+    @Option(names = "--input", description = "Images are resized to HxWxC (default: 28x28x1 for Fashion-MNIST, "
+            + "32x32x3 for a folder).")
+    String input;
+
+    @Option(names = "--test-split", defaultValue = "0.2",
+            description = "For a folder: the fraction of each class's images held out as the test set "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double testSplit;
 
     @Option(names = "--model", defaultValue = "densenet-bc100-k12",
             description = "Preset id, or a JSON file of DenseNet settings; set to 28x28x1 and 10 classes "
@@ -90,8 +102,12 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!dataset.equals("fashion-mnist")) {
-            throw new UserError("--dataset '" + dataset + "' is not supported; use fashion-mnist");
+        boolean fashion = dataset.equals("fashion-mnist");
+        if (!fashion && !Files.isDirectory(Path.of(dataset))) {
+            throw new UserError("--dataset '" + dataset + "': neither fashion-mnist nor a folder of class subfolders");
+        }
+        if (testSplit <= 0 || testSplit >= 1) {
+            throw new UserError("--test-split must be between 0 and 1, was " + testSplit);
         }
         if (epochs < 1 || batch < 1) {
             throw new UserError("--epochs and --batch must be >= 1");
@@ -108,8 +124,33 @@ final class TrainCommand implements Callable<Integer> {
             throw new UserError(checkpoint + ": an earlier run stopped here; pass --resume to continue it or --force "
                     + "to start over");
         }
-        DataSet train = FashionMnist.load(dataDir, true, limit);
-        DataSet test = FashionMnist.load(dataDir, false, testLimit);
+        int[] hwc = input != null ? Models.parseInput(input) : fashion ? new int[] {28, 28, 1} : new int[] {32, 32, 3};
+        DataSet train;
+        DataSet test;
+        List<String> labels;
+        String dataName;
+        if (fashion) {
+            train = FashionMnist.load(dataDir, true, limit);
+            test = FashionMnist.load(dataDir, false, testLimit);
+            if (hwc[0] != 28 || hwc[1] != 28 || hwc[2] != 1) {
+                throw new UserError("--input " + input + ": Fashion-MNIST images are 28x28x1");
+            }
+            labels = FashionMnist.LABELS;
+            dataName = "Fashion-MNIST";
+        } else {
+            ImageFolder folder = ImageFolder.scan(Path.of(dataset));
+            List<List<Integer>> parts = folder.split(testSplit, seed);
+            if (parts.get(1).isEmpty()) {
+                throw new UserError(dataset + ": too few images to hold out a test set (" + folder.files().size()
+                        + " images in " + folder.classes().size() + " classes)");
+            }
+            List<Integer> trainPart = limit > 0 ? parts.get(0).subList(0, Math.min(limit, parts.get(0).size())) : parts.get(0);
+            List<Integer> testPart = testLimit > 0 ? parts.get(1).subList(0, Math.min(testLimit, parts.get(1).size())) : parts.get(1);
+            train = folder.load(trainPart, hwc[0], hwc[1], hwc[2]);
+            test = folder.load(testPart, hwc[0], hwc[1], hwc[2]);
+            labels = folder.classes();
+            dataName = dataset;
+        }
         ImagePreProcessingScaler scaler = new ImagePreProcessingScaler(0, 1);
         scaler.transform(train.getFeatures());
         scaler.transform(test.getFeatures());
@@ -119,11 +160,11 @@ final class TrainCommand implements Callable<Integer> {
         Models.Architecture architecture = Models.architecture(model);
         String name = architecture.name();
         DenseNetConfig config = architecture.config()
-                .inputShape(28, 28, 1).numClasses(FashionMnist.LABELS.size()).seed(seed)
+                .inputShape(hwc[0], hwc[1], hwc[2]).numClasses(labels.size()).seed(seed)
                 .updater(new Nesterovs(schedule(epochs * iterationsPerEpoch), 0.9))
                 .build();
         String settings = String.join("|", config.toString(), "epochs=" + epochs, "batch=" + batch, "n=" + n,
-                "augment=" + !noAugment);
+                "augment=" + !noAugment, "data=" + dataName);
         TrainingCurves curves = new TrainingCurves();
         Random rnd = new Random(seed);
         ComputationGraph net;
@@ -147,8 +188,8 @@ final class TrainCommand implements Callable<Integer> {
         net.setListeners(accuracy);
 
         PrintWriter o = spec.commandLine().getOut();
-        o.printf("Training %s (%,d parameters) on Fashion-MNIST: %,d training, %,d test images, %d epochs of %d "
-                + "batches of %d%s; %s%n", name, net.numParams(), n, test.numExamples(), epochs,
+        o.printf("Training %s (%,d parameters) on %s: %,d training, %,d test images, %d epochs of %d "
+                + "batches of %d%s; %s%n", name, net.numParams(), dataName, n, test.numExamples(), epochs,
                 iterationsPerEpoch, batch, done > 0 ? ", resuming after epoch " + done : "", Backend.describe());
         for (int epoch = done + 1; epoch <= epochs; epoch++) {
             Progress progress = new Progress(o, "epoch " + epoch + "/" + epochs, iterationsPerEpoch);
@@ -173,7 +214,7 @@ final class TrainCommand implements Callable<Integer> {
                         lossSum / to, accuracy.value(), to / seconds));
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            Evaluation eval = new Evaluation(FashionMnist.LABELS.size());
+            Evaluation eval = new Evaluation(labels.size());
             double testLoss = evaluate(net, test, eval);
             curves.add(new TrainingCurves.Epoch(epoch, lossSum / n, accuracy.value(), testLoss, eval.accuracy(),
                     seconds, n / seconds));
@@ -184,9 +225,9 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         net.setListeners();
-        ModelFiles.write(net, out, force, scaler, Map.of("labels", FashionMnist.LABELS, "model", name));
+        ModelFiles.write(net, out, force, scaler, Map.of("labels", labels, "model", name));
         curves.writeCsv(csv);
-        curves.writePng(png, name + " on Fashion-MNIST");
+        curves.writePng(png, name + " on " + (fashion ? dataName : Path.of(dataset).getFileName()));
         Files.deleteIfExists(checkpoint);
         Files.deleteIfExists(ModelFiles.checksumFile(checkpoint));
         o.printf("Wrote %s, %s, %s%n", out, csv, png);

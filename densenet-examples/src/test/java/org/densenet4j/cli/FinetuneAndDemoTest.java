@@ -129,7 +129,7 @@ class FinetuneAndDemoTest {
         assertBadInput(run("finetune", "--model", base.toString(), "--images", images.toString(), "--freeze-until",
                 "conv9_9", "--out", out.toString()), "--freeze-until 'conv9_9': no such layer before fc6");
         assertBadInput(run("finetune", "--model", base.toString(), "--images", images.resolve("red").toString(),
-                "--out", out.toString()), "has 0 class subfolder(s); fine-tuning needs at least 2");
+                "--out", out.toString()), "has 0 class subfolder(s); at least 2 are needed");
         Files.createDirectories(images.resolve("empty"));
         assertBadInput(run("finetune", "--model", base.toString(), "--images", images.toString(),
                 "--out", out.toString()), "empty: holds no images");

@@ -63,6 +63,54 @@ class TrainCommandTest {
         assertTrue(again.toString().contains("fm.zip: exists; pass --force"), again.toString());
     }
 
+    /** Two classes of small colour images, dark and bright, in class subfolders. */
+    private Path imageFolder() throws Exception {
+        Path root = dir.resolve("folder");
+        java.util.Random rnd = new java.util.Random(5);
+        for (String cls : List.of("bright", "dark")) {
+            Path sub = Files.createDirectories(root.resolve(cls));
+            for (int i = 0; i < 10; i++) {
+                var img = new java.awt.image.BufferedImage(20, 18, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 18; y++) {
+                    for (int x = 0; x < 20; x++) {
+                        int v = (cls.equals("bright") ? 160 : 0) + rnd.nextInt(96);
+                        img.setRGB(x, y, v << 16 | v << 8 | v);
+                    }
+                }
+                ImageIO.write(img, "png", sub.resolve(cls + i + ".png").toFile());
+            }
+        }
+        return root;
+    }
+
+    @Test
+    void aFolderOfClassSubfoldersTrainsWithAHeldOutTestSet() throws Exception {
+        Path config = Files.writeString(dir.resolve("tiny.json"), TINY);
+        Path folder = imageFolder();
+        Path zip = dir.resolve("folder.zip");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        assertEquals(0, run(out, err, "train", "--dataset", folder.toString(), "--model", config.toString(),
+                "--epochs", "1", "--batch", "4", "--input", "16x16x3", "--out", zip.toString()), err.toString());
+        assertTrue(out.toString().contains("on " + folder + ": 16 training, 4 test images"), out.toString());
+        List<String> labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels");
+        assertEquals(List.of("bright", "dark"), labels);
+        assertEquals(2, ModelFiles.read(zip, true).getLayer("fc6").getParam("b").length());
+
+        Files.createDirectories(folder.resolve("empty"));
+        StringWriter err2 = new StringWriter();
+        Path none = dir.resolve("none.zip");
+        assertEquals(2, run(new StringWriter(), err2, "train", "--dataset", folder.toString(), "--model",
+                config.toString(), "--out", none.toString()));
+        assertTrue(err2.toString().contains("empty: holds no images"), err2.toString());
+        assertEquals(1, err2.toString().strip().lines().count(), err2.toString());
+        StringWriter err3 = new StringWriter();
+        assertEquals(2, run(new StringWriter(), err3, "train", "--dataset", dir.resolve("nowhere").toString(),
+                "--out", none.toString()));
+        assertTrue(err3.toString().contains("neither fashion-mnist nor a folder"), err3.toString());
+        assertFalse(Files.exists(none));
+    }
+
     @Test
     void badDataOrConfigurationIsOneLineAndWritesNothing() throws Exception {
         Path zip = dir.resolve("none.zip");
