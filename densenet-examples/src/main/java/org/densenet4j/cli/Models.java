@@ -39,7 +39,15 @@ final class Models {
      */
     static ComputationGraph load(String spec) throws IOException {
         if (isFile(spec)) {
-            return ModelFiles.read(Path.of(spec), false);
+            ComputationGraph net = ModelFiles.read(Path.of(spec), false);
+            var vertices = net.getConfiguration().getVertices();
+            boolean denseNet = vertices.containsKey("conv1")
+                    && vertices.keySet().stream().anyMatch(v -> v.startsWith("concat_"));
+            if (!denseNet) {
+                throw new UserError(spec + ": a DL4J model, but not a DenseNet (it has no conv1 and concat_* layers); "
+                        + "convert one with 'densenet convert' or train one with 'densenet train'");
+            }
+            return net;
         }
         DenseNetPreset preset = preset(spec);
         return DenseNetZooModel.of(preset).initPretrained(PretrainedType.IMAGENET);

@@ -260,6 +260,15 @@ class CliTest {
         Files.writeString(fake, "not a zip");
         assertBadInput(run("predict", "--model", fake.toString(), "--input", tf121.input().toString(), "--output",
                 dir.resolve("y.npy").toString()), "fake.zip: not a DL4J model zip (not a zip file)");
+        Path other = dir.resolve("other.zip");
+        var notDenseNet = new org.deeplearning4j.nn.graph.ComputationGraph(new org.deeplearning4j.nn.conf.NeuralNetConfiguration
+                .Builder().graphBuilder().addInputs("in")
+                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(4).nOut(2).build(), "in")
+                .setOutputs("out").build());
+        notDenseNet.init();
+        org.densenet4j.zoo.ModelFiles.write(notDenseNet, other, false);
+        assertBadInput(run("predict", "--model", other.toString(), "--input", tf121.input().toString(), "--output",
+                dir.resolve("y.npy").toString()), "other.zip: a DL4J model, but not a DenseNet");
         assertFalse(Files.exists(dir.resolve("y.npy")), "no output is written on failure");
     }
 }
