@@ -1,12 +1,12 @@
 package org.densenet4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.densenet4j.cli.Cli.assertBadInput;
+import static org.densenet4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,8 +32,6 @@ class CliTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {
-    }
 
     @BeforeAll
     static void fixtures() throws Exception {
@@ -51,21 +49,7 @@ class CliTest {
         DL4JResources.resetBaseDirectoryLocation();
     }
 
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = DenseNetCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
-    }
 
-    /** Exit code 2 and a single line on stderr that contains {@code parts}. */
-    private static void assertBadInput(Run r, String... parts) {
-        assertEquals(2, r.code(), () -> "exit code; stderr: " + r.err());
-        assertEquals(1, r.err().strip().lines().count(), () -> "one line, no stack trace: " + r.err());
-        for (String p : parts) {
-            assertTrue(r.err().contains(p), () -> "expected '" + p + "' in: " + r.err());
-        }
-    }
 
     private static void assertMatchesPyTorch(Path probabilities, Fixtures.Fixture f) throws Exception {
         INDArray p = Npy.read(probabilities);
@@ -77,11 +61,11 @@ class CliTest {
 
     @Test
     void summaryPrintsTheTableAndTotals() {
-        Run r = run("summary", "--model", "densenet-bc100-k12");
+        Cli.Run r = run("summary", "--model", "densenet-bc100-k12");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Total params: 793,150"), r.out());
         assertTrue(r.out().contains("concat_4_16"), r.out());
-        Run custom = run("summary", "--model", "densenet121", "--classes", "10", "--input", "160x200x1");
+        Cli.Run custom = run("summary", "--model", "densenet121", "--classes", "10", "--input", "160x200x1");
         assertTrue(custom.out().contains("[1, 160, 200]"), custom.out());
         assertTrue(custom.out().contains("[1024, 5, 6]"), custom.out());
         assertTrue(custom.out().contains("Total params: 7,041,482"), custom.out());
@@ -90,13 +74,13 @@ class CliTest {
     @Test
     void convertThenPredictComputesWhatPyTorchComputes() throws Exception {
         Path zip = dir.resolve("m.zip");
-        Run c = run("convert", "--weights", tf121.weights().toString(), "--model", "densenet121", "--out", zip.toString());
+        Cli.Run c = run("convert", "--weights", tf121.weights().toString(), "--model", "densenet121", "--out", zip.toString());
         assertEquals(0, c.code(), c.err());
         assertTrue(c.out().contains("keras1-tf") && c.out().contains("(densenet121)") && c.out().contains("1000 classes"), c.out());
         assertTrue(Files.exists(zip) && Files.exists(dir.resolve("m.zip.sha256")));
 
         Path y = dir.resolve("y.npy");
-        Run p = run("predict", "--model", zip.toString(), "--input", tf121.input().toString(),
+        Cli.Run p = run("predict", "--model", zip.toString(), "--input", tf121.input().toString(),
                 "--output", y.toString(), "--batch", "3");
         assertEquals(0, p.code(), p.err());
         assertTrue(p.out().contains("[4, 1000]") && p.out().contains("CPU"), p.out());
@@ -108,20 +92,20 @@ class CliTest {
         Path zip = dir.resolve("k2.zip");
         assertEquals(0, run("convert", "--weights", keras2Full.weights().toString(), "--out", zip.toString()).code());
         Path y = dir.resolve("y.npy");
-        Run p = run("predict", "--model", zip.toString(), "--input", keras2Full.input().toString(), "--output", y.toString());
+        Cli.Run p = run("predict", "--model", zip.toString(), "--input", keras2Full.input().toString(), "--output", y.toString());
         assertEquals(0, p.code(), p.err());
         assertMatchesPyTorch(y, keras2Full);
     }
 
     @Test
     void installedModelIsWhatInitPretrainedAndPredictFind() throws Exception {
-        Run missing = run("predict", "--model", "densenet121", "--input", tf121.input().toString(),
+        Cli.Run missing = run("predict", "--model", "densenet121", "--input", tf121.input().toString(),
                 "--output", dir.resolve("y.npy").toString());
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("./densenet convert --weights densenet121_weights_tf.h5 --model densenet121 --install"),
                 missing.err());
 
-        Run c = run("convert", "--weights", tf121.weights().toString(), "--install");
+        Cli.Run c = run("convert", "--weights", tf121.weights().toString(), "--install");
         assertEquals(0, c.code(), c.err());
         assertTrue(c.out().contains(dir.resolve("cache/models/densenet121/densenet121_imagenet.zip").toString()), c.out());
         Path y = dir.resolve("y.npy");
@@ -139,7 +123,7 @@ class CliTest {
         Files.copy(images.resolve("rgb.png"), folder.resolve("a.png"));
         Files.copy(images.resolve("rgb.jpg"), folder.resolve("b.jpg"));
         Path y = dir.resolve("p.npy");
-        Run r = run("predict", "--model", zip.toString(), "--images", folder.toString(), images.resolve("cmyk.jpg").toString(),
+        Cli.Run r = run("predict", "--model", zip.toString(), "--images", folder.toString(), images.resolve("cmyk.jpg").toString(),
                 "--size", "64x64", "--preprocess", "torch", "--top", "2", "--output", y.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains(folder.resolve("a.png") + ":  1. "), r.out());
@@ -170,7 +154,7 @@ class CliTest {
         Path images = Fixtures.images();
         List<Path> files = List.of(images.resolve("rgb.png"), images.resolve("noisy.jpg"));
         Path npy = dir.resolve("f.npy");
-        Run r = run("features", "--model", zip.toString(), "--images", files.get(0).toString(), files.get(1).toString(),
+        Cli.Run r = run("features", "--model", zip.toString(), "--images", files.get(0).toString(), files.get(1).toString(),
                 "--size", "64x64", "--preprocess", "torch", "--out", npy.toString());
         assertEquals(0, r.code(), r.err());
         INDArray features = Npy.read(npy);
@@ -199,18 +183,18 @@ class CliTest {
 
     @Test
     void benchmarkEndsWithAJsonLine() {
-        Run infer = run("benchmark", "--model", "densenet-bc100-k12", "--input", "32x32", "--batch", "2",
+        Cli.Run infer = run("benchmark", "--model", "densenet-bc100-k12", "--input", "32x32", "--batch", "2",
                 "--warmup", "0", "--iterations", "2");
         assertEquals(0, infer.code(), infer.err());
         String json = infer.out().strip().lines().reduce((a, b) -> b).orElseThrow();
         assertTrue(json.matches("\\{\"model\":\"densenet-bc100-k12\",\"mode\":\"infer\",\"batch\":2,"
                 + "\"input\":\"32x32\",\"median_ms\":[0-9.]+,\"min_ms\":[0-9.]+,\"images_per_s\":[0-9.]+,"
                 + "\"backend\":\"CPU[^\"]*\",\"peak_rss_mb\":[0-9]+}"), json);
-        Run train = run("benchmark", "--model", "densenet-bc100-k12", "--mode", "train", "--input", "32x32",
+        Cli.Run train = run("benchmark", "--model", "densenet-bc100-k12", "--mode", "train", "--input", "32x32",
                 "--batch", "4", "--warmup", "0", "--iterations", "2");
         assertEquals(0, train.code(), train.err());
         assertTrue(train.out().contains("\"mode\":\"train\",\"batch\":4"), train.out());
-        Run load = run("benchmark", "--mode", "import", "--weights", tf121.weights().toString(),
+        Cli.Run load = run("benchmark", "--mode", "import", "--weights", tf121.weights().toString(),
                 "--warmup", "0", "--iterations", "1");
         assertEquals(0, load.code(), load.err());
         assertTrue(load.out().contains("\"mode\":\"import\""), load.out());

@@ -1,5 +1,7 @@
 package org.densenet4j.cli;
 
+import static org.densenet4j.cli.Cli.assertBadInput;
+import static org.densenet4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -35,8 +37,6 @@ class FinetuneAndDemoTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {
-    }
 
     @BeforeEach
     void emptyZooCache() throws Exception {
@@ -48,20 +48,7 @@ class FinetuneAndDemoTest {
         DL4JResources.resetBaseDirectoryLocation();
     }
 
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = DenseNetCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
-    }
 
-    private static void assertBadInput(Run r, String... parts) {
-        assertEquals(2, r.code(), () -> "exit code; stderr: " + r.err());
-        assertEquals(1, r.err().strip().lines().count(), () -> "one line, no stack trace: " + r.err());
-        for (String p : parts) {
-            assertTrue(r.err().contains(p), () -> "expected '" + p + "' in: " + r.err());
-        }
-    }
 
     /** A folder per class of small noisy colour images, each class with its own dominant colour. */
     private Path imageFolder(String... classes) throws Exception {
@@ -97,7 +84,7 @@ class FinetuneAndDemoTest {
         Path base = tinyColourModel();
         Path images = imageFolder("red", "blue");
         Path out = dir.resolve("tuned.zip");
-        Run r = run("finetune", "--model", base.toString(), "--images", images.toString(), "--freeze-until", "pool2",
+        Cli.Run r = run("finetune", "--model", base.toString(), "--images", images.toString(), "--freeze-until", "pool2",
                 "--epochs", "2", "--batch", "4", "--size", "32x32", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("2 classes [blue, red], 12 images at 32x32x3; frozen up to pool2"), r.out());
@@ -114,7 +101,7 @@ class FinetuneAndDemoTest {
         assertEquals(List.of("blue", "red"), labels);
 
         // predict prints the stored class names.
-        Run p = run("predict", "--model", out.toString(), "--images", images.resolve("red").toString(),
+        Cli.Run p = run("predict", "--model", out.toString(), "--images", images.resolve("red").toString(),
                 "--size", "32x32", "--top", "2");
         assertEquals(0, p.code(), p.err());
         assertTrue(p.out().contains("red0.png:  1. "), p.out());
@@ -152,7 +139,7 @@ class FinetuneAndDemoTest {
         Files.copy(trained, cached);
         Files.copy(ModelFiles.checksumFile(trained), ModelFiles.checksumFile(cached));
 
-        Run r = run("demo", "--limit", "50", "--show", "3");
+        Cli.Run r = run("demo", "--limit", "50", "--show", "3");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("loaded with initPretrained() from " + cached), r.out());
         assertTrue(r.out().contains("Backend: CPU"), r.out());
@@ -169,7 +156,7 @@ class FinetuneAndDemoTest {
         assertTrue(r.out().matches("(?s).*Latency: \\d+\\.\\d+ ms per image in batches of 100, \\d+\\.\\d+ ms for one image alone.*"),
                 r.out());
 
-        Run samples = run("demo", "--data-dir", dir.resolve("nowhere").toString(), "--show", "0");
+        Cli.Run samples = run("demo", "--data-dir", dir.resolve("nowhere").toString(), "--show", "0");
         assertEquals(0, samples.code(), samples.err());
         assertTrue(samples.out().contains("the 30 sample test images shipped with DenseNet4J"), samples.out());
         assertTrue(samples.out().contains("apt-get install dataset-fashion-mnist"), samples.out());

@@ -83,11 +83,7 @@ public final class ModelFiles {
         if (!replace && Files.exists(absolute)) {
             throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
         }
-        Path dir = absolute.getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName(), ".part");
-        Path tmpSum = Files.createTempFile(dir, "." + absolute.getFileName(), ".sha256.part");
-        try {
+        publish(absolute, tmp -> {
             ModelSerializer.writeModel(graph, tmp.toFile(), saveUpdater);
             if (normalizer != null) {
                 ModelSerializer.addNormalizerToModel(tmp.toFile(), normalizer);
@@ -95,8 +91,35 @@ public final class ModelFiles {
             for (var e : objects.entrySet()) {
                 ModelSerializer.addObjectToFile(tmp.toFile(), e.getKey(), e.getValue());
             }
+        }, (tmp, sum) -> verifyReadable(tmp, graph.numParams()));
+    }
+
+    /** Writes a temporary file beside a target; the file is then vetted and renamed into place. */
+    @FunctionalInterface
+    private interface Fill {
+        void into(Path tmp) throws IOException;
+    }
+
+    /** Vets a complete temporary file, given its SHA-256, before it replaces anything. */
+    @FunctionalInterface
+    private interface Vet {
+        void check(Path tmp, String sha256) throws IOException;
+    }
+
+    /**
+     * The one way files reach their place here: filled in a temporary file beside {@code absolute},
+     * vetted, then renamed into place with its checksum file, so a target is either the whole,
+     * checked file or untouched.
+     */
+    private static void publish(Path absolute, Fill fill, Vet vet) throws IOException {
+        Path dir = absolute.getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName(), ".part");
+        Path tmpSum = Files.createTempFile(dir, "." + absolute.getFileName(), ".sha256.part");
+        try {
+            fill.into(tmp);
             String sum = sha256(tmp);
-            verifyReadable(tmp, graph.numParams());
+            vet.check(tmp, sum);
             Files.writeString(tmpSum, sum + "  " + absolute.getFileName() + "\n", StandardCharsets.US_ASCII);
             Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.move(tmpSum, checksumFile(absolute), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -227,30 +250,20 @@ public final class ModelFiles {
 
     /** Copies {@code source} to {@code target} through a temporary file checked against {@code expectedSha256}. */
     static void install(StreamSource source, String expectedSha256, String what, Path target) throws IOException {
-        Path absolute = target.toAbsolutePath();
-        Files.createDirectories(absolute.getParent());
-        Path tmp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".part");
-        Path tmpSum = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".sha256.part");
-        try {
+        publish(target.toAbsolutePath(), tmp -> {
             try (InputStream in = source.open()) {
                 if (in == null) {
                     throw new NoSuchFileException(what, null, "this build of densenet-zoo has no bundled model there");
                 }
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             }
-            String actual = sha256(tmp);
-            if (!actual.equalsIgnoreCase(expectedSha256)) {
-                throw new IOException(what + ": fails its checksum (" + expectedSha256 + " expected, " + actual
+        }, (tmp, sum) -> {
+            if (!sum.equalsIgnoreCase(expectedSha256)) {
+                throw new IOException(what + ": fails its checksum (" + expectedSha256 + " expected, " + sum
                         + " read); the jar is damaged");
             }
             checkZip(tmp);
-            Files.writeString(tmpSum, actual + "  " + absolute.getFileName() + "\n", StandardCharsets.US_ASCII);
-            Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            Files.move(tmpSum, checksumFile(absolute), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-            Files.deleteIfExists(tmpSum);
-        }
+        });
     }
 
     /** The checksum file beside {@code zip}. */
