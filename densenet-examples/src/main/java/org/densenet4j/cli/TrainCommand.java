@@ -164,7 +164,7 @@ final class TrainCommand implements Callable<Integer> {
                 .updater(new Nesterovs(schedule(epochs * iterationsPerEpoch), 0.9))
                 .build();
         String settings = String.join("|", config.toString(), "epochs=" + epochs, "batch=" + batch, "n=" + n,
-                "augment=" + !noAugment, "data=" + dataName);
+                "augment=" + !noAugment) + (fashion ? "" : "|data=" + dataName);
         TrainingCurves curves = new TrainingCurves();
         Random rnd = new Random(seed);
         ComputationGraph net;
