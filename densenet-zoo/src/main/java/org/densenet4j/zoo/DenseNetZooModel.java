@@ -146,7 +146,14 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
         Path zip = ModelFiles.cachedModel(name, pretrainedType);
         if (!Files.exists(zip)) {
             if (source.bundled()) {
-                ModelFiles.installResource(source.resource(), zip);
+                try {
+                    ModelFiles.installResource(source.resource(), zip);
+                } catch (NoSuchFileException e) {
+                    throw new NoSuchFileException(zip.toString(), null, "no " + name + " model in the zoo cache, and "
+                            + "this build of densenet-zoo bundles none (" + source.resource() + "). Train one ("
+                            + "./densenet train --model " + name + " --out " + name + ".zip) and copy it there with "
+                            + "its .sha256 file");
+                }
             } else {
                 throw new NoSuchFileException(zip.toString(), null, "no converted " + name + " model in the zoo cache. "
                         + "Get " + source.fileName() + " (" + source.origin() + ") and run:\n  ./densenet convert --weights "
