@@ -132,11 +132,13 @@ final class FinetuneCommand implements Callable<Integer> {
             order.add(i);
         }
         int iterations = (files.size() + batch - 1) / batch;
+        BatchAccuracy accuracy = new BatchAccuracy();
+        net.setListeners(accuracy);
         for (int epoch = 1; epoch <= epochs; epoch++) {
             Collections.shuffle(order, rnd);
             Progress progress = new Progress(o, "epoch " + epoch + "/" + epochs, iterations);
             double lossSum = 0;
-            int correct = 0;
+            accuracy.reset();
             for (int it = 0; it < iterations; it++) {
                 List<Integer> idx = order.subList(it * batch, Math.min(files.size(), (it + 1) * batch));
                 INDArray x = Images.load(idx.stream().map(files::get).toList(), hw[0], hw[1], c);
@@ -149,17 +151,17 @@ final class FinetuneCommand implements Callable<Integer> {
                 for (int i = 0; i < idx.size(); i++) {
                     y.putScalar(i, labels.get(idx.get(i)), 1f);
                 }
-                // Accuracy of the batch before the step: a cheap running estimate.
-                correct += net.outputSingle(x).argMax(1).eq(y.argMax(1)).castTo(DataType.INT).sumNumber().intValue();
+                accuracy.labels = y;
                 net.fit(new DataSet(x, y));
                 lossSum += net.score() * idx.size();
                 int seen = Math.min(files.size(), (it + 1) * batch);
                 progress.update(it + 1, String.format(Locale.ROOT, "loss %.4f  acc %.4f", lossSum / seen,
-                        (double) correct / seen));
+                        accuracy.value()));
             }
             progress.done(String.format(Locale.ROOT, "loss %.4f  acc %.4f", lossSum / files.size(),
-                    (double) correct / files.size()));
+                    accuracy.value()));
         }
+        net.setListeners();
         ModelFiles.write(net, out, force, stored, Map.of("labels", classes, "model", "finetuned " + model));
         o.printf("Wrote %s (%d classes, labels stored with it)%n", out, classes.size());
         return 0;

@@ -103,7 +103,7 @@ final class PredictCommand implements Callable<Integer> {
         long start = System.nanoTime();
         int batches = (int) ((n + batch - 1) / batch);
         Progress progress = batches > 1 ? new Progress(spec.commandLine().getOut(), "predicting", batches) : null;
-        for (long from = 0; from < n; from += batch) {
+        for (long from = 0, step = 1; from < n; from += batch, step++) {
             long to = Math.min(n, from + batch);
             INDArray out = net.outputSingle(x.get(NDArrayIndex.interval(from, to), NDArrayIndex.all(),
                     NDArrayIndex.all(), NDArrayIndex.all()));
@@ -112,7 +112,7 @@ final class PredictCommand implements Callable<Integer> {
             }
             probabilities.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()).assign(out);
             if (progress != null) {
-                progress.update((int) (to / batch + (to % batch == 0 ? 0 : 1)), "");
+                progress.update((int) step, "");
             }
         }
         if (progress != null) {

@@ -10,14 +10,11 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
-import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.util.ModelSerializer;
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.examples.TrainingCurves;
-import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.ModelFiles;
@@ -304,41 +301,6 @@ final class TrainCommand implements Callable<Integer> {
             l[i] = a[i];
         }
         return l;
-    }
-
-    /** Training accuracy from the output layer's activations of each forward pass of fit(). */
-    private static final class BatchAccuracy extends BaseTrainingListener {
-        INDArray labels;
-        long correct;
-        long seen;
-
-        void reset() {
-            correct = 0;
-            seen = 0;
-        }
-
-        double value() {
-            return seen == 0 ? 0 : (double) correct / seen;
-        }
-
-        /**
-         * DL4J's training forward pass stops before the output layer (it scores from that layer's
-         * input), so the classifier's logits are computed here from its input: a small matmul.
-         */
-        @Override
-        public void onForwardPass(Model model, Map<String, INDArray> activations) {
-            ComputationGraph net = (ComputationGraph) model;
-            String input = net.getConfiguration().getVertexInputs().get(DenseNetBuilder.CLASSIFIER).get(0);
-            INDArray features = activations.get(input);
-            if (features == null || labels == null) {
-                return;
-            }
-            var fc = net.getLayer(DenseNetBuilder.CLASSIFIER).paramTable();
-            INDArray predicted = features.mmul(fc.get("W")).addiRowVector(fc.get("b")).argMax(1);
-            INDArray actual = labels.argMax(1);
-            correct += predicted.eq(actual).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
-            seen += labels.size(0);
-        }
     }
 
     /** Data augmentation on NCHW batches. */

@@ -1,0 +1,44 @@
+package org.densenet4j.cli;
+
+import java.util.Map;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.densenet4j.zoo.DenseNetBuilder;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Training accuracy from the output layer's activations of each forward pass of fit(). */
+final class BatchAccuracy extends BaseTrainingListener {
+    INDArray labels;
+    long correct;
+    long seen;
+
+    void reset() {
+        correct = 0;
+        seen = 0;
+    }
+
+    double value() {
+        return seen == 0 ? 0 : (double) correct / seen;
+    }
+
+    /**
+     * DL4J's training forward pass stops before the output layer (it scores from that layer's
+     * input), so the classifier's logits are computed here from its input: a small matmul.
+     */
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        ComputationGraph net = (ComputationGraph) model;
+        String input = net.getConfiguration().getVertexInputs().get(DenseNetBuilder.CLASSIFIER).get(0);
+        INDArray features = activations.get(input);
+        if (features == null || labels == null) {
+            return;
+        }
+        var fc = net.getLayer(DenseNetBuilder.CLASSIFIER).paramTable();
+        INDArray predicted = features.mmul(fc.get("W")).addiRowVector(fc.get("b")).argMax(1);
+        INDArray actual = labels.argMax(1);
+        correct += predicted.eq(actual).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
+        seen += labels.size(0);
+    }
+}
