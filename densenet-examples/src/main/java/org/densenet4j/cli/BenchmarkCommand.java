@@ -38,7 +38,7 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "1", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--input", defaultValue = "224x224", description = "Input HxW, or HxWxC to change the channels (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--input", description = "Input HxW, or HxWxC to change the channels (default: the model's own).")
     String input;
 
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
@@ -57,9 +57,7 @@ final class BenchmarkCommand implements Callable<Integer> {
         }
         Models.Architecture architecture = Models.architecture(model);
         DenseNetConfig base = architecture.config().build();
-        int[] hwc = Models.parseInput(input);
-        int channels = input.toLowerCase(Locale.ROOT).split("x").length == 3 ? hwc[2] : base.inputChannels();
-        DenseNetConfig config = base.toBuilder().inputShape(hwc[0], hwc[1], channels).build();
+        DenseNetConfig config = input == null ? base : withInput(base, input);
         Run run = switch (mode.toLowerCase(Locale.ROOT)) {
             case "infer" -> inference(config);
             case "train" -> training(config);
@@ -80,7 +78,9 @@ final class BenchmarkCommand implements Callable<Integer> {
             run.once();
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
-        report(spec.commandLine().getOut(), architecture.name(), ms);
+        String size = config.inputHeight() + "x" + config.inputWidth()
+                + (config.inputChannels() == 3 ? "" : "x" + config.inputChannels());
+        report(spec.commandLine().getOut(), architecture.name(), size, ms);
         return 0;
     }
 
@@ -123,7 +123,14 @@ final class BenchmarkCommand implements Callable<Integer> {
         return -1;
     }
 
-    private void report(PrintWriter out, String id, double[] ms) {
+    /** {@code base} at the size of {@code --input}: HxW keeps the channels, HxWxC sets them. */
+    private static DenseNetConfig withInput(DenseNetConfig base, String input) {
+        int[] hwc = Models.parseInput(input);
+        int channels = input.toLowerCase(Locale.ROOT).split("x").length == 3 ? hwc[2] : base.inputChannels();
+        return base.toBuilder().inputShape(hwc[0], hwc[1], channels).build();
+    }
+
+    private void report(PrintWriter out, String id, String input, double[] ms) {
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
