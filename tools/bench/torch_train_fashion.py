@@ -3,6 +3,7 @@
 
 Usage: torch_train_fashion.py --model SETTINGS.json|PRESET --epochs N --batch B [--lr 0.2]
                               [--threads 2] [--limit N] [--test-limit N] [--csv out.csv]
+                              [--checkpoint FILE [--resume]]
 Reads the IDX files of Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), scales
 pixels to [0, 1], and trains with what `densenet train` uses:
   - SGD with Nesterov momentum 0.9, L2 1e-4 on convolution and dense weights;
@@ -11,7 +12,9 @@ pixels to [0, 1], and trains with what `densenet train` uses:
   - a random horizontal flip (p = 1/2) and a random shift of up to 2 pixels per image, zero-filled;
   - test-set evaluation after each epoch.
 Prints one line per epoch (loss, accuracy, test loss, test accuracy, seconds, images/s) and, at
-the end, a JSON line. The random streams differ from DL4J's, so accuracies agree statistically,
+the end, a JSON line. With --checkpoint, the state after each epoch (weights, optimiser, random
+streams, rows so far) is written there (to a temporary file, then renamed); --resume continues
+from it, as `densenet train --resume` does. The random streams differ from DL4J's, so accuracies agree statistically,
 not bit for bit.
 """
 import argparse
@@ -93,6 +96,11 @@ def flip_and_shift(x, shift, gen):
     return out
 
 
+def checkpoint_args(args):
+    """The settings a checkpoint must share with the run that resumes it."""
+    return {k: getattr(args, k) for k in ("model", "epochs", "batch", "lr", "weight_decay", "seed", "limit")}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
@@ -106,7 +114,11 @@ def main():
     ap.add_argument("--test-limit", type=int, default=0)
     ap.add_argument("--data-dir", default=DEBIAN_DIR)
     ap.add_argument("--csv")
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
+    if args.resume and not args.checkpoint:
+        raise SystemExit("--resume needs --checkpoint FILE")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
@@ -129,7 +141,19 @@ def main():
                              len(yte), args.epochs, per_epoch, args.batch), flush=True)
     rows = []
     iteration = 0
-    for epoch in range(1, args.epochs + 1):
+    first = 1
+    if args.resume and os.path.exists(args.checkpoint):
+        state = torch.load(args.checkpoint)
+        if state["args"] != checkpoint_args(args):
+            raise SystemExit("%s: written by a run with other settings (%s)" % (args.checkpoint, state["args"]))
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["rng"])
+        rows, iteration = state["rows"], state["iteration"]
+        first = len(rows) + 1
+        print("resuming after epoch %d from %s" % (len(rows), args.checkpoint), flush=True)
+    for epoch in range(first, args.epochs + 1):
         net.train()
         order = torch.randperm(n, generator=gen)
         loss_sum, correct = 0.0, 0
@@ -163,6 +187,12 @@ def main():
         print("epoch %d/%d  loss %.4f  acc %.4f  test loss %.4f  test acc %.4f  %.0f s  %.0f img/s" % (
             epoch, args.epochs, row["train_loss"], row["train_accuracy"], row["test_loss"], row["test_accuracy"],
             seconds, row["images_per_second"]), flush=True)
+        if args.checkpoint:
+            tmp = args.checkpoint + ".tmp"
+            torch.save({"args": checkpoint_args(args), "net": net.state_dict(), "opt": opt.state_dict(),
+                        "gen": gen.get_state(), "rng": torch.get_rng_state(), "rows": rows,
+                        "iteration": iteration}, tmp)
+            os.replace(tmp, args.checkpoint)
     if args.csv:
         tmp = args.csv + ".tmp"
         with open(tmp, "w", newline="") as f:
