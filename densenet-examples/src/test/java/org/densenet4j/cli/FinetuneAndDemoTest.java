@@ -162,4 +162,16 @@ class FinetuneAndDemoTest {
         assertTrue(samples.out().contains("apt-get install dataset-fashion-mnist"), samples.out());
         assertTrue(samples.out().contains("of 30 images)"), samples.out());
     }
+
+    @Test
+    void theShippedModelReaches93PercentOnTheFashionMnistTestSet() throws Exception {
+        // The real thing: an empty zoo cache, the model bundled in densenet-zoo, all 10,000 test images.
+        Cli.Run r = run("demo", "--show", "0");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("loaded with initPretrained() from "), r.out());
+        assertTrue(r.out().contains("Images: 10,000 Fashion-MNIST test images"), r.out());
+        Matcher acc = Pattern.compile("Accuracy: (\\d+\\.\\d+)% \\(([\\d,]+) of 10,000 images\\)").matcher(r.out());
+        assertTrue(acc.find(), r.out());
+        assertTrue(Double.parseDouble(acc.group(1)) >= 93.0, "test accuracy " + acc.group(1) + "%");
+    }
 }
