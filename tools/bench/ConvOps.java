@@ -1,0 +1,147 @@
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.densenet4j.zoo.DenseNetBuilder;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.NativeDefaults;
+import org.nd4j.enums.WeightsFormat;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.CustomOp;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The convolutions of a DenseNet preset alone: libnd4j's {@code conv2d} (infer) or {@code conv2d_bp}
+ * (train) called directly on every convolution shape of the graph, outside DL4J's layers, so that
+ * their sum can be set beside PyTorch's for the same shapes ({@code torch_conv_ops.py}) and beside
+ * the whole network's time. Shapes come from the graph DenseNetBuilder builds.
+ *
+ * <pre>
+ * java -cp "$jar:$(cat densenet-examples/target/classpath-nd4j-native-platform.txt)" tools/bench/ConvOps.java \
+ *     --model densenet121 --batch 1 --mode infer --out conv-ops.json
+ * </pre>
+ * Writes one JSON object: the model, batch, mode, and per convolution its name, shapes and median ms.
+ */
+public final class ConvOps {
+
+    record Conv(String name, long[] input, long[] weights, long stride, long pad) {}
+
+    public static void main(String[] args) throws IOException {
+        NativeDefaults.apply(); // the oneDNN natives, as the CLI runs them
+        String model = option(args, "--model", "densenet121");
+        int batch = Integer.parseInt(option(args, "--batch", "1"));
+        String mode = option(args, "--mode", "infer");
+        int warmup = Integer.parseInt(option(args, "--warmup", "3"));
+        int iterations = Integer.parseInt(option(args, "--iterations", "10"));
+        Path out = Path.of(option(args, "--out", "conv-ops.json"));
+        if (!mode.equals("infer") && !mode.equals("train")) {
+            throw new IllegalArgumentException("--mode must be infer or train, not " + mode);
+        }
+
+        DenseNetConfig config = DenseNetPreset.fromId(model).config();
+        List<Conv> convs = convolutions(config, batch);
+        StringBuilder json = new StringBuilder(String.format(Locale.ROOT,
+                "{\"model\":\"%s\",\"batch\":%d,\"mode\":\"%s\",\"backend\":\"%s\",\"threads\":%s,\"convs\":[",
+                model, batch, mode, Nd4j.getBackend().getClass().getSimpleName(),
+                System.getenv().getOrDefault("OMP_NUM_THREADS", "null")));
+        double total = 0;
+        for (int i = 0; i < convs.size(); i++) {
+            Conv c = convs.get(i);
+            double ms = median(time(c, mode.equals("train"), warmup, iterations));
+            total += ms;
+            json.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
+                    "{\"name\":\"%s\",\"input\":%s,\"weights\":%s,\"stride\":%d,\"pad\":%d,\"ms\":%.4f}",
+                    c.name(), Arrays.toString(c.input()), Arrays.toString(c.weights()), c.stride(), c.pad(), ms));
+        }
+        json.append(String.format(Locale.ROOT, "],\"total_ms\":%.3f}%n", total));
+        Path tmp = Files.createTempFile(out.toAbsolutePath().getParent(), out.getFileName().toString(), ".tmp");
+        Files.writeString(tmp, json);
+        Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        System.out.printf(Locale.ROOT, "%s batch %d %s: %d convolutions, sum of medians %.1f ms (libnd4j %s)%n",
+                model, batch, mode.equals("train") ? "conv2d_bp" : "conv2d", convs.size(), total, out);
+    }
+
+    /** Every ConvolutionLayer of the graph, with the shape of its input at this batch size. */
+    static List<Conv> convolutions(DenseNetConfig config, int batch) {
+        ComputationGraphConfiguration conf = DenseNetBuilder.build(config);
+        InputType inputType = InputType.convolutional(config.inputHeight(), config.inputWidth(), config.inputChannels());
+        Map<String, InputType> types = conf.getLayerActivationTypes(inputType);
+        List<Conv> convs = new ArrayList<>();
+        for (String name : conf.getVertices().keySet()) { // insertion order: the order the builder added them
+            if (!(conf.getVertices().get(name) instanceof LayerVertex vertex)
+                    || !(vertex.getLayerConf().getLayer() instanceof ConvolutionLayer layer)) {
+                continue;
+            }
+            String from = conf.getVertexInputs().get(name).get(0);
+            InputType.InputTypeConvolutional in = (InputType.InputTypeConvolutional)
+                    (from.equals(DenseNetBuilder.INPUT) ? inputType : types.get(from));
+            int[] k = layer.getKernelSize();
+            convs.add(new Conv(name, new long[] {batch, in.getChannels(), in.getHeight(), in.getWidth()},
+                    new long[] {layer.getNOut(), layer.getNIn(), k[0], k[1]}, layer.getStride()[0], layer.getPadding()[0]));
+        }
+        return convs;
+    }
+
+    /** Milliseconds per call of conv2d, or of conv2d_bp (gradients of input and weights). */
+    static double[] time(Conv c, boolean backward, int warmup, int iterations) {
+        INDArray x = Nd4j.rand(DataType.FLOAT, c.input());
+        INDArray w = Nd4j.rand(DataType.FLOAT, c.weights()).subi(0.5);
+        Conv2DConfig cfg = Conv2DConfig.builder().kH(c.weights()[2]).kW(c.weights()[3]).sH(c.stride()).sW(c.stride())
+                .pH(c.pad()).pW(c.pad()).dH(1).dW(1).paddingMode(PaddingMode.VALID).dataFormat("NCHW")
+                .weightsFormat(WeightsFormat.OIYX).build();
+        long outH = (c.input()[2] + 2 * c.pad() - c.weights()[2]) / c.stride() + 1;
+        long outW = (c.input()[3] + 2 * c.pad() - c.weights()[3]) / c.stride() + 1;
+        INDArray y = Nd4j.create(DataType.FLOAT, c.input()[0], c.weights()[0], outH, outW);
+        CustomOp op;
+        if (backward) {
+            long[] iArgs = new Conv2D(new INDArray[] {x, w}, new INDArray[] {y}, cfg).iArgs();
+            INDArray gradOut = Nd4j.rand(DataType.FLOAT, y.shape());
+            op = DynamicCustomOp.builder("conv2d_bp").addInputs(x, w, gradOut)
+                    .addOutputs(Nd4j.create(DataType.FLOAT, c.input()), Nd4j.create(DataType.FLOAT, c.weights()))
+                    .addIntegerArguments(Arrays.stream(iArgs).mapToInt(Math::toIntExact).toArray()).build();
+        } else {
+            op = new Conv2D(new INDArray[] {x, w}, new INDArray[] {y}, cfg);
+        }
+        for (int i = 0; i < warmup; i++) {
+            Nd4j.exec(op);
+        }
+        double[] ms = new double[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long t = System.nanoTime();
+            Nd4j.exec(op);
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        return ms;
+    }
+
+    static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    static String option(String[] args, String name, String fallback) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals(name)) {
+                return args[i + 1];
+            }
+        }
+        return fallback;
+    }
+}
