@@ -101,6 +101,18 @@ class DenseNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
 
 
+def timed_ms(step, warmup, iterations):
+    """Milliseconds of each of `iterations` calls of step(), after `warmup` untimed ones."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="densenet121", help="preset id (%s) or JSON settings file" % ", ".join(PRESETS))
@@ -135,19 +147,13 @@ def main():
             opt.zero_grad()
             F.cross_entropy(net(x), y).backward()
             opt.step()
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.iterations):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1000)
+    times = timed_ms(step, args.warmup, args.iterations)
     median = statistics.median(times)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     name = os.path.basename(args.model)[:-5] if args.model.endswith(".json") else args.model
     print("%-12s %-6s %5d %9s %10.1f %10.1f %12.1f  peak RSS %.0f MB" % (
         name, args.mode, args.batch, args.input, median, min(times),
-        args.batch * 1000 / median if args.mode == "infer" else args.batch * 1000 / median, rss_mb))
+        args.batch * 1000 / median, rss_mb))
     print(json.dumps({"model": name, "mode": args.mode, "batch": args.batch, "input": args.input,
                       "median_ms": round(median, 2), "min_ms": round(min(times), 2),
                       "images_per_s": round(args.batch * 1000 / median, 2), "backend": "pytorch-cpu",

@@ -10,10 +10,11 @@ prints the sums by kind of convolution and the ratio libnd4j / PyTorch. Needs De
 import argparse
 import json
 import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+
+from torch_bench import timed_ms
 
 
 def kind(conv):
@@ -42,14 +43,7 @@ def torch_ms(conv, train, warmup, iterations):
         def run():
             with torch.no_grad():
                 F.conv2d(x, w, stride=stride, padding=pad)
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(iterations):
-        t = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return statistics.median(timed_ms(run, warmup, iterations))
 
 
 def main():
