@@ -48,6 +48,7 @@ public final class ConvOps {
         String mode = option(args, "--mode", "infer");
         int warmup = Integer.parseInt(option(args, "--warmup", "3"));
         int iterations = Integer.parseInt(option(args, "--iterations", "10"));
+        boolean gemm = option(args, "--impl", "conv2d").equals("gemm");
         Path out = Path.of(option(args, "--out", "conv-ops.json"));
         if (!mode.equals("infer") && !mode.equals("train")) {
             throw new IllegalArgumentException("--mode must be infer or train, not " + mode);
@@ -56,13 +57,14 @@ public final class ConvOps {
         DenseNetConfig config = DenseNetPreset.fromId(model).config();
         List<Conv> convs = convolutions(config, batch);
         StringBuilder json = new StringBuilder(String.format(Locale.ROOT,
-                "{\"model\":\"%s\",\"batch\":%d,\"mode\":\"%s\",\"backend\":\"%s\",\"threads\":%s,\"convs\":[",
-                model, batch, mode, Nd4j.getBackend().getClass().getSimpleName(),
+                "{\"model\":\"%s\",\"batch\":%d,\"mode\":\"%s\",\"impl\":\"%s\",\"backend\":\"%s\",\"threads\":%s,\"convs\":[",
+                model, batch, mode, gemm ? "gemm" : "conv2d", Nd4j.getBackend().getClass().getSimpleName(),
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "null")));
         double total = 0;
         for (int i = 0; i < convs.size(); i++) {
             Conv c = convs.get(i);
-            double ms = median(time(c, mode.equals("train"), warmup, iterations));
+            double ms = median(gemm && pointwise(c) && mode.equals("infer")
+                    ? timeGemm(c, warmup, iterations) : time(c, mode.equals("train"), warmup, iterations));
             total += ms;
             json.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"name\":\"%s\",\"input\":%s,\"weights\":%s,\"stride\":%d,\"pad\":%d,\"ms\":%.4f}",
@@ -125,6 +127,35 @@ public final class ConvOps {
         for (int i = 0; i < iterations; i++) {
             long t = System.nanoTime();
             Nd4j.exec(op);
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        return ms;
+    }
+
+    /** A 1x1, stride-1, unpadded convolution: in NCHW one matrix product per image. */
+    static boolean pointwise(Conv c) {
+        return c.weights()[2] == 1 && c.weights()[3] == 1 && c.stride() == 1 && c.pad() == 0;
+    }
+
+    /** Milliseconds per forward pass of a pointwise convolution as {@code y[n] = W x[n]} (BLAS sgemm). */
+    static double[] timeGemm(Conv c, int warmup, int iterations) {
+        long n = c.input()[0];
+        long positions = c.input()[2] * c.input()[3];
+        INDArray x = Nd4j.rand(DataType.FLOAT, n, c.input()[1], positions);
+        INDArray w = Nd4j.rand(DataType.FLOAT, c.weights()[0], c.weights()[1]).subi(0.5);
+        INDArray y = Nd4j.create(DataType.FLOAT, n, c.weights()[0], positions);
+        Runnable op = () -> {
+            for (long i = 0; i < n; i++) {
+                Nd4j.gemm(w, x.slice(i), y.slice(i), false, false, 1.0, 0.0);
+            }
+        };
+        for (int i = 0; i < warmup; i++) {
+            op.run();
+        }
+        double[] ms = new double[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long t = System.nanoTime();
+            op.run();
             ms[i] = (System.nanoTime() - t) / 1e6;
         }
         return ms;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a DL4J run's main thread spends its time, from a Java Flight Recorder file.
 
-Usage: jfr_layers.py RECORDING.jfr
+Usage: jfr_layers.py RECORDING.jfr [ROWS]
 Record with e.g.
   DENSENET_JAVA_OPTS="-Xmx4g -XX:StartFlightRecording=filename=run.jfr,settings=profile" \\
     ./densenet benchmark --model densenet121 --mode infer --batch 1 --iterations 30
@@ -16,7 +16,11 @@ import subprocess
 import sys
 
 OWNERS = ("org.deeplearning4j.nn.layers.", "org.deeplearning4j.nn.graph.vertex.",
-          "org.densenet4j.", "org.nd4j.linalg.cpu.nativecpu.CpuNDArrayFactory.")
+          "org.densenet4j.", "org.nd4j.linalg.cpu.nativecpu.CpuNDArrayFactory.",
+          "org.deeplearning4j.nn.updater.", "org.deeplearning4j.optimize.")
+# The phase of a training step a sample belongs to, by the ComputationGraph method below it.
+PHASES = (("calcBackpropGradients", "backward"), ("ffToLayerActivations", "forward"),
+          ("outputOfLayersDetached", "forward"), ("output", "forward"))
 
 
 def samples(recording, event):
@@ -31,19 +35,32 @@ def samples(recording, event):
             yield frames
 
 
+def phase(frames):
+    """forward, backward or other (updater, data, start-up): the innermost ComputationGraph step."""
+    for f in frames:
+        if f.startswith("org.deeplearning4j.nn.graph.ComputationGraph."):
+            method = f.rsplit(".", 1)[1]
+            for prefix, name in PHASES:
+                if method.startswith(prefix):
+                    return name
+    return "other"
+
+
 def main():
     recording = sys.argv[1]
     counts = collections.Counter()
-    java = 0
+    phases = collections.Counter()
     for frames in samples(recording, "jdk.ExecutionSample"):
-        java += 1
+        counts["Java code (all of it)"] += 1
+        phases[phase(frames)] += 1
     for frames in samples(recording, "jdk.NativeMethodSample"):
         owner = next((f for f in frames if f.startswith(OWNERS)), frames[0])
-        counts["native: " + owner] += 1
-    counts["Java code (all of it)"] = java
+        counts["native: %s [%s]" % (owner, phase(frames))] += 1
+        phases[phase(frames)] += 1
     total = sum(counts.values())
     print("%d main-thread samples" % total)
-    for name, n in counts.most_common(15):
+    print("by phase: " + ", ".join("%s %.1f %%" % (k, 100.0 * v / total) for k, v in phases.most_common()))
+    for name, n in counts.most_common(int(sys.argv[2]) if len(sys.argv) > 2 else 20):
         print("%5.1f %%  %5d  %s" % (100.0 * n / total, n, name))
 
 

@@ -20,7 +20,7 @@ import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.io.Images;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.DenseNetBuilder;
-import org.densenet4j.zoo.FastBatchNormHelper;
+import org.densenet4j.zoo.FastPath;
 import org.densenet4j.zoo.ModelFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -118,7 +118,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 .setFeatureExtractor(frozen)
                 .nOutReplace(DenseNetBuilder.CLASSIFIER, classes.size(), WeightInit.XAVIER)
                 .build();
-        FastBatchNormHelper.install(net); // TransferLearning made new layers with DL4J's default helpers
+        FastPath.install(net); // TransferLearning made new layers with DL4J's default helpers
 
         long channels = PredictCommand.inputChannels(net);
         int c = channels > 0 ? (int) channels : 3;

@@ -111,7 +111,7 @@ public final class KerasDenseNetImporter {
 
         ComputationGraph graph = new ComputationGraph(conf);
         graph.init();
-        org.densenet4j.zoo.FastBatchNormHelper.install(graph);
+        org.densenet4j.zoo.FastPath.install(graph);
         for (Layer layer : graph.getLayers()) {
             if (layer.numParams() > 0) {
                 String name = layer.conf().getLayer().getLayerName();

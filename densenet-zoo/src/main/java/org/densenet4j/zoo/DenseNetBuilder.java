@@ -70,6 +70,7 @@ public final class DenseNetBuilder {
                 .convolutionMode(ConvolutionMode.Truncate)
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
+                .cacheMode(FastPath.cacheMode()) // backprop reuses each convolution's output
                 .graphBuilder()
                 .addInputs(INPUT)
                 .setInputTypes(InputType.convolutional(

@@ -74,7 +74,7 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
     public ComputationGraph init() {
         ComputationGraph graph = new ComputationGraph(conf());
         graph.init();
-        return FastBatchNormHelper.install(graph);
+        return FastPath.install(graph);
     }
 
     @Override

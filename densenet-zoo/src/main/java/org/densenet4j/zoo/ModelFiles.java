@@ -160,7 +160,7 @@ public final class ModelFiles {
         }
         checkZip(zip);
         try {
-            return FastBatchNormHelper.install(ModelSerializer.restoreComputationGraph(zip.toFile(), loadUpdater));
+            return FastPath.install(ModelSerializer.restoreComputationGraph(zip.toFile(), loadUpdater));
         } catch (IOException | RuntimeException | OutOfMemoryError e) {
             throw new IOException(zip + ": not a DL4J ComputationGraph model zip (" + e + ")", e);
         }

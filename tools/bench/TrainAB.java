@@ -1,0 +1,98 @@
+import java.util.Arrays;
+import java.util.Locale;
+
+import org.deeplearning4j.nn.conf.CacheMode;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.DenseNetZooModel;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Nesterovs;
+
+/**
+ * Training steps of two variants of one graph, interleaved step by step in one JVM, so that the
+ * drift of a shared machine falls on both alike: A is the graph as the zoo builds it, B the same
+ * graph with one change undone ({@code --undo conv-cache}: DL4J's default cache mode, under which each
+ * convolution is computed again in the backward pass).
+ *
+ * <pre>
+ * java -cp "$jar:$(cat densenet-examples/target/classpath-nd4j-native-platform.txt)" tools/bench/TrainAB.java \
+ *     --model densenet121 --batch 8 --rounds 8 --undo conv-cache
+ * </pre>
+ */
+public final class TrainAB {
+
+    public static void main(String[] args) {
+        String model = option(args, "--model", "densenet-fmnist");
+        int batch = Integer.parseInt(option(args, "--batch", "64"));
+        int warmup = Integer.parseInt(option(args, "--warmup", "2"));
+        int rounds = Integer.parseInt(option(args, "--rounds", "8"));
+        String undo = option(args, "--undo", "conv-cache");
+
+        DenseNetConfig config = DenseNetPreset.fromId(model).config().toBuilder()
+                .updater(new Nesterovs(0.01, 0.9)).build();
+        ComputationGraph a = new DenseNetZooModel(model, config).init();
+        ComputationGraph b = a.clone();
+        switch (undo) {
+            case "conv-cache" -> {
+                b.getConfiguration().setCacheMode(CacheMode.NONE);
+                b.setCacheMode(CacheMode.NONE);
+            }
+            default -> throw new IllegalArgumentException("--undo: conv-cache, not " + undo);
+        }
+        Nd4j.getRandom().setSeed(1);
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
+        INDArray y = Nd4j.zeros(DataType.FLOAT, batch, config.numClasses());
+        for (int i = 0; i < batch; i++) {
+            y.putScalar(i, i % config.numClasses(), 1.0);
+        }
+        DataSet data = new DataSet(x, y);
+        for (int i = 0; i < warmup; i++) {
+            a.fit(data);
+            b.fit(data);
+        }
+        double[] ta = new double[rounds];
+        double[] tb = new double[rounds];
+        for (int i = 0; i < rounds; i++) {
+            boolean aFirst = i % 2 == 0; // alternate the order too
+            if (aFirst) {
+                ta[i] = step(a, data);
+                tb[i] = step(b, data);
+            } else {
+                tb[i] = step(b, data);
+                ta[i] = step(a, data);
+            }
+        }
+        System.out.printf(Locale.ROOT, "%s batch %d, %d rounds: A (zoo) median %.0f ms, min %.0f | B (undo %s) median %.0f ms,"
+                + " min %.0f | A/B %.3f (medians), %.3f (mins)%n", model, batch, rounds, median(ta), min(ta), undo,
+                median(tb), min(tb), median(ta) / median(tb), min(ta) / min(tb));
+    }
+
+    static double step(ComputationGraph net, DataSet data) {
+        long t = System.nanoTime();
+        net.fit(data);
+        return (System.nanoTime() - t) / 1e6;
+    }
+
+    static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    static double min(double[] values) {
+        return Arrays.stream(values).min().orElse(Double.NaN);
+    }
+
+    static String option(String[] args, String name, String fallback) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals(name)) {
+                return args[i + 1];
+            }
+        }
+        return fallback;
+    }
+}
