@@ -3,7 +3,7 @@
 
 Usage: jfr_layers.py RECORDING.jfr [ROWS]
 Record with e.g.
-  DENSENET_JAVA_OPTS="-Xmx4g -XX:StartFlightRecording=filename=run.jfr,settings=profile" \\
+  DENSENET_JAVA_OPTS="-Xmx4g -XX:FlightRecorderOptions=stackdepth=256 -XX:StartFlightRecording=filename=run.jfr,settings=profile" \\
     ./densenet benchmark --model densenet121 --mode infer --batch 1 --iterations 30
 JFR samples threads in Java code (jdk.ExecutionSample) and in native methods
 (jdk.NativeMethodSample) separately; this counts the main thread's samples of both, attributing a
@@ -24,7 +24,7 @@ PHASES = (("calcBackpropGradients", "backward"), ("ffToLayerActivations", "forwa
 
 
 def samples(recording, event):
-    text = subprocess.run(["jfr", "print", "--events", event, recording], check=True,
+    text = subprocess.run(["jfr", "print", "--stack-depth", "256", "--events", event, recording], check=True,
                           capture_output=True, text=True).stdout
     for block in text.split(event + " {")[1:]:
         thread = re.search(r'sampledThread = "([^"]+)"', block)

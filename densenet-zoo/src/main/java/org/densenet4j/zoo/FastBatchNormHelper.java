@@ -17,10 +17,10 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
-import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
 import org.nd4j.linalg.api.ops.impl.reduce3.Dot;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -134,7 +134,7 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         // x - mean first: the sums and the gradient then avoid cancelling large channel offsets
         INDArray centred = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, DataType.FLOAT,
                 new long[] {n, channels, positions}, 'c');
-        Nd4j.exec(new BroadcastSubOp(x3, mean.reshape(channels), centred, 1));
+        Nd4j.exec(new SubOp(x3, perChannel(mean), centred));
 
         // Per-channel sums: contiguous reductions over H*W, then over the batch.
         double[] sumG = g3.sum(2).sum(0).toDoubleVector();
@@ -162,15 +162,24 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
 
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, input.shape(), 'c');
         INDArray out3 = out.reshape('c', n, channels, positions);
-        Nd4j.exec(new BroadcastMulOp(g3, floats(a), out3, 1));
-        Nd4j.exec(new BroadcastMulOp(centred, floats(b), centred, 1));
+        Nd4j.exec(new MulOp(g3, perChannel(floats(a)), out3));
+        Nd4j.exec(new MulOp(centred, perChannel(floats(b)), centred));
         out3.addi(centred);
-        Nd4j.exec(new BroadcastAddOp(out3, floats(offset), out3, 1));
+        Nd4j.exec(new AddOp(out3, perChannel(floats(offset)), out3));
 
         Gradient grad = new DefaultGradient();
         grad.setGradientFor("gamma", dGammaView);
         grad.setGradientFor("beta", dBetaView);
         return new Pair<>(grad, out);
+    }
+
+    /**
+     * A per-channel vector as {@code [1, C, 1]}, for libnd4j's pairwise ops to broadcast over
+     * {@code [N, C, H*W]} (several times faster than the legacy broadcast ops along dimension 1,
+     * which walk a strided vector per position).
+     */
+    private static INDArray perChannel(INDArray vector) {
+        return vector.reshape(1, vector.length(), 1);
     }
 
     private static INDArray floats(double[] values) {
@@ -199,7 +208,7 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         }
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
         INDArray out3 = out.reshape('c', n, channels, positions);
-        Nd4j.exec(new BroadcastSubOp(x3, floats(batchMean), out3, 1));
+        Nd4j.exec(new SubOp(x3, perChannel(floats(batchMean)), out3));
         double[] batchVar = Nd4j.getExecutioner().exec(new Dot(out3, out3, 2)).sum(0).toDoubleVector();
         double[] gam = gamma.toDoubleVector();
         double[] scale = new double[batchVar.length];
@@ -207,8 +216,8 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             batchVar[i] /= count;
             scale[i] = gam[i] / Math.sqrt(batchVar[i] + eps);
         }
-        Nd4j.exec(new BroadcastMulOp(out3, floats(scale), out3, 1));
-        Nd4j.exec(new BroadcastAddOp(out3, beta.reshape(channels), out3, 1));
+        Nd4j.exec(new MulOp(out3, perChannel(floats(scale)), out3));
+        Nd4j.exec(new AddOp(out3, perChannel(beta.reshape(channels)), out3));
 
         try (MemoryWorkspace none = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
             meanCache = floats(batchMean);
