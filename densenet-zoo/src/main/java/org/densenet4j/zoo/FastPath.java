@@ -1,7 +1,12 @@
 package org.densenet4j.zoo;
 
+import java.lang.reflect.Field;
+
+import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
 
 /**
  * Puts a ComputationGraph on DenseNet4J's fast CPU path for training, in place: the graph stays a
@@ -11,15 +16,20 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
  *   <li>{@link FastBatchNormHelper} on every BatchNormalization layer that runs DL4J's oneDNN helper;</li>
  *   <li>{@link CacheMode#DEVICE} when the graph caches nothing: with DL4J's default
  *       ({@code NONE}) every ConvolutionLayer that runs a helper computes its forward convolution a
- *       second time in the backward pass; with a cache it keeps the output of the first.</li>
+ *       second time in the backward pass; with a cache it keeps the output of the first;</li>
+ *   <li>the runtime layer of each plain-ReLU ActivationLayer replaced by {@link FastReluLayer}, one
+ *       pass each way instead of two (the configuration stays DL4J's own).</li>
  * </ul>
  *
  * The zoo's {@code init()}, {@code initPretrained()} and model readers call it; call it yourself on
  * a graph made in another way (TransferLearning, {@code ModelSerializer}).
  * {@code -Ddensenet4j.convCache=false} leaves the cache mode alone (and the zoo's graphs without
- * one), for comparisons.
+ * one), {@code -Ddensenet4j.fastRelu=false} DL4J's ReLU layers, for comparisons.
  */
 public final class FastPath {
+
+    /** LayerVertex's runtime layer, which {@link FastReluLayer} takes over. */
+    private static final Field LAYER_FIELD = layerField();
 
     private FastPath() {
     }
@@ -37,7 +47,48 @@ public final class FastPath {
             graph.getConfiguration().setCacheMode(CacheMode.DEVICE);
             graph.setCacheMode(CacheMode.DEVICE);
         }
+        if (!"false".equalsIgnoreCase(System.getProperty("densenet4j.fastRelu"))) {
+            installFastRelu(graph);
+        }
         return graph;
+    }
+
+    /** Swaps each plain-ReLU ActivationLayer of {@code graph} for a {@link FastReluLayer} on the same configuration. */
+    private static void installFastRelu(ComputationGraph graph) {
+        Layer[] layers = graph.getLayers();
+        if (LAYER_FIELD == null || layers == null || graph.getVertices() == null) {
+            return;
+        }
+        for (GraphVertex vertex : graph.getVertices()) {
+            if (!(vertex instanceof LayerVertex lv) || !FastReluLayer.replaces(lv.getLayer())) {
+                continue;
+            }
+            Layer old = lv.getLayer();
+            FastReluLayer fast = new FastReluLayer(old.conf(), graph.getConfiguration().getDataType());
+            fast.setIndex(old.getIndex());
+            fast.setListeners(old.getListeners());
+            fast.setCacheMode(graph.getConfiguration().getCacheMode());
+            try {
+                LAYER_FIELD.set(lv, fast);
+            } catch (IllegalAccessException e) {
+                return; // cannot happen once setAccessible succeeded
+            }
+            for (int i = 0; i < layers.length; i++) {
+                if (layers[i] == old) {
+                    layers[i] = fast;
+                }
+            }
+        }
+    }
+
+    private static Field layerField() {
+        try {
+            Field f = LayerVertex.class.getDeclaredField("layer");
+            f.setAccessible(true);
+            return f;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null; // another DL4J version: its own ReLU layers run
+        }
     }
 
     /** The cache mode the zoo's graphs are built with. */

@@ -19,7 +19,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Sgd;
 
-/** {@link FastPath}: each convolution computed once per training step, the same gradients as without it. */
+/**
+ * {@link FastPath}: each convolution computed once per training step and ReLU in one pass each way,
+ * with the same gradients as DL4J's own layers.
+ */
 class FastPathTest {
 
     @Test
@@ -40,6 +43,13 @@ class FastPathTest {
         AtomicInteger fastCalls = countForwardConvolutions(fast);
         AtomicInteger plainCalls = countForwardConvolutions(plain);
         int convolutions = (int) java.util.Arrays.stream(fast.getLayers()).filter(l -> l instanceof ConvolutionLayer).count();
+        long relus = java.util.Arrays.stream(fast.getLayers()).filter(l -> l instanceof FastReluLayer).count();
+        assertEquals(fast.getConfiguration().getVertices().keySet().stream().filter(n -> n.startsWith("relu")).count(),
+                relus, "every ReLU layer runs FastReluLayer");
+        assertTrue(java.util.Arrays.stream(plain.getLayers()).noneMatch(l -> l instanceof FastReluLayer),
+                "clone() builds DL4J's own layers: the reference");
+        assertEquals(fast.getConfiguration().toJson(), plain.getConfiguration().toJson().replace("\"NONE\"", "\"DEVICE\""),
+                "the configuration is DL4J's own");
 
         DataSet data = TinyNets.bars(16, 12, 7);
         Map<String, INDArray> expected = gradients(plain, data);
@@ -56,9 +66,11 @@ class FastPathTest {
             plain.fit(data);
         }
         assertClose("params after 3 steps", plain.params(), fast.params(), 1e-4);
-        // and what a saved graph reads back goes on the fast path too
-        ComputationGraph restored = FastPath.install(plain.clone());
-        assertEquals(CacheMode.DEVICE, restored.getConfiguration().getCacheMode());
+        // and a graph made otherwise goes on the fast path too, with the same outputs
+        ComputationGraph other = FastPath.install(plain.clone());
+        assertEquals(CacheMode.DEVICE, other.getConfiguration().getCacheMode());
+        assertEquals(relus, java.util.Arrays.stream(other.getLayers()).filter(l -> l instanceof FastReluLayer).count());
+        assertClose("outputs", plain.outputSingle(data.getFeatures()), other.outputSingle(data.getFeatures()), 1e-6);
     }
 
     /** Wraps each convolution layer's helper so that its forward calls are counted. */
