@@ -6,6 +6,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.FastBatchNormHelper;
+import org.densenet4j.zoo.FastPath;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -15,8 +17,9 @@ import org.nd4j.linalg.learning.config.Nesterovs;
 /**
  * Training steps of two variants of one graph, interleaved step by step in one JVM, so that the
  * drift of a shared machine falls on both alike: A is the graph as the zoo builds it, B the same
- * graph with one change undone ({@code --undo conv-cache}: DL4J's default cache mode, under which each
- * convolution is computed again in the backward pass).
+ * graph with one part of {@link FastPath} undone: {@code --undo conv-cache} (DL4J's default cache
+ * mode, under which each convolution is computed again in the backward pass), {@code fast-relu}
+ * (DL4J's ActivationLayer) or {@code fast-batchnorm} (DL4J's oneDNN batch-norm helper).
  *
  * <pre>
  * java -cp "$jar:$(cat densenet-examples/target/classpath-nd4j-native-platform.txt)" tools/bench/TrainAB.java \
@@ -35,14 +38,20 @@ public final class TrainAB {
         DenseNetConfig config = DenseNetPreset.fromId(model).config().toBuilder()
                 .updater(new Nesterovs(0.01, 0.9)).build();
         ComputationGraph a = new DenseNetZooModel(model, config).init();
-        ComputationGraph b = a.clone();
+        ComputationGraph b = a.clone(); // a clone has none of the fast path: B gets it below, less one part
+        b.setCacheMode(a.getConfiguration().getCacheMode());
         switch (undo) {
             case "conv-cache" -> {
                 b.getConfiguration().setCacheMode(CacheMode.NONE);
                 b.setCacheMode(CacheMode.NONE);
+                withPropertyFalse("densenet4j.convCache", () -> FastPath.install(b));
             }
-            default -> throw new IllegalArgumentException("--undo: conv-cache, not " + undo);
+            case "fast-relu" -> withPropertyFalse("densenet4j.fastRelu", () -> FastPath.install(b));
+            case "fast-batchnorm" -> withPropertyFalse("densenet4j.fastBatchNorm", () -> FastPath.install(b));
+            default -> throw new IllegalArgumentException("--undo: conv-cache, fast-relu or fast-batchnorm, not " + undo);
         }
+        System.out.println("A: " + describe(a));
+        System.out.println("B: " + describe(b));
         Nd4j.getRandom().setSeed(1);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
         INDArray y = Nd4j.zeros(DataType.FLOAT, batch, config.numClasses());
@@ -69,6 +78,23 @@ public final class TrainAB {
         System.out.printf(Locale.ROOT, "%s batch %d, %d rounds: A (zoo) median %.0f ms, min %.0f | B (undo %s) median %.0f ms,"
                 + " min %.0f | A/B %.3f (medians), %.3f (mins)%n", model, batch, rounds, median(ta), min(ta), undo,
                 median(tb), min(tb), median(ta) / median(tb), min(ta) / min(tb));
+    }
+
+    static void withPropertyFalse(String property, Runnable action) {
+        System.setProperty(property, "false");
+        try {
+            action.run();
+        } finally {
+            System.clearProperty(property);
+        }
+    }
+
+    /** What of the fast path a graph runs, so that each arm is seen to be what it claims. */
+    static String describe(ComputationGraph net) {
+        long fastRelu = Arrays.stream(net.getLayers())
+                .filter(l -> l.getClass().getSimpleName().equals("FastReluLayer")).count();
+        return "cache mode " + net.getConfiguration().getCacheMode() + ", FastBatchNormHelper "
+                + FastBatchNormHelper.installed(net) + ", FastReluLayer x" + fastRelu;
     }
 
     static double step(ComputationGraph net, DataSet data) {
