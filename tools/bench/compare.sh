@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # DL4J (./densenet benchmark) against PyTorch (tools/bench/torch_bench.py) on the same machine, in
 # the same run, 2 threads each, median of the timed runs after warm-up; prints a Markdown table.
-# Usage: tools/bench/compare.sh [ITERATIONS]   (needs Debian's python3-torch)
+# Usage: tools/bench/compare.sh [ITERATIONS [WARMUP]]   (needs Debian's python3-torch)
+# DL4J's training steps settle after about five (its workspaces size themselves over the first
+# iterations), hence five warm-up runs by default, for both frameworks alike.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 iterations="${1:-5}"
+warmup="${2:-5}"
 workloads=(
   "densenet121 infer 1 224x224"
   "densenet121 infer 8 224x224"
@@ -20,9 +23,9 @@ echo "|---|---|---|---|---|---|"
 for w in "${workloads[@]}"; do
   read -r model mode batch input <<<"$w"
   d=$(OMP_NUM_THREADS=2 ./densenet benchmark --model "$model" --mode "$mode" --batch "$batch" --input "$input" \
-        --warmup 2 --iterations "$iterations" | json)
+        --warmup "$warmup" --iterations "$iterations" | json)
   t=$(/usr/bin/python3 tools/bench/torch_bench.py --model "$model" --mode "$mode" --batch "$batch" --input "$input" \
-        --warmup 2 --iterations "$iterations" --threads 2 | json)
+        --warmup "$warmup" --iterations "$iterations" --threads 2 | json)
   dm=$(field "$d" median_ms); tm=$(field "$t" median_ms)
   ratio=$(python3 -c "print(f'{$dm / $tm:.2f}')")
   echo "| $model $mode batch $batch $input | $dm | $tm | $ratio | $(field "$d" peak_rss_mb) | $(field "$t" peak_rss_mb) |"

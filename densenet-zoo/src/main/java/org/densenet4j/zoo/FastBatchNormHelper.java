@@ -17,10 +17,6 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.reduce3.Dot;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
-import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -38,13 +34,14 @@ import org.nd4j.linalg.factory.Nd4j;
  *   dBeta = sum(g),   dGamma = sum(g*(x - mean))/sigma,   sigma = sqrt(var + eps)
  * </pre>
  *
- * (sums over the M = N*H*W positions of a channel). This helper computes the two sums as
- * contiguous reductions over a {@code [N, C, H*W]} view, the per-channel coefficients in double
- * precision, and the gradient in five elementwise passes: several times faster than
+ * (sums over the M = N*H*W positions of a channel). This helper computes the two sums in one
+ * pass over {@code g} and {@code x}, the per-channel coefficients in double precision, and the
+ * gradient in a second pass ({@link ChannelKernels}): several times faster than
  * {@code batchnorm_bp} on DenseNet's tensors, with the same results to float rounding.
  *
- * <p>The training forward pass likewise takes the batch statistics as contiguous reductions (DL4J's
- * helper reduces over axes (0, 2, 3), which costs more than the normalisation itself); inference
+ * <p>The training forward pass likewise takes the batch statistics in two contiguous passes (the
+ * sum, then the squares about the mean; DL4J's helper reduces over axes (0, 2, 3), which costs more
+ * than the normalisation itself) and normalises in a third; inference
  * stays with DL4J's oneDNN helper, as do NHWC and non-float inputs. The layer remains DL4J's own
  * BatchNormalization: configuration, parameters and serialisation are unchanged.
  */
@@ -123,37 +120,39 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             return oneDnn.backpropGradient(input, epsilon, shape, gamma, beta, dGammaView, dBetaView, eps, format,
                     workspaceMgr);
         }
-        long n = input.size(0);
-        long channels = input.size(1);
-        long positions = input.size(2) * input.size(3);
         INDArray x = Shape.hasDefaultStridesForShape(input) ? input : input.dup('c');
         INDArray g = Shape.hasDefaultStridesForShape(epsilon) ? epsilon : epsilon.dup('c');
-        INDArray x3 = x.reshape('c', n, channels, positions);
-        INDArray g3 = g.reshape('c', n, channels, positions);
-
-        // x - mean first: the sums and the gradient then avoid cancelling large channel offsets
-        INDArray centred = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, DataType.FLOAT,
-                new long[] {n, channels, positions}, 'c');
-        Nd4j.exec(new SubOp(x3, perChannel(mean), centred));
-
-        // Per-channel sums: contiguous reductions over H*W, then over the batch.
-        double[] sumG = g3.sum(2).sum(0).toDoubleVector();
-        double[] sumGxc = Nd4j.getExecutioner().exec(new Dot(g3, centred, 2)).sum(0).toDoubleVector();
+        if (!ChannelKernels.usable(x, g)) {
+            return oneDnn.backpropGradient(input, epsilon, shape, gamma, beta, dGammaView, dBetaView, eps, format,
+                    workspaceMgr);
+        }
+        int c = (int) input.size(1);
+        int rows = (int) input.size(0) * c;
+        double count = (double) input.size(0) * input.size(2) * input.size(3);
+        float[] centre = mean.toFloatVector();
+        // Per channel: sum(g) and sum(g * (x - mean)), x - mean first so that the sums do not cancel
+        // large channel offsets; one pass over g and x.
+        double[] rowSums = ChannelKernels.rowGradientSums(g, x, rows, centre);
+        double[] sumG = new double[c];
+        double[] sumGxc = new double[c];
+        for (int r = 0; r < rows; r++) {
+            sumG[r % c] += rowSums[2 * r];
+            sumGxc[r % c] += rowSums[2 * r + 1];
+        }
 
         double[] v = var.toDoubleVector();
         double[] gam = gamma.toDoubleVector();
-        int c = (int) channels;
-        double count = (double) n * positions;
         double[] dGamma = new double[c];
-        double[] a = new double[c];
-        double[] b = new double[c];
-        double[] offset = new double[c];
+        float[] a = new float[c];
+        float[] b = new float[c];
+        float[] offset = new float[c];
         for (int i = 0; i < c; i++) {
             double sigma = Math.sqrt(v[i] + eps);
+            double ai = gam[i] / sigma;
             dGamma[i] = sumGxc[i] / sigma;
-            a[i] = gam[i] / sigma;
-            b[i] = -a[i] * dGamma[i] / (sigma * count);
-            offset[i] = -a[i] * sumG[i] / count;
+            a[i] = (float) ai;
+            b[i] = (float) (-ai * dGamma[i] / (sigma * count));
+            offset[i] = (float) (-ai * sumG[i] / count);
         }
         if (dGammaView != null && dBetaView != null) { // null when gamma and beta are locked
             dGammaView.assign(floats(dGamma).reshape(dGammaView.shape()));
@@ -161,11 +160,7 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         }
 
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, input.shape(), 'c');
-        INDArray out3 = out.reshape('c', n, channels, positions);
-        Nd4j.exec(new MulOp(g3, perChannel(floats(a)), out3));
-        Nd4j.exec(new MulOp(centred, perChannel(floats(b)), centred));
-        out3.addi(centred);
-        Nd4j.exec(new AddOp(out3, perChannel(floats(offset)), out3));
+        ChannelKernels.gradientMap(g, x, rows, centre, a, b, offset, out);
 
         Gradient grad = new DefaultGradient();
         grad.setGradientFor("gamma", dGammaView);
@@ -173,13 +168,13 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         return new Pair<>(grad, out);
     }
 
-    /**
-     * A per-channel vector as {@code [1, C, 1]}, for libnd4j's pairwise ops to broadcast over
-     * {@code [N, C, H*W]} (several times faster than the legacy broadcast ops along dimension 1,
-     * which walk a strided vector per position).
-     */
-    private static INDArray perChannel(INDArray vector) {
-        return vector.reshape(1, vector.length(), 1);
+    /** Row totals of {@code [N, C]} rows summed over N, per channel. */
+    private static double[] perChannelTotals(double[] rowTotals, int channels) {
+        double[] totals = new double[channels];
+        for (int r = 0; r < rowTotals.length; r++) {
+            totals[r % channels] += rowTotals[r];
+        }
+        return totals;
     }
 
     private static INDArray floats(double[] values) {
@@ -195,29 +190,35 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             ownStatistics = false;
             return oneDnn.preOutput(x, training, shape, gamma, beta, mean, var, decay, eps, format, workspaceMgr);
         }
-        // Training: batch statistics from contiguous reductions, y = (x - mean) * gamma/sigma + beta
-        // computed in the output buffer (the reductions over axes (0, 2, 3) cost more than all of this).
-        long n = x.size(0);
-        long channels = x.size(1);
-        long positions = x.size(2) * x.size(3);
-        double count = (double) n * positions;
-        INDArray x3 = (Shape.hasDefaultStridesForShape(x) ? x : x.dup('c')).reshape('c', n, channels, positions);
-        double[] batchMean = x3.sum(2).sum(0).toDoubleVector();
-        for (int i = 0; i < batchMean.length; i++) {
+        INDArray xc = Shape.hasDefaultStridesForShape(x) ? x : x.dup('c');
+        if (!ChannelKernels.usable(xc)) {
+            ownStatistics = false;
+            return oneDnn.preOutput(x, training, shape, gamma, beta, mean, var, decay, eps, format, workspaceMgr);
+        }
+        // Training: the batch statistics in two passes over x (the sum, then the squares about the
+        // mean), y = x * gamma/sigma + (beta - mean * gamma/sigma) in a third.
+        int channels = (int) x.size(1);
+        int rows = (int) x.size(0) * channels;
+        double count = (double) x.size(0) * x.size(2) * x.size(3);
+        double[] batchMean = perChannelTotals(ChannelKernels.rowSums(xc, rows), channels);
+        float[] centre = new float[channels];
+        for (int i = 0; i < channels; i++) {
             batchMean[i] /= count;
+            centre[i] = (float) batchMean[i];
+        }
+        double[] batchVar = perChannelTotals(ChannelKernels.rowCentredSquares(xc, rows, centre), channels);
+        double[] gam = gamma.toDoubleVector();
+        double[] bet = beta.toDoubleVector();
+        float[] scale = new float[channels];
+        float[] shift = new float[channels];
+        for (int i = 0; i < channels; i++) {
+            batchVar[i] /= count;
+            double si = gam[i] / Math.sqrt(batchVar[i] + eps);
+            scale[i] = (float) si;
+            shift[i] = (float) (bet[i] - centre[i] * si);
         }
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
-        INDArray out3 = out.reshape('c', n, channels, positions);
-        Nd4j.exec(new SubOp(x3, perChannel(floats(batchMean)), out3));
-        double[] batchVar = Nd4j.getExecutioner().exec(new Dot(out3, out3, 2)).sum(0).toDoubleVector();
-        double[] gam = gamma.toDoubleVector();
-        double[] scale = new double[batchVar.length];
-        for (int i = 0; i < batchVar.length; i++) {
-            batchVar[i] /= count;
-            scale[i] = gam[i] / Math.sqrt(batchVar[i] + eps);
-        }
-        Nd4j.exec(new MulOp(out3, perChannel(floats(scale)), out3));
-        Nd4j.exec(new AddOp(out3, perChannel(beta.reshape(channels)), out3));
+        ChannelKernels.affine(xc, rows, scale, shift, out);
 
         try (MemoryWorkspace none = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
             meanCache = floats(batchMean);

@@ -39,7 +39,7 @@ class FastBatchNormHelperTest {
     @Test
     void forwardAndBackwardMatchPyTorch(@TempDir Path dir) throws Exception {
         // Channels with offsets and scales as conv outputs have them, over a few spatial sizes.
-        for (long[] shape : new long[][] {{16, 12, 7, 7}, {3, 40, 14, 14}, {2, 5, 1, 1}}) {
+        for (long[] shape : new long[][] {{16, 12, 7, 7}, {3, 40, 14, 14}, {2, 5, 1, 1}, {8, 24, 15, 15}}) {
             long n = shape[0];
             long c = shape[1];
             Nd4j.getRandom().setSeed(c);
