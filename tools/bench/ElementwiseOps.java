@@ -11,6 +11,7 @@ import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.reduce3.Dot;
 import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
+import org.nd4j.linalg.api.ops.impl.scalar.Step;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -61,6 +62,10 @@ public final class ElementwiseOps {
         DynamicCustomOp reluBp = DynamicCustomOp.builder("relu_bp").addInputs(x, g).addOutputs(out)
                 .addFloatingPointArguments(0.0).build();
         ops.put("relu gradient (relu_bp) into out", () -> Nd4j.exec(reluBp));
+        ops.put("relu gradient as step(x) * g (two passes)", () -> {
+            Nd4j.exec(new Step(x, out, 0.0));
+            Nd4j.exec(new MulOp(out, g, out));
+        });
         ops.put("sum over H*W, then N", () -> x3.sum(2).sum(0));
         ops.put("dot over H*W (x*g), then N", () -> Nd4j.getExecutioner().exec(new Dot(x3, g3, 2)).sum(0));
         ops.put("sum over axes 0,2,3", () -> x.sum(0, 2, 3));
