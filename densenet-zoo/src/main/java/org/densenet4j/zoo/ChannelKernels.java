@@ -20,6 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code r % C} of sample {@code r / C}. Rows are shared among {@code Nd4j}'s threads; sums run in
  * four float lanes per row (enough for a row of a few thousand positions) and add up in double.
  * Only for the CPU backend ({@link #usable}): on CUDA the data lives on the device.
+ * {@code -Ddensenet4j.kernelThreads=N} sets the number of threads (default: libnd4j's).
  */
 final class ChannelKernels {
 
@@ -200,11 +201,15 @@ final class ChannelKernels {
         POOL.submit(() -> IntStream.range(0, rows).parallel().forEach(task::run)).join();
     }
 
-    /** libnd4j's thread count (OMP_NUM_THREADS or the cores), which these loops share. */
+    /** {@code densenet4j.kernelThreads} when it is a positive number, else libnd4j's thread count (OMP_NUM_THREADS or the cores). */
     private static int threads() {
-        String set = System.getProperty("densenet4j.kernelThreads");
-        if (set != null) {
-            return Integer.parseInt(set.trim());
+        try {
+            int set = Integer.parseInt(System.getProperty("densenet4j.kernelThreads", "").trim());
+            if (set > 0) {
+                return set;
+            }
+        } catch (NumberFormatException e) {
+            // not set, or not a number: libnd4j's
         }
         try {
             return Nd4j.getEnvironment().maxMasterThreads();
