@@ -24,7 +24,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class ChannelKernels {
 
-    /** Rows per task below which a loop runs on the calling thread alone. */
+    /** Elements below which a loop runs on the calling thread alone. */
     private static final long SERIAL_ELEMENTS = 1 << 15;
 
     private static final boolean CPU = Nd4j.getBackend().getClass().getName().contains(".cpu.");
@@ -46,6 +46,11 @@ final class ChannelKernels {
             }
         }
         return true;
+    }
+
+    /** {@code a} itself when the kernels can read it in place (C order, default strides), else a C-order copy. */
+    static INDArray contiguous(INDArray a) {
+        return a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
     }
 
     /** {@code a}'s elements, in order, as a buffer over its memory (no copy). */
@@ -130,14 +135,15 @@ final class ChannelKernels {
 
     /**
      * Batch normalisation's backward sums, per row {@code r}, channel {@code c}: {@code sum(g)} and
-     * {@code sum(g * (x - centre[c]))}, as {@code [rows][2]} flattened.
+     * {@code sum(g * (x - centre[c]))}, as two arrays of per-row sums.
      */
-    static double[] rowGradientSums(INDArray g, INDArray x, int rows, float[] centre) {
+    static double[][] rowGradientSums(INDArray g, INDArray x, int rows, float[] centre) {
         FloatBuffer gb = floats(g);
         FloatBuffer xb = floats(x);
         int len = (int) (x.length() / rows);
         int channels = centre.length;
-        double[] sums = new double[2 * rows];
+        double[] sumG = new double[rows];
+        double[] sumGx = new double[rows];
         forEachRow(rows, len, r -> {
             int base = r * len;
             float m = centre[r % channels];
@@ -156,10 +162,10 @@ final class ChannelKernels {
                 s0 += g0;
                 p0 += g0 * (xb.get(base + i) - m);
             }
-            sums[2 * r] = (double) s0 + s1;
-            sums[2 * r + 1] = (double) p0 + p1;
+            sumG[r] = (double) s0 + s1;
+            sumGx[r] = (double) p0 + p1;
         });
-        return sums;
+        return new double[][] {sumG, sumGx};
     }
 
     /**

@@ -17,7 +17,6 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -120,8 +119,8 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             return oneDnn.backpropGradient(input, epsilon, shape, gamma, beta, dGammaView, dBetaView, eps, format,
                     workspaceMgr);
         }
-        INDArray x = Shape.hasDefaultStridesForShape(input) ? input : input.dup('c');
-        INDArray g = Shape.hasDefaultStridesForShape(epsilon) ? epsilon : epsilon.dup('c');
+        INDArray x = ChannelKernels.contiguous(input);
+        INDArray g = ChannelKernels.contiguous(epsilon);
         if (!ChannelKernels.usable(x, g)) {
             return oneDnn.backpropGradient(input, epsilon, shape, gamma, beta, dGammaView, dBetaView, eps, format,
                     workspaceMgr);
@@ -132,13 +131,9 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         float[] centre = mean.toFloatVector();
         // Per channel: sum(g) and sum(g * (x - mean)), x - mean first so that the sums do not cancel
         // large channel offsets; one pass over g and x.
-        double[] rowSums = ChannelKernels.rowGradientSums(g, x, rows, centre);
-        double[] sumG = new double[c];
-        double[] sumGxc = new double[c];
-        for (int r = 0; r < rows; r++) {
-            sumG[r % c] += rowSums[2 * r];
-            sumGxc[r % c] += rowSums[2 * r + 1];
-        }
+        double[][] rowSums = ChannelKernels.rowGradientSums(g, x, rows, centre);
+        double[] sumG = perChannelTotals(rowSums[0], c);
+        double[] sumGxc = perChannelTotals(rowSums[1], c);
 
         double[] v = var.toDoubleVector();
         double[] gam = gamma.toDoubleVector();
@@ -190,7 +185,7 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             ownStatistics = false;
             return oneDnn.preOutput(x, training, shape, gamma, beta, mean, var, decay, eps, format, workspaceMgr);
         }
-        INDArray xc = Shape.hasDefaultStridesForShape(x) ? x : x.dup('c');
+        INDArray xc = ChannelKernels.contiguous(x);
         if (!ChannelKernels.usable(xc)) {
             ownStatistics = false;
             return oneDnn.preOutput(x, training, shape, gamma, beta, mean, var, decay, eps, format, workspaceMgr);

@@ -61,15 +61,15 @@ class ChannelKernelsTest {
                     .add(perChannel(m, shape));
             assertClose(expected, out);
 
-            double[] sums = ChannelKernels.rowGradientSums(g, x, rows, m);
+            double[][] sums = ChannelKernels.rowGradientSums(g, x, rows, m);
             INDArray g3 = g.reshape('c', shape[0], channels, shape[2] * shape[3]).castTo(DataType.DOUBLE);
             INDArray xc = x.sub(perChannel(m, shape)).reshape('c', shape[0], channels, shape[2] * shape[3])
                     .castTo(DataType.DOUBLE);
             double[] sumG = g3.sum(2).reshape(rows).toDoubleVector();
             double[] sumGx = g3.mul(xc).sum(2).reshape(rows).toDoubleVector();
             for (int r = 0; r < rows; r++) {
-                assertEquals(sumG[r], sums[2 * r], 1e-3 * shape[2] * shape[3], "sum(g) of row " + r);
-                assertEquals(sumGx[r], sums[2 * r + 1], 1e-3 * shape[2] * shape[3], "sum(g * (x - m)) of row " + r);
+                assertEquals(sumG[r], sums[0][r], 1e-3 * shape[2] * shape[3], "sum(g) of row " + r);
+                assertEquals(sumGx[r], sums[1][r], 1e-3 * shape[2] * shape[3], "sum(g * (x - m)) of row " + r);
             }
         }
     }
@@ -81,6 +81,10 @@ class ChannelKernelsTest {
         assertFalse(ChannelKernels.usable(x.permute(0, 2, 3, 1)), "not C order");
         assertFalse(ChannelKernels.usable(x.castTo(DataType.DOUBLE)), "double");
         assertFalse(ChannelKernels.usable(x.dup('f')), "Fortran order");
+        assertTrue(ChannelKernels.contiguous(x) == x, "read in place");
+        INDArray copy = ChannelKernels.contiguous(x.dup('f'));
+        assertTrue(ChannelKernels.usable(copy) && copy.equals(x), "a C-order copy of a Fortran-order array");
+        assertTrue(ChannelKernels.usable(ChannelKernels.contiguous(x.permute(0, 2, 3, 1))), "a copy of a permuted view");
     }
 
     /** A C-order view into a larger array, so that its data starts at an offset. */
