@@ -48,7 +48,8 @@ public final class ConvOps {
         String mode = option(args, "--mode", "infer");
         int warmup = Integer.parseInt(option(args, "--warmup", "3"));
         int iterations = Integer.parseInt(option(args, "--iterations", "10"));
-        boolean gemm = option(args, "--impl", "conv2d").equals("gemm");
+        String impl = option(args, "--impl", "conv2d");
+        boolean gemm = impl.equals("gemm");
         Path out = Path.of(option(args, "--out", "conv-ops.json"));
         if (!mode.equals("infer") && !mode.equals("train")) {
             throw new IllegalArgumentException("--mode must be infer or train, not " + mode);
@@ -58,13 +59,14 @@ public final class ConvOps {
         List<Conv> convs = convolutions(config, batch);
         StringBuilder json = new StringBuilder(String.format(Locale.ROOT,
                 "{\"model\":\"%s\",\"batch\":%d,\"mode\":\"%s\",\"impl\":\"%s\",\"backend\":\"%s\",\"threads\":%s,\"convs\":[",
-                model, batch, mode, gemm ? "gemm" : "conv2d", Nd4j.getBackend().getClass().getSimpleName(),
+                model, batch, mode, impl, Nd4j.getBackend().getClass().getSimpleName(),
                 System.getenv().getOrDefault("OMP_NUM_THREADS", "null")));
         double total = 0;
         for (int i = 0; i < convs.size(); i++) {
             Conv c = convs.get(i);
-            double ms = median(gemm && pointwise(c) && mode.equals("infer")
-                    ? timeGemm(c, warmup, iterations) : time(c, mode.equals("train"), warmup, iterations));
+            double ms = median(gemm && pointwise(c) && mode.equals("infer") ? timeGemm(c, warmup, iterations)
+                    : impl.startsWith("dnnl") ? timeDnnl(c, impl.equals("dnnl-blocked"), warmup, iterations)
+                    : time(c, mode.equals("train"), warmup, iterations));
             total += ms;
             json.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
                     "{\"name\":\"%s\",\"input\":%s,\"weights\":%s,\"stride\":%d,\"pad\":%d,\"ms\":%.4f}",
@@ -159,6 +161,91 @@ public final class ConvOps {
             ms[i] = (System.nanoTime() - t) / 1e6;
         }
         return ms;
+    }
+
+    static org.bytedeco.dnnl.engine engine;
+    static org.bytedeco.dnnl.stream stream;
+
+    /**
+     * Milliseconds per forward pass through oneDNN directly: the primitive built once, the weights
+     * reordered once to its preferred layout; source and destination either plain NCHW (no reorders)
+     * or, if blocked, reordered to and from the primitive's layout on every call.
+     */
+    static double[] timeDnnl(Conv c, boolean blocked, int warmup, int iterations) {
+        if (engine == null) {
+            engine = new org.bytedeco.dnnl.engine(org.bytedeco.dnnl.engine.kind.cpu, 0);
+            stream = new org.bytedeco.dnnl.stream(engine);
+        }
+        var f32 = org.bytedeco.dnnl.memory.data_type.f32;
+        var nchw = org.bytedeco.dnnl.memory.format_tag.nchw;
+        var any = org.bytedeco.dnnl.memory.format_tag.any;
+        long outH = (c.input()[2] + 2 * c.pad() - c.weights()[2]) / c.stride() + 1;
+        long outW = (c.input()[3] + 2 * c.pad() - c.weights()[3]) / c.stride() + 1;
+        long[] outShape = {c.input()[0], c.weights()[0], outH, outW};
+        INDArray x = Nd4j.rand(DataType.FLOAT, c.input());
+        INDArray w = Nd4j.rand(DataType.FLOAT, c.weights()).subi(0.5);
+        INDArray y = Nd4j.create(DataType.FLOAT, outShape);
+        var srcPlain = new org.bytedeco.dnnl.memory.desc(c.input(), f32, nchw);
+        var dstPlain = new org.bytedeco.dnnl.memory.desc(outShape, f32, nchw);
+        var wPlain = new org.bytedeco.dnnl.memory.desc(c.weights(), f32, org.bytedeco.dnnl.memory.format_tag.oihw);
+        var desc = new org.bytedeco.dnnl.convolution_forward.desc(
+                org.bytedeco.dnnl.global.dnnl.prop_kind.forward_inference,
+                org.bytedeco.dnnl.global.dnnl.algorithm.convolution_direct,
+                blocked ? new org.bytedeco.dnnl.memory.desc(c.input(), f32, any) : srcPlain,
+                new org.bytedeco.dnnl.memory.desc(c.weights(), f32, any),
+                new org.bytedeco.dnnl.memory.desc(),
+                blocked ? new org.bytedeco.dnnl.memory.desc(outShape, f32, any) : dstPlain,
+                new long[] {c.stride(), c.stride()}, new long[] {c.pad(), c.pad()}, new long[] {c.pad(), c.pad()});
+        var pd = new org.bytedeco.dnnl.convolution_forward.primitive_desc(desc, engine);
+        var conv = new org.bytedeco.dnnl.convolution_forward(pd);
+        var xMem = new org.bytedeco.dnnl.memory(srcPlain, engine, x.data().addressPointer());
+        var yMem = new org.bytedeco.dnnl.memory(dstPlain, engine, y.data().addressPointer());
+        var wUser = new org.bytedeco.dnnl.memory(wPlain, engine, w.data().addressPointer());
+        var wMem = new org.bytedeco.dnnl.memory(pd.weights_desc(), engine);
+        new org.bytedeco.dnnl.reorder(wUser, wMem).execute(stream, args(
+                org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM, wUser, org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO, wMem));
+        Runnable op;
+        if (blocked) {
+            var xB = new org.bytedeco.dnnl.memory(pd.src_desc(), engine);
+            var yB = new org.bytedeco.dnnl.memory(pd.dst_desc(), engine);
+            var in = new org.bytedeco.dnnl.reorder(xMem, xB);
+            var out = new org.bytedeco.dnnl.reorder(yB, yMem);
+            var inArgs = args(org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM, xMem, org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO, xB);
+            var outArgs = args(org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM, yB, org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO, yMem);
+            var convArgs = args(org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC, xB,
+                    org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS, wMem, org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST, yB);
+            op = () -> {
+                in.execute(stream, inArgs);
+                conv.execute(stream, convArgs);
+                out.execute(stream, outArgs);
+                stream._wait();
+            };
+        } else {
+            var convArgs = args(org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC, xMem,
+                    org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS, wMem, org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST, yMem);
+            op = () -> {
+                conv.execute(stream, convArgs);
+                stream._wait();
+            };
+        }
+        for (int i = 0; i < warmup; i++) {
+            op.run();
+        }
+        double[] ms = new double[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long t = System.nanoTime();
+            op.run();
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        return ms;
+    }
+
+    static org.bytedeco.dnnl.IntMemoryMap args(Object... keysAndMemories) {
+        var map = new org.bytedeco.dnnl.IntMemoryMap();
+        for (int i = 0; i < keysAndMemories.length; i += 2) {
+            map.put((Integer) keysAndMemories[i], (org.bytedeco.dnnl.memory) keysAndMemories[i + 1]);
+        }
+        return map;
     }
 
     static double median(double[] values) {

@@ -3,6 +3,7 @@ import java.util.Locale;
 
 import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
@@ -19,7 +20,9 @@ import org.nd4j.linalg.learning.config.Nesterovs;
  * drift of a shared machine falls on both alike: A is the graph as the zoo builds it, B the same
  * graph with one part of {@link FastPath} undone: {@code --undo conv-cache} (DL4J's default cache
  * mode, under which each convolution is computed again in the backward pass), {@code fast-relu}
- * (DL4J's ActivationLayer) or {@code fast-batchnorm} (DL4J's oneDNN batch-norm helper).
+ * (DL4J's ActivationLayer), {@code fast-batchnorm} (DL4J's oneDNN batch-norm helper) or
+ * {@code onednn-conv} (DL4J's oneDNN convolution helper). {@code --mode infer} times
+ * {@code output()} instead of training steps.
  *
  * <pre>
  * java -cp "$jar:$(cat densenet-examples/target/classpath-nd4j-native-platform.txt)" tools/bench/TrainAB.java \
@@ -34,6 +37,7 @@ public final class TrainAB {
         int warmup = Integer.parseInt(option(args, "--warmup", "2"));
         int rounds = Integer.parseInt(option(args, "--rounds", "8"));
         String undo = option(args, "--undo", "conv-cache");
+        boolean infer = option(args, "--mode", "train").equals("infer");
 
         DenseNetConfig config = DenseNetPreset.fromId(model).config().toBuilder()
                 .updater(new Nesterovs(0.01, 0.9)).build();
@@ -48,7 +52,9 @@ public final class TrainAB {
             }
             case "fast-relu" -> withPropertyFalse("densenet4j.fastRelu", () -> FastPath.install(b));
             case "fast-batchnorm" -> withPropertyFalse("densenet4j.fastBatchNorm", () -> FastPath.install(b));
-            default -> throw new IllegalArgumentException("--undo: conv-cache, fast-relu or fast-batchnorm, not " + undo);
+            case "onednn-conv" -> withPropertyFalse("densenet4j.oneDnnConv", () -> FastPath.install(b));
+            default -> throw new IllegalArgumentException(
+                    "--undo: conv-cache, fast-relu, fast-batchnorm or onednn-conv, not " + undo);
         }
         System.out.println("A: " + describe(a));
         System.out.println("B: " + describe(b));
@@ -60,23 +66,23 @@ public final class TrainAB {
         }
         DataSet data = new DataSet(x, y);
         for (int i = 0; i < warmup; i++) {
-            a.fit(data);
-            b.fit(data);
+            step(a, data, infer);
+            step(b, data, infer);
         }
         double[] ta = new double[rounds];
         double[] tb = new double[rounds];
         for (int i = 0; i < rounds; i++) {
             boolean aFirst = i % 2 == 0; // alternate the order too
             if (aFirst) {
-                ta[i] = step(a, data);
-                tb[i] = step(b, data);
+                ta[i] = step(a, data, infer);
+                tb[i] = step(b, data, infer);
             } else {
-                tb[i] = step(b, data);
-                ta[i] = step(a, data);
+                tb[i] = step(b, data, infer);
+                ta[i] = step(a, data, infer);
             }
         }
-        System.out.printf(Locale.ROOT, "%s batch %d, %d rounds: A (zoo) median %.0f ms, min %.0f | B (undo %s) median %.0f ms,"
-                + " min %.0f | A/B %.3f (medians), %.3f (mins)%n", model, batch, rounds, median(ta), min(ta), undo,
+        System.out.printf(Locale.ROOT, "%s %s batch %d, %d rounds: A (zoo) median %.0f ms, min %.0f | B (undo %s) median %.0f ms,"
+                + " min %.0f | A/B %.3f (medians), %.3f (mins)%n", model, infer ? "infer" : "train", batch, rounds, median(ta), min(ta), undo,
                 median(tb), min(tb), median(ta) / median(tb), min(ta) / min(tb));
     }
 
@@ -93,13 +99,20 @@ public final class TrainAB {
     static String describe(ComputationGraph net) {
         long fastRelu = Arrays.stream(net.getLayers())
                 .filter(l -> l.getClass().getSimpleName().equals("FastReluLayer")).count();
-        return "cache mode " + net.getConfiguration().getCacheMode() + ", FastBatchNormHelper "
+        long oneDnnConv = Arrays.stream(net.getLayers()).filter(l -> l instanceof ConvolutionLayer c && c.getHelper() != null
+                && c.getHelper().getClass().getSimpleName().equals("OneDnnConvHelper")).count();
+        return "cache mode " + net.getConfiguration().getCacheMode() + ", OneDnnConvHelper x" + oneDnnConv
+                + ", FastBatchNormHelper "
                 + FastBatchNormHelper.installed(net) + ", FastReluLayer x" + fastRelu;
     }
 
-    static double step(ComputationGraph net, DataSet data) {
+    static double step(ComputationGraph net, DataSet data, boolean infer) {
         long t = System.nanoTime();
-        net.fit(data);
+        if (infer) {
+            net.outputSingle(data.getFeatures());
+        } else {
+            net.fit(data);
+        }
         return (System.nanoTime() - t) / 1e6;
     }
 

@@ -5,9 +5,9 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -27,21 +27,21 @@ final class ChannelKernels {
     /** Elements below which a loop runs on the calling thread alone. */
     private static final long SERIAL_ELEMENTS = 1 << 15;
 
-    private static final boolean CPU = Nd4j.getBackend().getClass().getName().contains(".cpu.");
+    /** Whether ND4J runs on its CPU backend (the kernels read the arrays' memory directly). */
+    static final boolean CPU = Nd4j.getBackend().getClass().getName().contains(".cpu.");
 
     private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, threads()));
 
     private ChannelKernels() {
     }
 
-    /** Whether the kernels can run on {@code arrays}: CPU backend, float, C order with default strides. */
+    /** Whether the kernels can run on {@code arrays}: CPU backend, float, dense in C order. */
     static boolean usable(INDArray... arrays) {
         if (!CPU) {
             return false;
         }
         for (INDArray a : arrays) {
-            if (a == null || a.dataType() != DataType.FLOAT || a.ordering() != 'c'
-                    || !Shape.hasDefaultStridesForShape(a) || a.length() > Integer.MAX_VALUE) {
+            if (a == null || a.dataType() != DataType.FLOAT || !denseRowMajor(a) || a.length() > Integer.MAX_VALUE) {
                 return false;
             }
         }
@@ -50,7 +50,37 @@ final class ChannelKernels {
 
     /** {@code a} itself when the kernels can read it in place (C order, default strides), else a C-order copy. */
     static INDArray contiguous(INDArray a) {
-        return a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
+        return denseRowMajor(a) ? a : a.dup('c');
+    }
+
+    /**
+     * Whether {@code a}'s elements lie in C order without gaps. Dimensions of size 1 may carry any
+     * stride (ND4J's views of a 1x1 convolution's weights do, and its own default-stride check then
+     * says no).
+     */
+    static boolean denseRowMajor(INDArray a) {
+        long expected = 1;
+        for (int d = a.rank() - 1; d >= 0; d--) {
+            if (a.size(d) != 1 && a.stride(d) != expected) {
+                return false;
+            }
+            expected *= a.size(d);
+        }
+        return true;
+    }
+
+    /** The address of {@code a}'s first element (float), as a pointer with no position to add. */
+    static Pointer pointer(INDArray a) {
+        return at(a.data().addressPointer().address() + (a.offset() - a.data().offset()) * Float.BYTES);
+    }
+
+    /** A pointer to {@code address} with no position to add (native calls add a position in bytes or elements). */
+    static Pointer at(long target) {
+        return new Pointer() {
+            {
+                address = target; // not a parameter named 'address': inside, that name is the field
+            }
+        };
     }
 
     /** {@code a}'s elements, in order, as a buffer over its memory (no copy). */

@@ -7,12 +7,16 @@ import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
+import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
+import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
 
 /**
  * Puts a ComputationGraph on DenseNet4J's fast CPU path for training, in place: the graph stays a
  * standard one, with the same layers, parameters and outputs.
  *
  * <ul>
+ *   <li>{@link OneDnnConvHelper} on every ConvolutionLayer that runs DL4J's oneDNN helper: oneDNN
+ *       called directly for the forward pass, its primitives built once per shape;</li>
  *   <li>{@link FastBatchNormHelper} on every BatchNormalization layer that runs DL4J's oneDNN helper;</li>
  *   <li>{@link CacheMode#DEVICE} when the graph caches nothing: with DL4J's default
  *       ({@code NONE}) every ConvolutionLayer that runs a helper computes its forward convolution a
@@ -23,13 +27,16 @@ import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
  *
  * The zoo's {@code init()}, {@code initPretrained()} and model readers call it; call it yourself on
  * a graph made in another way (TransferLearning, {@code ModelSerializer}).
+ * {@code -Ddensenet4j.oneDnnConv=false} keeps DL4J's convolution helper,
  * {@code -Ddensenet4j.convCache=false} leaves the cache mode alone (and the zoo's graphs without
  * one), {@code -Ddensenet4j.fastRelu=false} DL4J's ReLU layers, for comparisons.
  */
 public final class FastPath {
 
     /** LayerVertex's runtime layer, which {@link FastReluLayer} takes over. */
-    private static final Field LAYER_FIELD = layerField();
+    private static final Field LAYER_FIELD = field(LayerVertex.class, "layer");
+    /** ConvolutionLayer's helper, which {@link OneDnnConvHelper} takes over. */
+    private static final Field CONV_HELPER_FIELD = field(ConvolutionLayer.class, "helper");
 
     private FastPath() {
     }
@@ -40,6 +47,7 @@ public final class FastPath {
      * @return {@code graph}, for chaining
      */
     public static ComputationGraph install(ComputationGraph graph) {
+        installConvHelper(graph);
         FastBatchNormHelper.install(graph);
         CacheMode mode = graph.getConfiguration().getCacheMode();
         if (convCache() && (mode == null || mode == CacheMode.NONE)) {
@@ -51,6 +59,23 @@ public final class FastPath {
             installFastRelu(graph);
         }
         return graph;
+    }
+
+    /** Gives each ConvolutionLayer on DL4J's oneDNN helper an {@link OneDnnConvHelper} instead. */
+    private static void installConvHelper(ComputationGraph graph) {
+        if (CONV_HELPER_FIELD == null || graph.getLayers() == null || !OneDnnConvHelper.available()) {
+            return;
+        }
+        for (Layer layer : graph.getLayers()) {
+            if (layer instanceof ConvolutionLayer conv && conv.getHelper() != null
+                    && conv.getHelper().getClass() == MKLDNNConvHelper.class) {
+                try {
+                    CONV_HELPER_FIELD.set(conv, new OneDnnConvHelper(graph.getConfiguration().getDataType()));
+                } catch (IllegalAccessException e) {
+                    return; // cannot happen once setAccessible succeeded; DL4J's helper stays
+                }
+            }
+        }
     }
 
     /** Swaps each plain-ReLU ActivationLayer of {@code graph} for a {@link FastReluLayer} on the same configuration. */
@@ -81,13 +106,14 @@ public final class FastPath {
         }
     }
 
-    private static Field layerField() {
+    /** A private field of DL4J's made accessible, or null in a DL4J version without it (the fast part then stays off). */
+    private static Field field(Class<?> owner, String name) {
         try {
-            Field f = LayerVertex.class.getDeclaredField("layer");
+            Field f = owner.getDeclaredField(name);
             f.setAccessible(true);
             return f;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            return null; // another DL4J version: its own ReLU layers run
+            return null;
         }
     }
 

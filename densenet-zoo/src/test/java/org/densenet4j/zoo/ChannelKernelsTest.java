@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /** The Java kernels against nd4j's own ops, on views with an offset and on tensors large enough to run in parallel. */
 class ChannelKernelsTest {
@@ -85,6 +86,19 @@ class ChannelKernelsTest {
         INDArray copy = ChannelKernels.contiguous(x.dup('f'));
         assertTrue(ChannelKernels.usable(copy) && copy.equals(x), "a C-order copy of a Fortran-order array");
         assertTrue(ChannelKernels.usable(ChannelKernels.contiguous(x.permute(0, 2, 3, 1))), "a copy of a permuted view");
+        INDArray channels = x.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 2), NDArrayIndex.all(), NDArrayIndex.all());
+        assertFalse(ChannelKernels.usable(channels), "a view with gaps");
+        assertTrue(ChannelKernels.contiguous(channels).equals(channels), "copied");
+    }
+
+    @Test
+    void readsParameterViewsInPlace() {
+        // A 1x1 convolution's weights as DL4J holds them: a C-order view into the flat parameters.
+        INDArray params = Nd4j.rand(DataType.FLOAT, 1, 5 + 6 * 4);
+        INDArray weights = params.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + 6 * 4)).reshape('c', 6, 4, 1, 1);
+        assertTrue(ChannelKernels.denseRowMajor(weights));
+        assertTrue(ChannelKernels.contiguous(weights) == weights, "no copy");
+        assertEquals(params.getFloat(0, 5 + 4), ChannelKernels.floats(weights).get(4), 0f);
     }
 
     /** A C-order view into a larger array, so that its data starts at an offset. */

@@ -1,0 +1,109 @@
+package org.densenet4j.zoo;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.AlgoMode;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.FwdAlgo;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
+import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * {@link OneDnnConvHelper}: the same forward convolution as DL4J's oneDNN helper (libnd4j's
+ * {@code conv2d}) on every kind of shape DenseNet has and a few it has not.
+ */
+class OneDnnConvHelperTest {
+
+    @Test
+    void theZoosGraphsRunIt() {
+        assertTrue(OneDnnConvHelper.available(), "oneDNN's natives load on the test machine");
+        ComputationGraph net = new DenseNetZooModel("tiny", TinyNets.tinyBc().build()).init();
+        long convolutions = 0;
+        for (Layer layer : net.getLayers()) {
+            if (layer instanceof ConvolutionLayer conv) {
+                assertEquals(OneDnnConvHelper.class, conv.getHelper().getClass(), conv.getConfig().getLayerName());
+                convolutions++;
+            }
+        }
+        assertTrue(convolutions > 0);
+    }
+
+    @ParameterizedTest(name = "{0}x{1}x{2}x{3}, {4} filters {5}x{6}, stride {7}, pad {8}, {9}, bias {10}")
+    @CsvSource({
+        // batch, channels, height, width, filters, kH, kW, stride, pad, mode, bias
+        "1, 24, 9, 9, 8, 1, 1, 1, 0, Truncate, false",   // bottleneck 1x1: plain layout
+        "3, 16, 9, 9, 4, 3, 3, 1, 1, Truncate, false",   // 3x3 growth conv: blocked layout
+        "2, 3, 29, 29, 16, 7, 7, 2, 3, Truncate, false", // stem 7x7/2, odd size: Truncate drops a row
+        "2, 5, 10, 10, 6, 3, 3, 2, 0, Same, true",       // Same with stride 2: asymmetric padding
+        "1, 7, 8, 6, 5, 1, 1, 2, 0, Truncate, true",     // 1x1 strided, not square
+        "4, 10, 5, 5, 3, 3, 3, 1, 1, Strict, true",
+    })
+    void matchesLibnd4jsConv2d(int batch, int channels, int height, int width, int filters, int kH, int kW,
+            int stride, int pad, ConvolutionMode mode, boolean hasBias) {
+        Nd4j.getRandom().setSeed(batch * 31L + channels);
+        INDArray input = Nd4j.rand(DataType.FLOAT, batch, channels, height, width).subi(0.5);
+        INDArray weights = Nd4j.rand(DataType.FLOAT, filters, channels, kH, kW).subi(0.5);
+        INDArray bias = hasBias ? Nd4j.rand(DataType.FLOAT, 1, filters) : Nd4j.zeros(DataType.FLOAT, 1, filters);
+        int[] kernel = {kH, kW};
+        int[] strides = {stride, stride};
+        int[] padding = {pad, pad};
+
+        INDArray expected = new MKLDNNConvHelper(DataType.FLOAT).preOutput(input, weights, bias, kernel, strides,
+                padding, AlgoMode.PREFER_FASTEST, FwdAlgo.IMPLICIT_GEMM, mode, new int[] {1, 1}, CNN2DFormat.NCHW,
+                LayerWorkspaceMgr.noWorkspaces());
+        OneDnnConvHelper helper = new OneDnnConvHelper(DataType.FLOAT);
+        for (int call = 0; call < 2; call++) { // the second call runs the kept plan on new arrays
+            INDArray actual = helper.preOutput(input.dup(), weights.dup(), bias.dup(), kernel, strides, padding,
+                    AlgoMode.PREFER_FASTEST, FwdAlgo.IMPLICIT_GEMM, mode, new int[] {1, 1}, CNN2DFormat.NCHW,
+                    LayerWorkspaceMgr.noWorkspaces());
+            assertArrayEquals(expected.shape(), actual.shape());
+            assertClose(expected, actual);
+        }
+    }
+
+    @Test
+    void readsViewsAndSeesWeightsChangedInPlace() {
+        // Arrays that start inside a larger buffer (DL4J's parameters are views of one flat array).
+        INDArray flat = Nd4j.rand(DataType.FLOAT, 1, 7 + 6 * 4 * 3 * 3);
+        INDArray weights = flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(7, 7 + 6 * 4 * 3 * 3))
+                .reshape('c', 6, 4, 3, 3);
+        INDArray batch = Nd4j.rand(DataType.FLOAT, 5, 4, 8, 8);
+        INDArray input = batch.get(NDArrayIndex.interval(2, 4), NDArrayIndex.all(), NDArrayIndex.all(),
+                NDArrayIndex.all());
+        INDArray bias = Nd4j.zeros(DataType.FLOAT, 1, 6);
+        OneDnnConvHelper helper = new OneDnnConvHelper(DataType.FLOAT);
+        MKLDNNConvHelper reference = new MKLDNNConvHelper(DataType.FLOAT);
+        for (int step = 0; step < 2; step++) {
+            INDArray expected = reference.preOutput(input.dup(), weights.dup(), bias, new int[] {3, 3},
+                    new int[] {1, 1}, new int[] {1, 1}, AlgoMode.PREFER_FASTEST, FwdAlgo.IMPLICIT_GEMM,
+                    ConvolutionMode.Truncate, new int[] {1, 1}, CNN2DFormat.NCHW, LayerWorkspaceMgr.noWorkspaces());
+            INDArray actual = helper.preOutput(input, weights, bias, new int[] {3, 3}, new int[] {1, 1},
+                    new int[] {1, 1}, AlgoMode.PREFER_FASTEST, FwdAlgo.IMPLICIT_GEMM, ConvolutionMode.Truncate,
+                    new int[] {1, 1}, CNN2DFormat.NCHW, LayerWorkspaceMgr.noWorkspaces());
+            assertClose(expected, actual);
+            weights.muli(-0.5).addi(0.25); // an optimiser's step, in place
+        }
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual) {
+        double scale = Math.max(1, expected.amaxNumber().doubleValue());
+        double diff = expected.sub(actual).amaxNumber().doubleValue();
+        assertTrue(diff <= 1e-5 * scale, "max |difference| " + diff + " for outputs up to " + scale + ", shape "
+                + Arrays.toString(expected.shape()));
+    }
+}
