@@ -20,8 +20,8 @@ import org.nd4j.linalg.learning.config.Nesterovs;
  * drift of a shared machine falls on both alike: A is the graph as the zoo builds it, B the same
  * graph with one part of {@link FastPath} undone: {@code --undo conv-cache} (DL4J's default cache
  * mode, under which each convolution is computed again in the backward pass), {@code fast-relu}
- * (DL4J's ActivationLayer), {@code fast-batchnorm} (DL4J's oneDNN batch-norm helper) or
- * {@code onednn-conv} (DL4J's oneDNN convolution helper). {@code --mode infer} times
+ * (DL4J's ActivationLayer), {@code fast-batchnorm} (DL4J's oneDNN batch-norm helper),
+ * {@code onednn-conv} (DL4J's oneDNN convolution helper) or {@code fast-merge} (DL4J's MergeVertex). {@code --mode infer} times
  * {@code output()} instead of training steps.
  *
  * <pre>
@@ -53,8 +53,9 @@ public final class TrainAB {
             case "fast-relu" -> withPropertyFalse("densenet4j.fastRelu", () -> FastPath.install(b));
             case "fast-batchnorm" -> withPropertyFalse("densenet4j.fastBatchNorm", () -> FastPath.install(b));
             case "onednn-conv" -> withPropertyFalse("densenet4j.oneDnnConv", () -> FastPath.install(b));
+            case "fast-merge" -> withPropertyFalse("densenet4j.fastMerge", () -> FastPath.install(b));
             default -> throw new IllegalArgumentException(
-                    "--undo: conv-cache, fast-relu, fast-batchnorm or onednn-conv, not " + undo);
+                    "--undo: conv-cache, fast-relu, fast-batchnorm, onednn-conv or fast-merge, not " + undo);
         }
         System.out.println("A: " + describe(a));
         System.out.println("B: " + describe(b));
@@ -102,6 +103,8 @@ public final class TrainAB {
         long oneDnnConv = Arrays.stream(net.getLayers()).filter(l -> l instanceof ConvolutionLayer c && c.getHelper() != null
                 && c.getHelper().getClass().getSimpleName().equals("OneDnnConvHelper")).count();
         return "cache mode " + net.getConfiguration().getCacheMode() + ", OneDnnConvHelper x" + oneDnnConv
+                + ", FastMergeVertex x" + Arrays.stream(net.getVertices())
+                        .filter(v -> v.getClass().getSimpleName().equals("FastMergeVertex")).count()
                 + ", FastBatchNormHelper "
                 + FastBatchNormHelper.installed(net) + ", FastReluLayer x" + fastRelu;
     }

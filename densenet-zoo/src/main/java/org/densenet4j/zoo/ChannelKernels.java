@@ -69,9 +69,16 @@ final class ChannelKernels {
         return true;
     }
 
-    /** The address of {@code a}'s first element (float), as a pointer with no position to add. */
+    /** The address of {@code a}'s first element, as a pointer with no position to add. */
     static Pointer pointer(INDArray a) {
-        return at(a.data().addressPointer().address() + (a.offset() - a.data().offset()) * Float.BYTES);
+        return at(address(a));
+    }
+
+    /** The address of {@code a}'s first element. */
+    static long address(INDArray a) {
+        // The buffer's address already includes its own offset (a view's buffer is a view too);
+        // the array's offset counts from the same origin.
+        return a.data().addressPointer().address() + (a.offset() - a.data().offset()) * a.dataType().width();
     }
 
     /** A pointer to {@code address} with no position to add (native calls add a position in bytes or elements). */

@@ -40,8 +40,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>The training forward pass likewise takes the batch statistics in two contiguous passes (the
  * sum, then the squares about the mean; DL4J's helper reduces over axes (0, 2, 3), which costs more
- * than the normalisation itself) and normalises in a third; inference
- * stays with DL4J's oneDNN helper, as do NHWC and non-float inputs. The layer remains DL4J's own
+ * than the normalisation itself) and normalises in a third. Inference runs oneDNN directly
+ * ({@link OneDnnBatchNorm}, its primitive built once per shape); NHWC and non-float inputs stay
+ * with DL4J's oneDNN helper. The layer remains DL4J's own
  * BatchNormalization: configuration, parameters and serialisation are unchanged.
  */
 public final class FastBatchNormHelper implements BatchNormalizationHelper {
@@ -49,6 +50,8 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
     private static final Field HELPER_FIELD = helperField();
 
     private final MKLDNNBatchNormHelper oneDnn;
+    /** Inference: oneDNN directly, its primitive kept per shape. */
+    private final OneDnnBatchNorm inference = new OneDnnBatchNorm();
     /** The last training batch's mean and (biased) variance, when this helper computed them. */
     private INDArray meanCache;
     private INDArray varCache;
@@ -180,6 +183,13 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
     public INDArray preOutput(INDArray x, boolean training, long[] shape, INDArray gamma, INDArray beta,
             INDArray mean, INDArray var, double decay, double eps, CNN2DFormat format,
             LayerWorkspaceMgr workspaceMgr) {
+        if (!training && format == CNN2DFormat.NCHW) {
+            ownStatistics = false;
+            INDArray out = inference.inference(x, gamma, beta, mean, var, eps, workspaceMgr);
+            if (out != null) {
+                return out;
+            }
+        }
         if (!training || x.rank() != 4 || format != CNN2DFormat.NCHW || x.dataType() != DataType.FLOAT
                 || gamma == null || beta == null) {
             ownStatistics = false;

@@ -1,6 +1,7 @@
 package org.densenet4j.zoo;
 
 import java.lang.reflect.Field;
+import java.util.Map;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CacheMode;
@@ -21,6 +22,8 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
  *   <li>{@link CacheMode#DEVICE} when the graph caches nothing: with DL4J's default
  *       ({@code NONE}) every ConvolutionLayer that runs a helper computes its forward convolution a
  *       second time in the backward pass; with a cache it keeps the output of the first;</li>
+ *   <li>each MergeVertex's runtime vertex replaced by {@link FastMergeVertex}: concatenation along
+ *       the channels as block copies;</li>
  *   <li>the runtime layer of each plain-ReLU ActivationLayer replaced by {@link FastReluLayer}, one
  *       pass each way instead of two (the configuration stays DL4J's own).</li>
  * </ul>
@@ -28,6 +31,7 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
  * The zoo's {@code init()}, {@code initPretrained()} and model readers call it; call it yourself on
  * a graph made in another way (TransferLearning, {@code ModelSerializer}).
  * {@code -Ddensenet4j.oneDnnConv=false} keeps DL4J's convolution helper,
+ * {@code -Ddensenet4j.fastMerge=false} DL4J's MergeVertex,
  * {@code -Ddensenet4j.convCache=false} leaves the cache mode alone (and the zoo's graphs without
  * one), {@code -Ddensenet4j.fastRelu=false} DL4J's ReLU layers, for comparisons.
  */
@@ -37,6 +41,8 @@ public final class FastPath {
     private static final Field LAYER_FIELD = field(LayerVertex.class, "layer");
     /** ConvolutionLayer's helper, which {@link OneDnnConvHelper} takes over. */
     private static final Field CONV_HELPER_FIELD = field(ConvolutionLayer.class, "helper");
+    /** ComputationGraph's vertices by name, which must name the same objects as its vertex array. */
+    private static final Field VERTICES_MAP_FIELD = field(ComputationGraph.class, "verticesMap");
 
     private FastPath() {
     }
@@ -48,6 +54,9 @@ public final class FastPath {
      */
     public static ComputationGraph install(ComputationGraph graph) {
         installConvHelper(graph);
+        if (!"false".equalsIgnoreCase(System.getProperty("densenet4j.fastMerge"))) {
+            installFastMerge(graph);
+        }
         FastBatchNormHelper.install(graph);
         CacheMode mode = graph.getConfiguration().getCacheMode();
         if (convCache() && (mode == null || mode == CacheMode.NONE)) {
@@ -75,6 +84,27 @@ public final class FastPath {
                     return; // cannot happen once setAccessible succeeded; DL4J's helper stays
                 }
             }
+        }
+    }
+
+    /** Swaps each MergeVertex of {@code graph} for a {@link FastMergeVertex} on the same inputs and outputs. */
+    @SuppressWarnings("unchecked")
+    private static void installFastMerge(ComputationGraph graph) {
+        GraphVertex[] vertices = graph.getVertices();
+        if (VERTICES_MAP_FIELD == null || vertices == null) {
+            return;
+        }
+        try {
+            Map<String, GraphVertex> byName = (Map<String, GraphVertex>) VERTICES_MAP_FIELD.get(graph);
+            for (int i = 0; i < vertices.length; i++) {
+                FastMergeVertex fast = FastMergeVertex.replacing(vertices[i]);
+                if (fast != null && byName.get(vertices[i].getVertexName()) == vertices[i]) {
+                    vertices[i] = fast;
+                    byName.put(fast.getVertexName(), fast);
+                }
+            }
+        } catch (IllegalAccessException | ClassCastException e) {
+            // cannot happen once setAccessible succeeded; DL4J's vertices stay
         }
     }
 

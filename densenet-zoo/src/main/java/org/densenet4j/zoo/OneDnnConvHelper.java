@@ -5,12 +5,9 @@ import java.util.List;
 import java.util.Map;
 
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_forward;
-import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.reorder;
@@ -46,6 +43,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class OneDnnConvHelper extends MKLDNNConvHelper {
 
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     /** Layers' plans per input shape; a layer sees one or two shapes (batch sizes) in practice. */
     private final Map<List<Long>, Plan> plans = new HashMap<>();
 
@@ -55,7 +54,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
 
     /** Whether oneDNN's natives loaded and the helper is not switched off ({@code -Ddensenet4j.oneDnnConv=false}). */
     static boolean available() {
-        return Native.LOADED && !"false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnConv"));
+        return OneDnn.LOADED && !"false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnConv"));
     }
 
     @Override
@@ -102,26 +101,6 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         plan.run(ChannelKernels.contiguous(input), ChannelKernels.contiguous(weights),
                 bias == null ? null : ChannelKernels.contiguous(bias), out);
         return out;
-    }
-
-    /** oneDNN's natives, loaded once; false where they do not exist or do not load. */
-    private static final class Native {
-        static final boolean LOADED = load();
-        static final engine ENGINE = LOADED ? new engine(engine.kind.cpu, 0) : null;
-        static final ThreadLocal<stream> STREAM = ThreadLocal.withInitial(() -> new stream(ENGINE));
-        static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
-        private static boolean load() {
-            if (!ChannelKernels.CPU) {
-                return false;
-            }
-            try {
-                Loader.load(dnnl.class);
-                return true;
-            } catch (Throwable t) { // UnsatisfiedLinkError or a missing class: libnd4j's helper runs
-                return false;
-            }
-        }
     }
 
     /**
@@ -188,21 +167,19 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
                         new memory.desc(weights, f32, any), biasPlain,
                         pointwise ? dstPlain : new memory.desc(dst, f32, any),
                         new long[] {strides[0], strides[1]}, new long[] {padLeft[0], padLeft[1]}, padRight);
-                var pd = new convolution_forward.primitive_desc(desc, Native.ENGINE);
+                var pd = new convolution_forward.primitive_desc(desc, OneDnn.ENGINE);
 
-                memory userSrc = unbound(srcPlain);
-                memory userWeights = unbound(weightsPlain);
-                memory userBias = hasBias ? unbound(biasPlain) : null;
-                memory userDst = unbound(dstPlain);
+                memory userSrc = OneDnn.unbound(srcPlain);
+                memory userWeights = OneDnn.unbound(weightsPlain);
+                memory userBias = hasBias ? OneDnn.unbound(biasPlain) : null;
+                memory userDst = OneDnn.unbound(dstPlain);
                 memory[] blocked = new memory[3];
                 memory convSrc = operand(pd.src_desc(), srcPlain, userSrc, blocked, 0);
                 memory convWeights = operand(pd.weights_desc(), weightsPlain, userWeights, blocked, 1);
                 memory convDst = operand(pd.dst_desc(), dstPlain, userDst, blocked, 2);
 
-                IntMemoryMap convArgs = new IntMemoryMap();
-                convArgs.put(dnnl.DNNL_ARG_SRC, convSrc);
-                convArgs.put(dnnl.DNNL_ARG_WEIGHTS, convWeights);
-                convArgs.put(dnnl.DNNL_ARG_DST, convDst);
+                IntMemoryMap convArgs = OneDnn.args(dnnl.DNNL_ARG_SRC, convSrc, dnnl.DNNL_ARG_WEIGHTS, convWeights,
+                        dnnl.DNNL_ARG_DST, convDst);
                 if (hasBias) {
                     convArgs.put(dnnl.DNNL_ARG_BIAS, userBias);
                 }
@@ -219,17 +196,12 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
             }
         }
 
-        /** A memory object without data yet; each call binds the arrays' addresses. */
-        private static memory unbound(memory.desc desc) {
-            return new memory(desc, Native.ENGINE, new Pointer());
-        }
-
         /** The operand the convolution reads or writes: the user's array, or a blocked one in scratch. */
         private static memory operand(memory.desc wanted, memory.desc plain, memory user, memory[] blocked, int slot) {
             if (wanted.equals(plain)) {
                 return user;
             }
-            blocked[slot] = unbound(wanted);
+            blocked[slot] = OneDnn.unbound(wanted);
             return blocked[slot];
         }
 
@@ -238,10 +210,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
             if (from == null || to == null) {
                 return null;
             }
-            IntMemoryMap args = new IntMemoryMap();
-            args.put(dnnl.DNNL_ARG_FROM, from);
-            args.put(dnnl.DNNL_ARG_TO, to);
-            return new Step(new reorder(from, to), args);
+            return new Step(new reorder(from, to), OneDnn.args(dnnl.DNNL_ARG_FROM, from, dnnl.DNNL_ARG_TO, to));
         }
 
         void run(INDArray input, INDArray weights, INDArray bias, INDArray out) {
@@ -251,13 +220,13 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
                 userBias.set_data_handle(ChannelKernels.pointer(bias));
             }
             userDst.set_data_handle(ChannelKernels.pointer(out));
-            Scratch scratch = Native.SCRATCH.get();
+            Scratch scratch = SCRATCH.get();
             for (int i = 0; i < blocked.length; i++) {
                 if (blocked[i] != null) {
                     blocked[i].set_data_handle(scratch.get(i, blocked[i].get_desc().get_size()));
                 }
             }
-            stream s = Native.STREAM.get();
+            stream s = OneDnn.STREAM.get();
             for (Step step : steps) {
                 step.primitive().execute(s, step.args());
             }

@@ -1,0 +1,51 @@
+package org.densenet4j.zoo;
+
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.engine;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * oneDNN itself ({@code org.bytedeco:dnnl}), shared by the helpers that call it directly: loaded
+ * once, one CPU engine, one stream per thread. Its OpenMP runtime is the one libnd4j loaded, so
+ * both run on one thread pool.
+ */
+final class OneDnn {
+
+    /** Whether the natives loaded: false on other backends and where they do not exist or do not load. */
+    static final boolean LOADED = load();
+    static final engine ENGINE = LOADED ? new engine(engine.kind.cpu, 0) : null;
+    static final ThreadLocal<stream> STREAM = ThreadLocal.withInitial(() -> new stream(ENGINE));
+
+    private OneDnn() {
+    }
+
+    private static boolean load() {
+        if (!ChannelKernels.CPU) {
+            return false;
+        }
+        try {
+            Loader.load(dnnl.class);
+            return true;
+        } catch (Throwable t) { // UnsatisfiedLinkError or a missing class: DL4J's helpers run
+            return false;
+        }
+    }
+
+    /** A memory object without data yet; each call binds the arrays' addresses. */
+    static memory unbound(memory.desc desc) {
+        return new memory(desc, ENGINE, new Pointer());
+    }
+
+    /** A primitive's arguments: argument kinds ({@code DNNL_ARG_*}) and memories, alternating. */
+    static IntMemoryMap args(Object... kindsAndMemories) {
+        IntMemoryMap map = new IntMemoryMap();
+        for (int i = 0; i < kindsAndMemories.length; i += 2) {
+            map.put((Integer) kindsAndMemories[i], (memory) kindsAndMemories[i + 1]);
+        }
+        return map;
+    }
+}
