@@ -66,6 +66,7 @@ public final class ConvOps {
             Conv c = convs.get(i);
             double ms = median(gemm && pointwise(c) && mode.equals("infer") ? timeGemm(c, warmup, iterations)
                     : impl.startsWith("dnnl") ? timeDnnl(c, impl.equals("dnnl-blocked"), warmup, iterations)
+                    : impl.equals("helper") ? timeHelper(c, mode.equals("train"), warmup, iterations)
                     : time(c, mode.equals("train"), warmup, iterations));
             total += ms;
             json.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
@@ -151,6 +152,48 @@ public final class ConvOps {
                 Nd4j.gemm(w, x.slice(i), y.slice(i), false, false, 1.0, 0.0);
             }
         };
+        for (int i = 0; i < warmup; i++) {
+            op.run();
+        }
+        double[] ms = new double[iterations];
+        for (int i = 0; i < iterations; i++) {
+            long t = System.nanoTime();
+            op.run();
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        return ms;
+    }
+
+    /**
+     * Milliseconds per call of the zoo's OneDnnConvHelper (preOutput, or backpropGradient for the
+     * gradients of input, weights and bias), as DL4J's ConvolutionLayer calls it; no workspaces, so
+     * each call also allocates its output.
+     */
+    static double[] timeHelper(Conv c, boolean backward, int warmup, int iterations) {
+        org.deeplearning4j.nn.layers.convolution.ConvolutionHelper helper;
+        try {
+            var make = Class.forName("org.densenet4j.zoo.OneDnnConvHelper").getDeclaredConstructor(DataType.class);
+            make.setAccessible(true);
+            helper = (org.deeplearning4j.nn.layers.convolution.ConvolutionHelper) make.newInstance(DataType.FLOAT);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+        INDArray x = Nd4j.rand(DataType.FLOAT, c.input());
+        INDArray w = Nd4j.rand(DataType.FLOAT, c.weights()).subi(0.5);
+        INDArray b = Nd4j.zeros(DataType.FLOAT, 1, c.weights()[0]);
+        int[] k = {(int) c.weights()[2], (int) c.weights()[3]};
+        int[] s = {(int) c.stride(), (int) c.stride()};
+        int[] p = {(int) c.pad(), (int) c.pad()};
+        var none = org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces();
+        var truncate = org.deeplearning4j.nn.conf.ConvolutionMode.Truncate;
+        var nchw = org.deeplearning4j.nn.conf.CNN2DFormat.NCHW;
+        INDArray y = helper.preOutput(x, w, b, k, s, p, null, null, truncate, new int[] {1, 1}, nchw, none);
+        INDArray delta = Nd4j.rand(DataType.FLOAT, y.shape());
+        INDArray wGrad = Nd4j.create(DataType.FLOAT, c.weights());
+        Runnable op = backward
+                ? () -> helper.backpropGradient(x, w, null, delta, k, s, p, null, wGrad, null, null, null, null, truncate,
+                        new int[] {1, 1}, nchw, none)
+                : () -> helper.preOutput(x, w, b, k, s, p, null, null, truncate, new int[] {1, 1}, nchw, none);
         for (int i = 0; i < warmup; i++) {
             op.run();
         }

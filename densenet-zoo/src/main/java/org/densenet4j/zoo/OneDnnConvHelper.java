@@ -1,51 +1,61 @@
 package org.densenet4j.zoo;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.convolution_backward_data;
+import org.bytedeco.dnnl.convolution_backward_weights;
 import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.AlgoMode;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.BwdDataAlgo;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.BwdFilterAlgo;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.FwdAlgo;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
+import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.util.ConvolutionUtils;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * DL4J's oneDNN convolution helper with a faster forward pass: oneDNN called directly, with one
- * primitive per input shape built once and kept.
+ * DL4J's oneDNN convolution helper with faster passes: oneDNN called directly, with the primitives
+ * of each input shape built once and kept.
  *
- * <p>libnd4j's {@code conv2d} (what {@link MKLDNNConvHelper} runs) sets up its oneDNN primitive and
- * converts the data to and from oneDNN's blocked layout on every call; on DenseNet's many small
- * convolutions that costs more than the arithmetic (120 convolutions of DenseNet-121 at batch 1:
- * 108-130 ms through libnd4j against about 50 ms this way). Per shape this helper picks the layout
- * oneDNN runs fastest on these shapes: 1x1 stride-1 convolutions straight on the NCHW arrays (a
- * matrix product, no conversion), the others in oneDNN's blocked layout with the data converted in
- * shared scratch buffers. The weights are converted on every call, so updates to them in place
- * (training, {@code setParams}) are always seen.
+ * <p>libnd4j's {@code conv2d} and {@code conv2d_bp} (what {@link MKLDNNConvHelper} runs) set up their
+ * oneDNN primitives and convert the data to and from oneDNN's blocked layout on every call; on
+ * DenseNet's many small convolutions that costs more than the arithmetic (the 120 forward
+ * convolutions of DenseNet-121 at batch 1: 108-130 ms through libnd4j against about 50 ms this way).
+ * Per shape this helper picks the layout oneDNN runs fastest on these shapes: 1x1 stride-1
+ * convolutions straight on the NCHW arrays (a matrix product, no conversion), the others in oneDNN's
+ * blocked layout with the data converted in shared scratch buffers. Weights are converted on every
+ * call, so updates to them in place (training, {@code setParams}) are always seen.
  *
- * <p>The backward pass, NHWC, dilated or non-float convolutions are {@link MKLDNNConvHelper}'s, as
- * is any shape oneDNN turns down. As a subclass the helper is, to DL4J's ConvolutionLayer, its own
- * oneDNN helper (it checks the class for bias handling and fallback messages).
+ * <p>NHWC, dilated, causal or non-float convolutions are {@link MKLDNNConvHelper}'s, as is any shape
+ * oneDNN turns down. As a subclass the helper is, to DL4J's ConvolutionLayer, its own oneDNN helper
+ * (it checks the class for bias handling and fallback messages).
  */
 final class OneDnnConvHelper extends MKLDNNConvHelper {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /** Layers' plans per input shape; a layer sees one or two shapes (batch sizes) in practice. */
+    /** Plans per pass and input shape; a layer sees one or two shapes (batch sizes) in practice. Null: oneDNN said no. */
     private final Map<List<Long>, Plan> plans = new HashMap<>();
 
     OneDnnConvHelper(DataType dataType) {
@@ -61,46 +71,130 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
     public INDArray preOutput(INDArray input, INDArray weights, INDArray bias, int[] kernel, int[] strides, int[] pad,
             AlgoMode mode, FwdAlgo fwdAlgo, ConvolutionMode convolutionMode, int[] dilation, CNN2DFormat format,
             LayerWorkspaceMgr workspaceMgr) {
-        if (format != CNN2DFormat.NCHW || input.rank() != 4 || input.dataType() != DataType.FLOAT
-                || weights.dataType() != DataType.FLOAT || dilation[0] != 1 || dilation[1] != 1
-                || convolutionMode == ConvolutionMode.Causal) {
-            return super.preOutput(input, weights, bias, kernel, strides, pad, mode, fwdAlgo, convolutionMode,
-                    dilation, format, workspaceMgr);
-        }
-        int[] inSize = {(int) input.size(2), (int) input.size(3)};
-        int[] outSize;
-        int[] padLeft;
-        if (convolutionMode == ConvolutionMode.Same) {
-            outSize = ConvolutionUtils.getOutputSize(input, kernel, strides, null, convolutionMode, dilation, format);
-            padLeft = ConvolutionUtils.getSameModeTopLeftPadding(outSize, inSize, kernel, strides, dilation);
-        } else {
-            outSize = ConvolutionUtils.getOutputSize(input, kernel, strides, pad, convolutionMode, dilation, format);
-            padLeft = pad;
-        }
-        // The bottom/right padding that makes oneDNN's output size DL4J's: larger than the top/left
-        // one in Same mode, smaller when Truncate drops trailing rows.
-        long[] padRight = new long[2];
-        for (int i = 0; i < 2; i++) {
-            padRight[i] = (long) (outSize[i] - 1) * strides[i] + kernel[i] - inSize[i] - padLeft[i];
-        }
-        long[] src = input.shape();
-        long[] dst = {src[0], weights.size(0), outSize[0], outSize[1]};
-        List<Long> key = List.of(src[0], src[1], src[2], src[3], dst[1], (long) kernel[0], (long) kernel[1],
-                (long) strides[0], (long) strides[1], (long) padLeft[0], (long) padLeft[1], padRight[0], padRight[1],
-                bias == null ? 0L : 1L);
-        Plan plan = plans.get(key);
-        if (plan == null && !plans.containsKey(key)) {
-            plan = Plan.create(src, weights.shape(), dst, bias != null, strides, padLeft, padRight);
-            plans.put(key, plan); // null: oneDNN turned the shape down, libnd4j's helper runs it
-        }
+        Geometry g = Geometry.of(input, weights, kernel, strides, pad, convolutionMode, dilation, format);
+        Plan plan = g == null ? null : plan(g, false, bias != null);
         if (plan == null) {
             return super.preOutput(input, weights, bias, kernel, strides, pad, mode, fwdAlgo, convolutionMode,
                     dilation, format, workspaceMgr);
         }
-        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, dst);
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, g.dst());
         plan.run(ChannelKernels.contiguous(input), ChannelKernels.contiguous(weights),
                 bias == null ? null : ChannelKernels.contiguous(bias), out);
         return out;
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray input, INDArray weights, INDArray bias, INDArray delta,
+            int[] kernel, int[] strides, int[] pad, INDArray biasGradView, INDArray weightGradView, IActivation afn,
+            AlgoMode mode, BwdFilterAlgo bwdFilterAlgo, BwdDataAlgo bwdDataAlgo, ConvolutionMode convolutionMode,
+            int[] dilation, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
+        Geometry g = Geometry.of(input, weights, kernel, strides, pad, convolutionMode, dilation, format);
+        // A layer without bias has no bias parameter; DL4J may still hand a placeholder gradient view.
+        boolean hasBias = bias != null && biasGradView != null;
+        boolean direct = g != null && ChannelKernels.denseRowMajor(weightGradView)
+                && weightGradView.dataType() == DataType.FLOAT
+                && (!hasBias || ChannelKernels.denseRowMajor(biasGradView))
+                && java.util.Arrays.equals(delta.shape(), g.dst());
+        Plan plan = direct ? plan(g, true, hasBias) : null;
+        if (plan == null) {
+            return super.backpropGradient(input, weights, bias, delta, kernel, strides, pad, biasGradView,
+                    weightGradView, afn, mode, bwdFilterAlgo, bwdDataAlgo, convolutionMode, dilation, format,
+                    workspaceMgr);
+        }
+        INDArray inputGrad = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, g.src());
+        plan.run(ChannelKernels.contiguous(input), ChannelKernels.contiguous(weights), ChannelKernels.contiguous(delta),
+                inputGrad, weightGradView, hasBias ? biasGradView : null);
+        Gradient gradient = new DefaultGradient();
+        if (hasBias) {
+            gradient.gradientForVariable().put(ConvolutionParamInitializer.BIAS_KEY, biasGradView);
+        }
+        gradient.gradientForVariable().put(ConvolutionParamInitializer.WEIGHT_KEY, weightGradView);
+        return new Pair<>(gradient, inputGrad);
+    }
+
+    private Plan plan(Geometry g, boolean backward, boolean hasBias) {
+        List<Long> key = g.key(backward, hasBias);
+        if (!plans.containsKey(key)) {
+            plans.put(key, backward ? Plan.backward(g, hasBias) : Plan.forward(g, hasBias));
+        }
+        return plans.get(key);
+    }
+
+    /** A convolution's shapes in oneDNN's terms, with DL4J's output size and padding. */
+    private record Geometry(long[] src, long[] weights, long[] dst, long[] strides, long[] padLeft, long[] padRight) {
+
+        /** The geometry, or null for what this helper leaves to libnd4j's. */
+        static Geometry of(INDArray input, INDArray weights, int[] kernel, int[] strides, int[] pad,
+                ConvolutionMode mode, int[] dilation, CNN2DFormat format) {
+            if (format != CNN2DFormat.NCHW || input.rank() != 4 || input.dataType() != DataType.FLOAT
+                    || weights.dataType() != DataType.FLOAT || dilation[0] != 1 || dilation[1] != 1
+                    || mode == ConvolutionMode.Causal) {
+                return null;
+            }
+            int[] inSize = {(int) input.size(2), (int) input.size(3)};
+            int[] outSize;
+            int[] padLeft;
+            if (mode == ConvolutionMode.Same) {
+                outSize = ConvolutionUtils.getOutputSize(input, kernel, strides, null, mode, dilation, format);
+                padLeft = ConvolutionUtils.getSameModeTopLeftPadding(outSize, inSize, kernel, strides, dilation);
+            } else {
+                outSize = ConvolutionUtils.getOutputSize(input, kernel, strides, pad, mode, dilation, format);
+                padLeft = pad;
+            }
+            // The bottom/right padding that makes oneDNN's output size DL4J's: larger than the top/left
+            // one in Same mode, smaller when Truncate drops trailing rows.
+            long[] padRight = new long[2];
+            for (int i = 0; i < 2; i++) {
+                padRight[i] = (long) (outSize[i] - 1) * strides[i] + kernel[i] - inSize[i] - padLeft[i];
+            }
+            long[] src = input.shape();
+            return new Geometry(src, weights.shape(), new long[] {src[0], weights.size(0), outSize[0], outSize[1]},
+                    new long[] {strides[0], strides[1]}, new long[] {padLeft[0], padLeft[1]}, padRight);
+        }
+
+        List<Long> key(boolean backward, boolean hasBias) {
+            List<Long> key = new ArrayList<>();
+            for (long[] part : new long[][] {src, weights, dst, strides, padLeft, padRight}) {
+                for (long v : part) {
+                    key.add(v);
+                }
+            }
+            key.add(backward ? 1L : 0L);
+            key.add(hasBias ? 1L : 0L);
+            return key;
+        }
+
+        /** 1x1 stride-1 unpadded: oneDNN runs these fastest on the plain arrays, as a matrix product. */
+        boolean pointwise() {
+            return weights[2] == 1 && weights[3] == 1 && strides[0] == 1 && strides[1] == 1 && padLeft[0] == 0
+                    && padLeft[1] == 0 && padRight[0] == 0 && padRight[1] == 0;
+        }
+
+        /** An activation-shaped array as DL4J holds it: NCHW. */
+        memory.desc plain(long[] shape) {
+            return new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
+        }
+
+        /** The weights as DL4J holds them: [out, in, kH, kW]. */
+        memory.desc plainWeights() {
+            return new memory.desc(weights, memory.data_type.f32, memory.format_tag.oihw);
+        }
+
+        /** The layout a primitive is asked for on activations: plain for pointwise convolutions, else oneDNN's choice. */
+        memory.desc wanted(long[] shape) {
+            return pointwise() ? plain(shape) : new memory.desc(shape, memory.data_type.f32, memory.format_tag.any);
+        }
+
+        memory.desc bias() {
+            return new memory.desc(new long[] {dst[1]}, memory.data_type.f32, memory.format_tag.a);
+        }
+
+        convolution_forward.primitive_desc forward(dnnl.prop_kind kind, boolean hasBias) {
+            return new convolution_forward.primitive_desc(new convolution_forward.desc(kind,
+                    dnnl.algorithm.convolution_direct, wanted(src),
+                    new memory.desc(weights, memory.data_type.f32, memory.format_tag.any),
+                    hasBias ? bias() : new memory.desc(), wanted(dst), strides, padLeft, padRight), OneDnn.ENGINE);
+        }
     }
 
     /**
@@ -108,123 +202,148 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
      * one set for all layers, since each call converts into them, runs and converts back.
      */
     private static final class Scratch {
-        private final BytePointer[] buffers = new BytePointer[3];
+        private final List<BytePointer> buffers = new ArrayList<>();
 
         /** A 64-byte-aligned buffer of at least {@code bytes} for slot {@code i}. */
         Pointer get(int i, long bytes) {
-            if (buffers[i] == null || buffers[i].capacity() < bytes + 64) {
-                if (buffers[i] != null) {
-                    buffers[i].deallocate();
-                }
-                buffers[i] = new BytePointer(bytes + 64);
+            while (buffers.size() <= i) {
+                buffers.add(null);
             }
-            return ChannelKernels.at((buffers[i].address() + 63) & ~63L);
+            BytePointer b = buffers.get(i);
+            if (b == null || b.capacity() < bytes + 64) {
+                if (b != null) {
+                    b.deallocate();
+                }
+                b = new BytePointer(bytes + 64);
+                buffers.set(i, b);
+            }
+            return ChannelKernels.at((b.address() + 63) & ~63L);
         }
     }
 
-    /** One convolution shape: the primitive, the conversions around it and their arguments, built once. */
+    /**
+     * One pass of one convolution shape, built once: oneDNN primitives in order, over memories bound
+     * on each call to the caller's arrays ({@code user}, by position) and to scratch buffers (the
+     * blocked copies the conversions fill and empty).
+     */
     private static final class Plan {
-        private final memory userSrc;
-        private final memory userWeights;
-        private final memory userBias;
-        private final memory userDst;
-        private final Step[] steps;
+        private final memory[] user;
+        private final List<memory> blocked = new ArrayList<>();
+        private final List<Step> steps = new ArrayList<>();
+        private final List<Step> after = new ArrayList<>();
+        /** Blocked copies of user inputs already made, so that two primitives share one conversion. */
+        private final List<memory[]> converted = new ArrayList<>();
 
         private record Step(primitive primitive, IntMemoryMap args) {
         }
 
-        /** oneDNN's own memory for a blocked operand and the scratch slot its data goes to; null if plain. */
-        private final memory[] blocked;
-
-        private Plan(memory userSrc, memory userWeights, memory userBias, memory userDst, memory[] blocked,
-                Step[] steps) {
-            this.userSrc = userSrc;
-            this.userWeights = userWeights;
-            this.userBias = userBias;
-            this.userDst = userDst;
-            this.blocked = blocked;
-            this.steps = steps;
+        private Plan(memory... user) {
+            this.user = user;
         }
 
-        /** The plan for this shape, or null when oneDNN cannot run it. */
-        static Plan create(long[] src, long[] weights, long[] dst, boolean hasBias, int[] strides, int[] padLeft,
-                long[] padRight) {
+        /** Forward: user arrays input, weights, bias (or none), output. */
+        static Plan forward(Geometry g, boolean hasBias) {
             try {
-                var f32 = memory.data_type.f32;
-                var any = memory.format_tag.any;
-                boolean pointwise = weights[2] == 1 && weights[3] == 1 && strides[0] == 1 && strides[1] == 1
-                        && padLeft[0] == 0 && padLeft[1] == 0 && padRight[0] == 0 && padRight[1] == 0;
-                memory.desc srcPlain = new memory.desc(src, f32, memory.format_tag.nchw);
-                memory.desc dstPlain = new memory.desc(dst, f32, memory.format_tag.nchw);
-                memory.desc weightsPlain = new memory.desc(weights, f32, memory.format_tag.oihw);
-                memory.desc biasPlain = hasBias ? new memory.desc(new long[] {dst[1]}, f32, memory.format_tag.a)
-                        : new memory.desc();
-                // 1x1 stride-1 convolutions run fastest on the plain arrays, as a matrix product; the
-                // others in oneDNN's blocked layout (ConvOps, DenseNet-121 at batch 1 and 8).
-                var desc = new convolution_forward.desc(dnnl.prop_kind.forward_inference,
-                        dnnl.algorithm.convolution_direct,
-                        pointwise ? srcPlain : new memory.desc(src, f32, any),
-                        new memory.desc(weights, f32, any), biasPlain,
-                        pointwise ? dstPlain : new memory.desc(dst, f32, any),
-                        new long[] {strides[0], strides[1]}, new long[] {padLeft[0], padLeft[1]}, padRight);
-                var pd = new convolution_forward.primitive_desc(desc, OneDnn.ENGINE);
-
-                memory userSrc = OneDnn.unbound(srcPlain);
-                memory userWeights = OneDnn.unbound(weightsPlain);
-                memory userBias = hasBias ? OneDnn.unbound(biasPlain) : null;
-                memory userDst = OneDnn.unbound(dstPlain);
-                memory[] blocked = new memory[3];
-                memory convSrc = operand(pd.src_desc(), srcPlain, userSrc, blocked, 0);
-                memory convWeights = operand(pd.weights_desc(), weightsPlain, userWeights, blocked, 1);
-                memory convDst = operand(pd.dst_desc(), dstPlain, userDst, blocked, 2);
-
-                IntMemoryMap convArgs = OneDnn.args(dnnl.DNNL_ARG_SRC, convSrc, dnnl.DNNL_ARG_WEIGHTS, convWeights,
-                        dnnl.DNNL_ARG_DST, convDst);
+                Plan p = new Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),
+                        hasBias ? OneDnn.unbound(g.bias()) : null, OneDnn.unbound(g.plain(g.dst())));
+                var pd = g.forward(dnnl.prop_kind.forward_inference, hasBias);
+                IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, p.in(0, pd.src_desc()),
+                        dnnl.DNNL_ARG_WEIGHTS, p.in(1, pd.weights_desc()), dnnl.DNNL_ARG_DST, p.out(3, pd.dst_desc()));
                 if (hasBias) {
-                    convArgs.put(dnnl.DNNL_ARG_BIAS, userBias);
+                    args.put(dnnl.DNNL_ARG_BIAS, p.user[2]);
                 }
-                Step[] steps = new Step[] {
-                    conversion(userSrc, blocked[0]),
-                    conversion(userWeights, blocked[1]),
-                    new Step(new convolution_forward(pd), convArgs),
-                    conversion(blocked[2], userDst),
-                };
-                return new Plan(userSrc, userWeights, userBias, userDst, blocked,
-                        java.util.Arrays.stream(steps).filter(java.util.Objects::nonNull).toArray(Step[]::new));
+                return p.then(new convolution_forward(pd), args);
             } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
                 return null;
             }
         }
 
-        /** The operand the convolution reads or writes: the user's array, or a blocked one in scratch. */
-        private static memory operand(memory.desc wanted, memory.desc plain, memory user, memory[] blocked, int slot) {
-            if (wanted.equals(plain)) {
-                return user;
-            }
-            blocked[slot] = OneDnn.unbound(wanted);
-            return blocked[slot];
-        }
-
-        /** A reorder from one memory to another, or null when there is nothing to convert. */
-        private static Step conversion(memory from, memory to) {
-            if (from == null || to == null) {
+        /** Backward: user arrays input, weights, output gradient, input gradient, weight gradient, bias gradient (or none). */
+        static Plan backward(Geometry g, boolean hasBias) {
+            try {
+                Plan p = new Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),
+                        OneDnn.unbound(g.plain(g.dst())), OneDnn.unbound(g.plain(g.src())),
+                        OneDnn.unbound(g.plainWeights()), hasBias ? OneDnn.unbound(g.bias()) : null);
+                var hint = g.forward(dnnl.prop_kind.forward_training, hasBias);
+                var dataPd = new convolution_backward_data.primitive_desc(new convolution_backward_data.desc(
+                        dnnl.algorithm.convolution_direct, g.wanted(g.src()),
+                        new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any), g.wanted(g.dst()),
+                        g.strides(), g.padLeft(), g.padRight()), OneDnn.ENGINE, hint);
+                var weightsPd = new convolution_backward_weights.primitive_desc(new convolution_backward_weights.desc(
+                        dnnl.algorithm.convolution_direct, g.wanted(g.src()),
+                        new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any),
+                        hasBias ? g.bias() : new memory.desc(), g.wanted(g.dst()), g.strides(), g.padLeft(),
+                        g.padRight()), OneDnn.ENGINE, hint);
+                p.then(new convolution_backward_data(dataPd), OneDnn.args(
+                        dnnl.DNNL_ARG_DIFF_DST, p.in(2, dataPd.diff_dst_desc()),
+                        dnnl.DNNL_ARG_WEIGHTS, p.in(1, dataPd.weights_desc()),
+                        dnnl.DNNL_ARG_DIFF_SRC, p.out(3, dataPd.diff_src_desc())));
+                IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, p.in(0, weightsPd.src_desc()),
+                        dnnl.DNNL_ARG_DIFF_DST, p.in(2, weightsPd.diff_dst_desc()),
+                        dnnl.DNNL_ARG_DIFF_WEIGHTS, p.out(4, weightsPd.diff_weights_desc()));
+                if (hasBias) {
+                    args.put(dnnl.DNNL_ARG_DIFF_BIAS, p.user[5]);
+                }
+                return p.then(new convolution_backward_weights(weightsPd), args);
+            } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
                 return null;
             }
+        }
+
+        /** The memory a primitive reads user array {@code i} from: the array itself or a blocked copy made first. */
+        private memory in(int i, memory.desc wanted) {
+            if (wanted.equals(user[i].get_desc())) {
+                return user[i];
+            }
+            for (memory[] pair : converted) {
+                if (pair[0] == user[i] && pair[1].get_desc().equals(wanted)) {
+                    return pair[1];
+                }
+            }
+            memory copy = blocked(wanted);
+            steps.add(conversion(user[i], copy));
+            converted.add(new memory[] {user[i], copy});
+            return copy;
+        }
+
+        /** The memory a primitive writes user array {@code i} to: the array itself or a blocked copy converted after. */
+        private memory out(int i, memory.desc wanted) {
+            if (wanted.equals(user[i].get_desc())) {
+                return user[i];
+            }
+            memory copy = blocked(wanted);
+            after.add(conversion(copy, user[i]));
+            return copy;
+        }
+
+        private memory blocked(memory.desc desc) {
+            memory m = OneDnn.unbound(desc);
+            blocked.add(m);
+            return m;
+        }
+
+        /** Adds a primitive after the conversions of its inputs, and the conversions of its outputs after it. */
+        private Plan then(primitive primitive, IntMemoryMap args) {
+            steps.add(new Step(primitive, args));
+            steps.addAll(after);
+            after.clear();
+            return this;
+        }
+
+        private static Step conversion(memory from, memory to) {
             return new Step(new reorder(from, to), OneDnn.args(dnnl.DNNL_ARG_FROM, from, dnnl.DNNL_ARG_TO, to));
         }
 
-        void run(INDArray input, INDArray weights, INDArray bias, INDArray out) {
-            userSrc.set_data_handle(ChannelKernels.pointer(input));
-            userWeights.set_data_handle(ChannelKernels.pointer(weights));
-            if (userBias != null) {
-                userBias.set_data_handle(ChannelKernels.pointer(bias));
-            }
-            userDst.set_data_handle(ChannelKernels.pointer(out));
-            Scratch scratch = SCRATCH.get();
-            for (int i = 0; i < blocked.length; i++) {
-                if (blocked[i] != null) {
-                    blocked[i].set_data_handle(scratch.get(i, blocked[i].get_desc().get_size()));
+        /** Runs the pass on {@code arrays}, in the order of the plan's user memories (null where it has none). */
+        void run(INDArray... arrays) {
+            for (int i = 0; i < user.length; i++) {
+                if (user[i] != null) {
+                    user[i].set_data_handle(ChannelKernels.pointer(arrays[i]));
                 }
+            }
+            Scratch scratch = SCRATCH.get();
+            for (int i = 0; i < blocked.size(); i++) {
+                blocked.get(i).set_data_handle(scratch.get(i, blocked.get(i).get_desc().get_size()));
             }
             stream s = OneDnn.STREAM.get();
             for (Step step : steps) {

@@ -24,8 +24,9 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * {@link OneDnnConvHelper}: the same forward convolution as DL4J's oneDNN helper (libnd4j's
- * {@code conv2d}) on every kind of shape DenseNet has and a few it has not.
+ * {@link OneDnnConvHelper}: the same convolutions, forward and backward, as DL4J's oneDNN helper
+ * (libnd4j's {@code conv2d} and {@code conv2d_bp}) on every kind of shape DenseNet has and a few it
+ * has not.
  */
 class OneDnnConvHelperTest {
 
@@ -73,6 +74,29 @@ class OneDnnConvHelperTest {
                     LayerWorkspaceMgr.noWorkspaces());
             assertArrayEquals(expected.shape(), actual.shape());
             assertClose(expected, actual);
+        }
+
+        // backward: the gradients of the input, the weights and (if any) the bias
+        INDArray delta = Nd4j.rand(DataType.FLOAT, expected.shape()).subi(0.5);
+        INDArray weightGradExpected = Nd4j.create(DataType.FLOAT, weights.shape());
+        INDArray biasGradExpected = hasBias ? Nd4j.create(DataType.FLOAT, 1, filters) : null;
+        INDArray inputGradExpected = new MKLDNNConvHelper(DataType.FLOAT).backpropGradient(input, weights,
+                hasBias ? bias : null, delta, kernel, strides, padding, biasGradExpected, weightGradExpected, null,
+                AlgoMode.PREFER_FASTEST, null, null, mode, new int[] {1, 1}, CNN2DFormat.NCHW,
+                LayerWorkspaceMgr.noWorkspaces()).getSecond();
+        for (int call = 0; call < 2; call++) {
+            INDArray weightGrad = Nd4j.zeros(DataType.FLOAT, weights.shape()).addi(7); // overwritten, not added to
+            INDArray biasGrad = hasBias ? Nd4j.zeros(DataType.FLOAT, 1, filters).addi(7) : null;
+            var result = helper.backpropGradient(input.dup(), weights.dup(), hasBias ? bias.dup() : null, delta.dup(),
+                    kernel, strides, padding, biasGrad, weightGrad, null, AlgoMode.PREFER_FASTEST, null, null, mode,
+                    new int[] {1, 1}, CNN2DFormat.NCHW, LayerWorkspaceMgr.noWorkspaces());
+            assertClose(inputGradExpected, result.getSecond());
+            assertClose(weightGradExpected, weightGrad);
+            assertTrue(result.getFirst().getGradientFor("W") == weightGrad, "the weight gradient in the layer's view");
+            if (hasBias) {
+                assertClose(biasGradExpected, biasGrad);
+                assertTrue(result.getFirst().getGradientFor("b") == biasGrad);
+            }
         }
     }
 
