@@ -50,8 +50,8 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
     private static final Field HELPER_FIELD = helperField();
 
     private final MKLDNNBatchNormHelper oneDnn;
-    /** Inference: oneDNN directly, its primitive kept per shape. */
-    private final OneDnnBatchNorm inference = new OneDnnBatchNorm();
+    /** oneDNN directly, its primitives kept per shape; the Java loops where it cannot run. */
+    private final OneDnnBatchNorm direct = new OneDnnBatchNorm();
     /** The last training batch's mean and (biased) variance, when this helper computed them. */
     private INDArray meanCache;
     private INDArray varCache;
@@ -124,6 +124,12 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         }
         INDArray x = ChannelKernels.contiguous(input);
         INDArray g = ChannelKernels.contiguous(epsilon);
+        if (dGammaView != null && dBetaView != null) { // null when gamma and beta are locked
+            INDArray out = direct.backward(x, g, gamma, beta, mean, var, dGammaView, dBetaView, eps, workspaceMgr);
+            if (out != null) {
+                return new Pair<>(gradients(dGammaView, dBetaView), out);
+            }
+        }
         if (!ChannelKernels.usable(x, g)) {
             return oneDnn.backpropGradient(input, epsilon, shape, gamma, beta, dGammaView, dBetaView, eps, format,
                     workspaceMgr);
@@ -160,10 +166,14 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, input.shape(), 'c');
         ChannelKernels.gradientMap(g, x, rows, centre, a, b, offset, out);
 
+        return new Pair<>(gradients(dGammaView, dBetaView), out);
+    }
+
+    private static Gradient gradients(INDArray dGammaView, INDArray dBetaView) {
         Gradient grad = new DefaultGradient();
         grad.setGradientFor("gamma", dGammaView);
         grad.setGradientFor("beta", dBetaView);
-        return new Pair<>(grad, out);
+        return grad;
     }
 
     /** Row totals of {@code [N, C]} rows summed over N, per channel. */
@@ -185,7 +195,7 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             LayerWorkspaceMgr workspaceMgr) {
         if (!training && format == CNN2DFormat.NCHW) {
             ownStatistics = false;
-            INDArray out = inference.inference(x, gamma, beta, mean, var, eps, workspaceMgr);
+            INDArray out = direct.inference(x, gamma, beta, mean, var, eps, workspaceMgr);
             if (out != null) {
                 return out;
             }
@@ -196,6 +206,19 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             return oneDnn.preOutput(x, training, shape, gamma, beta, mean, var, decay, eps, format, workspaceMgr);
         }
         INDArray xc = ChannelKernels.contiguous(x);
+        INDArray statsMean;
+        INDArray statsVar;
+        try (MemoryWorkspace none = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            statsMean = Nd4j.createUninitialized(DataType.FLOAT, x.size(1));
+            statsVar = Nd4j.createUninitialized(DataType.FLOAT, x.size(1));
+        }
+        INDArray normalised = direct.training(xc, gamma, beta, statsMean, statsVar, eps, workspaceMgr);
+        if (normalised != null) {
+            meanCache = statsMean;
+            varCache = statsVar;
+            ownStatistics = true;
+            return normalised;
+        }
         if (!ChannelKernels.usable(xc)) {
             ownStatistics = false;
             return oneDnn.preOutput(x, training, shape, gamma, beta, mean, var, decay, eps, format, workspaceMgr);

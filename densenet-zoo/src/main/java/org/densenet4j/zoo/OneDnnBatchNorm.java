@@ -5,8 +5,10 @@ import java.util.List;
 import java.util.Map;
 
 import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
 import org.deeplearning4j.nn.workspace.ArrayType;
@@ -15,84 +17,137 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Batch normalisation at inference through oneDNN directly, {@code y = gamma * (x - mean) /
- * sqrt(var + eps) + beta} with the layer's running statistics, on the NCHW arrays as they are: one
- * primitive per input shape, built once and kept (DL4J's oneDNN helper has libnd4j set one up on
- * every call). The parameters are read where they lie on each call, so changes to them are seen.
+ * Batch normalisation through oneDNN directly on the NCHW arrays as they are, one primitive per
+ * pass and input shape built once and kept (DL4J's oneDNN helper has libnd4j set one up on every
+ * call, and its backward pass adds a dozen correction passes): at inference
+ * {@code y = gamma * (x - mean) / sqrt(var + eps) + beta} with the running statistics; in training
+ * with the batch's mean and (biased) variance, which the caller keeps for the running statistics and
+ * the backward pass. Parameters and gradients are read and written where they lie, on every call.
+ * Each pass returns null for what it cannot run (another backend, not float, not 4-d, views with
+ * gaps, a shape oneDNN turns down) or when {@code -Ddensenet4j.oneDnnBatchNorm=false}: the caller
+ * then runs its own.
  */
 final class OneDnnBatchNorm {
 
-    private static final int FLAGS = dnnl.normalization_flags.use_global_stats.value
-            | dnnl.normalization_flags.use_scale.value | dnnl.normalization_flags.use_shift.value;
+    private static final int SCALE_SHIFT = dnnl.normalization_flags.use_scale.value
+            | dnnl.normalization_flags.use_shift.value;
 
-    /** Plans per input shape and epsilon; null for a shape oneDNN turned down. */
+    /** The three passes, each with its operands in the order {@link Plan#run} binds them. */
+    private enum Pass {
+        /** x, y, gamma, beta, running mean, running variance. */
+        INFERENCE,
+        /** x, y, gamma, beta, batch mean (out), batch variance (out). */
+        TRAINING,
+        /** x, dL/dy, gamma, beta, batch mean, batch variance, dL/dx (out), dL/dgamma (out), dL/dbeta (out). */
+        BACKWARD
+    }
+
+    /** Plans per pass, input shape and epsilon; null for a shape oneDNN turned down. */
     private final Map<List<Long>, Plan> plans = new HashMap<>();
 
-    /**
-     * {@code x} normalised into a new activations array, or null when this cannot run it (another
-     * backend, not float, not 4-d, views with gaps, a shape oneDNN turns down): the caller's helper then does.
-     */
+    /** Inference with the running statistics: {@code x} normalised into a new activations array, or null. */
     INDArray inference(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var, double eps,
             LayerWorkspaceMgr workspaceMgr) {
-        if (!OneDnn.LOADED || x.rank() != 4 || gamma == null || beta == null) {
+        Plan plan = plan(Pass.INFERENCE, x, eps, gamma, beta, mean, var);
+        if (plan == null) {
             return null;
         }
-        long channels = x.size(1);
-        for (INDArray a : new INDArray[] {x, gamma, beta, mean, var}) {
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
+        plan.run(x, out, gamma, beta, mean, var);
+        return out;
+    }
+
+    /**
+     * Training forward pass: {@code x} normalised with its batch statistics into a new activations
+     * array, the statistics written to {@code batchMean} and {@code batchVar} ([C] each); or null.
+     */
+    INDArray training(INDArray x, INDArray gamma, INDArray beta, INDArray batchMean, INDArray batchVar, double eps,
+            LayerWorkspaceMgr workspaceMgr) {
+        Plan plan = plan(Pass.TRAINING, x, eps, gamma, beta, batchMean, batchVar);
+        if (plan == null) {
+            return null;
+        }
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
+        plan.run(x, out, gamma, beta, batchMean, batchVar);
+        return out;
+    }
+
+    /**
+     * Backward pass of a training forward pass with these batch statistics: dL/dx into a new
+     * activation-gradient array, dL/dgamma and dL/dbeta into their views; or null.
+     */
+    INDArray backward(INDArray x, INDArray gradOut, INDArray gamma, INDArray beta, INDArray batchMean,
+            INDArray batchVar, INDArray dGamma, INDArray dBeta, double eps, LayerWorkspaceMgr workspaceMgr) {
+        if (!ChannelKernels.denseRowMajor(gradOut) || gradOut.dataType() != DataType.FLOAT
+                || !java.util.Arrays.equals(gradOut.shape(), x.shape())) {
+            return null;
+        }
+        Plan plan = plan(Pass.BACKWARD, x, eps, gamma, beta, batchMean, batchVar, dGamma, dBeta);
+        if (plan == null) {
+            return null;
+        }
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, x.shape(), 'c');
+        plan.run(x, gradOut, gamma, beta, batchMean, batchVar, out, dGamma, dBeta);
+        return out;
+    }
+
+    /** The kept plan for this pass and shape, or null when {@code x} and the per-channel arrays are not for oneDNN. */
+    private Plan plan(Pass pass, INDArray x, double eps, INDArray... perChannel) {
+        if (!OneDnn.LOADED || "false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnBatchNorm")) || x.rank() != 4 || x.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(x)) {
+            return null;
+        }
+        for (INDArray a : perChannel) {
             if (a == null || a.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(a)
-                    || (a != x && a.length() != channels)) {
+                    || a.length() != x.size(1)) {
                 return null;
             }
         }
         long[] shape = x.shape();
-        List<Long> key = List.of(shape[0], shape[1], shape[2], shape[3], Double.doubleToLongBits(eps));
-        Plan plan = plans.get(key);
-        if (plan == null && !plans.containsKey(key)) {
-            plan = Plan.create(shape, (float) eps);
-            plans.put(key, plan);
+        List<Long> key = List.of((long) pass.ordinal(), shape[0], shape[1], shape[2], shape[3],
+                Double.doubleToLongBits(eps));
+        if (!plans.containsKey(key)) {
+            plans.put(key, Plan.create(pass, shape, (float) eps));
         }
-        if (plan == null) {
-            return null;
-        }
-        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, shape, 'c');
-        plan.run(x, gamma, beta, mean, var, out);
-        return out;
+        return plans.get(key);
     }
 
-    /** One input shape: the primitive and its operands, bound to each call's arrays. */
-    private record Plan(batch_normalization_forward primitive, memory src, memory dst, memory scale, memory shift,
-            memory mean, memory variance, IntMemoryMap args) {
+    /** One pass of one shape: the primitive and its operands, bound to each call's arrays. */
+    private record Plan(primitive primitive, memory[] operands, IntMemoryMap args) {
 
-        static Plan create(long[] shape, float eps) {
+        static Plan create(Pass pass, long[] shape, float eps) {
             try {
                 memory.desc data = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
                 memory.desc perChannel = new memory.desc(new long[] {shape[1]}, memory.data_type.f32,
                         memory.format_tag.a);
-                var desc = new batch_normalization_forward.desc(dnnl.prop_kind.forward_inference.value, data, eps,
-                        FLAGS);
-                var pd = new batch_normalization_forward.primitive_desc(desc, OneDnn.ENGINE);
-                memory src = OneDnn.unbound(data);
-                memory dst = OneDnn.unbound(data);
-                memory scale = OneDnn.unbound(perChannel);
-                memory shift = OneDnn.unbound(perChannel);
-                memory mean = OneDnn.unbound(perChannel);
-                memory variance = OneDnn.unbound(perChannel);
-                IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src, dnnl.DNNL_ARG_DST, dst,
-                        dnnl.DNNL_ARG_SCALE, scale, dnnl.DNNL_ARG_SHIFT, shift,
-                        dnnl.DNNL_ARG_MEAN, mean, dnnl.DNNL_ARG_VARIANCE, variance);
-                return new Plan(new batch_normalization_forward(pd), src, dst, scale, shift, mean, variance, args);
+                boolean inference = pass == Pass.INFERENCE;
+                int flags = SCALE_SHIFT | (inference ? dnnl.normalization_flags.use_global_stats.value : 0);
+                var forward = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
+                        (inference ? dnnl.prop_kind.forward_inference : dnnl.prop_kind.forward_training).value, data,
+                        eps, flags), OneDnn.ENGINE);
+                memory[] m = new memory[pass == Pass.BACKWARD ? 9 : 6];
+                for (int i = 0; i < m.length; i++) {
+                    m[i] = OneDnn.unbound(i < 2 || i == 6 ? data : perChannel);
+                }
+                if (pass != Pass.BACKWARD) {
+                    return new Plan(new batch_normalization_forward(forward), m, OneDnn.args(
+                            dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
+                            dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5]));
+                }
+                var backward = new batch_normalization_backward.primitive_desc(new batch_normalization_backward.desc(
+                        dnnl.prop_kind.backward.value, data, data, eps, flags), OneDnn.ENGINE, forward);
+                return new Plan(new batch_normalization_backward(backward), m, OneDnn.args(
+                        dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DIFF_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
+                        dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5],
+                        dnnl.DNNL_ARG_DIFF_SRC, m[6], dnnl.DNNL_ARG_DIFF_SCALE, m[7], dnnl.DNNL_ARG_DIFF_SHIFT, m[8]));
             } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
                 return null;
             }
         }
 
-        void run(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var, INDArray out) {
-            src.set_data_handle(ChannelKernels.pointer(x));
-            dst.set_data_handle(ChannelKernels.pointer(out));
-            scale.set_data_handle(ChannelKernels.pointer(gamma));
-            shift.set_data_handle(ChannelKernels.pointer(beta));
-            this.mean.set_data_handle(ChannelKernels.pointer(mean));
-            variance.set_data_handle(ChannelKernels.pointer(var));
+        void run(INDArray... arrays) {
+            for (int i = 0; i < operands.length; i++) {
+                operands[i].set_data_handle(ChannelKernels.pointer(arrays[i]));
+            }
             stream s = OneDnn.STREAM.get();
             primitive.execute(s, args);
             s._wait();

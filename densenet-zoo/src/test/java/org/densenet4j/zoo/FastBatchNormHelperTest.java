@@ -51,21 +51,28 @@ class FastBatchNormHelperTest {
             INDArray beta = Nd4j.randn(DataType.FLOAT, 1, c);
             Map<String, INDArray> golden = pytorch(dir, x, g, gamma, beta);
 
-            FastBatchNormHelper helper = new FastBatchNormHelper(new MKLDNNBatchNormHelper(DataType.FLOAT));
-            LayerWorkspaceMgr ws = LayerWorkspaceMgr.noWorkspaces();
-            INDArray y = helper.preOutput(x, true, shape, gamma, beta, Nd4j.zeros(DataType.FLOAT, 1, c),
-                    Nd4j.ones(DataType.FLOAT, 1, c), 0.9, EPS, CNN2DFormat.NCHW, ws);
-            INDArray dGamma = Nd4j.zeros(DataType.FLOAT, 1, c);
-            INDArray dBeta = Nd4j.zeros(DataType.FLOAT, 1, c);
-            Pair<Gradient, INDArray> back = helper.backpropGradient(x, g, shape, gamma, beta, dGamma, dBeta, EPS,
-                    CNN2DFormat.NCHW, ws);
+            for (String oneDnn : new String[] {"true", "false"}) { // oneDNN's passes, then the Java loops
+                System.setProperty("densenet4j.oneDnnBatchNorm", oneDnn);
+                try {
+                    FastBatchNormHelper helper = new FastBatchNormHelper(new MKLDNNBatchNormHelper(DataType.FLOAT));
+                    LayerWorkspaceMgr ws = LayerWorkspaceMgr.noWorkspaces();
+                    INDArray y = helper.preOutput(x, true, shape, gamma, beta, Nd4j.zeros(DataType.FLOAT, 1, c),
+                            Nd4j.ones(DataType.FLOAT, 1, c), 0.9, EPS, CNN2DFormat.NCHW, ws);
+                    INDArray dGamma = Nd4j.zeros(DataType.FLOAT, 1, c);
+                    INDArray dBeta = Nd4j.zeros(DataType.FLOAT, 1, c);
+                    Pair<Gradient, INDArray> back = helper.backpropGradient(x, g, shape, gamma, beta, dGamma, dBeta,
+                            EPS, CNN2DFormat.NCHW, ws);
 
-            String at = java.util.Arrays.toString(shape);
-            assertClose("y " + at, golden.get("y"), y, 1e-4);
-            assertClose("dx " + at, golden.get("dx"), back.getSecond(), 1e-4);
-            assertClose("dgamma " + at, golden.get("dgamma"), dGamma, 1e-4);
-            assertClose("dbeta " + at, golden.get("dbeta"), dBeta, 1e-4);
-            assertTrue(back.getFirst().gradientForVariable().get("gamma") == dGamma, "gamma's gradient view");
+                    String at = java.util.Arrays.toString(shape) + (oneDnn.equals("true") ? " oneDNN" : " Java");
+                    assertClose("y " + at, golden.get("y"), y, 1e-4);
+                    assertClose("dx " + at, golden.get("dx"), back.getSecond(), 1e-4);
+                    assertClose("dgamma " + at, golden.get("dgamma"), dGamma, 1e-4);
+                    assertClose("dbeta " + at, golden.get("dbeta"), dBeta, 1e-4);
+                    assertTrue(back.getFirst().gradientForVariable().get("gamma") == dGamma, "gamma's gradient view");
+                } finally {
+                    System.clearProperty("densenet4j.oneDnnBatchNorm");
+                }
+            }
         }
     }
 
