@@ -166,8 +166,7 @@ public final class ConvOps {
 
     /**
      * Milliseconds per call of the zoo's OneDnnConvHelper (preOutput, or backpropGradient for the
-     * gradients of input, weights and bias), as DL4J's ConvolutionLayer calls it; no workspaces, so
-     * each call also allocates its output.
+     * gradients of input and weights), as DL4J's ConvolutionLayer calls it, its output in a workspace.
      */
     static double[] timeHelper(Conv c, boolean backward, int warmup, int iterations) {
         org.deeplearning4j.nn.layers.convolution.ConvolutionHelper helper;
@@ -184,16 +183,30 @@ public final class ConvOps {
         int[] k = {(int) c.weights()[2], (int) c.weights()[3]};
         int[] s = {(int) c.stride(), (int) c.stride()};
         int[] p = {(int) c.pad(), (int) c.pad()};
-        var none = org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.noWorkspaces();
+        // A workspace for the outputs, as DL4J's layers have: after the first call no allocation.
+        var wsConf = org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration.builder()
+                .policyLearning(org.nd4j.linalg.api.memory.enums.LearningPolicy.FIRST_LOOP)
+                .policyAllocation(org.nd4j.linalg.api.memory.enums.AllocationPolicy.STRICT).build();
+        var type = backward ? org.deeplearning4j.nn.workspace.ArrayType.ACTIVATION_GRAD
+                : org.deeplearning4j.nn.workspace.ArrayType.ACTIVATIONS;
+        var none = org.deeplearning4j.nn.workspace.LayerWorkspaceMgr.builder().with(type, "convops", wsConf)
+                .build();
         var truncate = org.deeplearning4j.nn.conf.ConvolutionMode.Truncate;
         var nchw = org.deeplearning4j.nn.conf.CNN2DFormat.NCHW;
-        INDArray y = helper.preOutput(x, w, b, k, s, p, null, null, truncate, new int[] {1, 1}, nchw, none);
-        INDArray delta = Nd4j.rand(DataType.FLOAT, y.shape());
+        long outH = (c.input()[2] + 2 * c.pad() - c.weights()[2]) / c.stride() + 1;
+        long outW = (c.input()[3] + 2 * c.pad() - c.weights()[3]) / c.stride() + 1;
+        INDArray delta = Nd4j.rand(DataType.FLOAT, c.input()[0], c.weights()[0], outH, outW);
         INDArray wGrad = Nd4j.create(DataType.FLOAT, c.weights());
-        Runnable op = backward
-                ? () -> helper.backpropGradient(x, w, null, delta, k, s, p, null, wGrad, null, null, null, null, truncate,
-                        new int[] {1, 1}, nchw, none)
-                : () -> helper.preOutput(x, w, b, k, s, p, null, null, truncate, new int[] {1, 1}, nchw, none);
+        Runnable op = () -> {
+            try (var ws = none.notifyScopeEntered(type)) {
+                if (backward) {
+                    helper.backpropGradient(x, w, null, delta, k, s, p, null, wGrad, null, null, null, null, truncate,
+                            new int[] {1, 1}, nchw, none);
+                } else {
+                    helper.preOutput(x, w, b, k, s, p, null, null, truncate, new int[] {1, 1}, nchw, none);
+                }
+            }
+        };
         for (int i = 0; i < warmup; i++) {
             op.run();
         }

@@ -23,7 +23,7 @@ echo "|---|---|---|---|---|---|"
 for w in "${workloads[@]}"; do
   read -r model mode batch input <<<"$w"
   d=$(OMP_NUM_THREADS=2 ./densenet benchmark --model "$model" --mode "$mode" --batch "$batch" --input "$input" \
-        --warmup "$warmup" --iterations "$iterations" | json)
+        --warmup "$warmup" --iterations "$iterations" --threads 2 | json)
   t=$(/usr/bin/python3 tools/bench/torch_bench.py --model "$model" --mode "$mode" --batch "$batch" --input "$input" \
         --warmup "$warmup" --iterations "$iterations" --threads 2 | json)
   dm=$(field "$d" median_ms); tm=$(field "$t" median_ms)

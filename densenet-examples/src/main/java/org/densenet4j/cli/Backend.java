@@ -10,6 +10,19 @@ final class Backend {
     private Backend() {
     }
 
+    /**
+     * Runs ND4J's parallel loops, and oneDNN's (one OpenMP runtime serves both), on {@code threads}
+     * threads from now on; also sizes DenseNet4J's own kernel pool when it has not started yet.
+     */
+    static void setThreads(int threads) {
+        System.setProperty("densenet4j.kernelThreads", Integer.toString(threads));
+        Nd4j.getEnvironment().setMaxThreads(threads);
+        Nd4j.getEnvironment().setMaxMasterThreads(threads);
+        if (!"CUDA".equalsIgnoreCase(String.valueOf(Nd4j.getExecutioner().getEnvironmentInformation().get("backend")))) {
+            org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+        }
+    }
+
     /** For example {@code CPU (nd4j-native, 2 threads)} or {@code CUDA (nd4j-cuda)}. */
     static String describe() {
         Properties env = Nd4j.getExecutioner().getEnvironmentInformation();

@@ -50,10 +50,17 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Option(names = "--weights", description = "The Keras weight file, for --mode import.")
     Path weights;
 
+    @Option(names = "--threads", description = "Threads of ND4J's and oneDNN's parallel loops "
+            + "(default: ND4J's own choice, OMP_NUM_THREADS or the cores).")
+    Integer threads;
+
     @Override
     public Integer call() throws Exception {
-        if (batch < 1 || warmup < 0 || iterations < 1) {
-            throw new UserError("--batch and --iterations must be >= 1 and --warmup >= 0");
+        if (batch < 1 || warmup < 0 || iterations < 1 || (threads != null && threads < 1)) {
+            throw new UserError("--batch, --iterations and --threads must be >= 1 and --warmup >= 0");
+        }
+        if (threads != null) {
+            Backend.setThreads(threads);
         }
         Models.Architecture architecture = Models.architecture(model);
         DenseNetConfig base = architecture.config().build();

@@ -184,7 +184,7 @@ class CliTest {
     @Test
     void benchmarkEndsWithAJsonLine() {
         Cli.Run infer = run("benchmark", "--model", "densenet-bc100-k12", "--input", "32x32", "--batch", "2",
-                "--warmup", "0", "--iterations", "2");
+                "--warmup", "0", "--iterations", "2", "--threads", "2");
         assertEquals(0, infer.code(), infer.err());
         String json = infer.out().strip().lines().reduce((a, b) -> b).orElseThrow();
         assertTrue(json.matches("\\{\"model\":\"densenet-bc100-k12\",\"mode\":\"infer\",\"batch\":2,"
@@ -198,7 +198,9 @@ class CliTest {
                 "--warmup", "0", "--iterations", "1");
         assertEquals(0, load.code(), load.err());
         assertTrue(load.out().contains("\"mode\":\"import\""), load.out());
+        assertTrue(json.contains(" 2 threads)"), "--threads is what the backend runs: " + json);
         assertBadInput(run("benchmark", "--mode", "import"), "--mode import needs --weights FILE.h5");
+        assertBadInput(run("benchmark", "--threads", "0"), "--batch, --iterations and --threads must be >= 1");
     }
 
     @Test
