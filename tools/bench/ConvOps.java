@@ -123,16 +123,8 @@ public final class ConvOps {
         } else {
             op = new Conv2D(new INDArray[] {x, w}, new INDArray[] {y}, cfg);
         }
-        for (int i = 0; i < warmup; i++) {
-            Nd4j.exec(op);
-        }
-        double[] ms = new double[iterations];
-        for (int i = 0; i < iterations; i++) {
-            long t = System.nanoTime();
-            Nd4j.exec(op);
-            ms[i] = (System.nanoTime() - t) / 1e6;
-        }
-        return ms;
+        CustomOp conv = op;
+        return measure(() -> Nd4j.exec(conv), warmup, iterations);
     }
 
     /** A 1x1, stride-1, unpadded convolution: in NCHW one matrix product per image. */
@@ -152,16 +144,7 @@ public final class ConvOps {
                 Nd4j.gemm(w, x.slice(i), y.slice(i), false, false, 1.0, 0.0);
             }
         };
-        for (int i = 0; i < warmup; i++) {
-            op.run();
-        }
-        double[] ms = new double[iterations];
-        for (int i = 0; i < iterations; i++) {
-            long t = System.nanoTime();
-            op.run();
-            ms[i] = (System.nanoTime() - t) / 1e6;
-        }
-        return ms;
+        return measure(op, warmup, iterations);
     }
 
     /**
@@ -207,16 +190,7 @@ public final class ConvOps {
                 }
             }
         };
-        for (int i = 0; i < warmup; i++) {
-            op.run();
-        }
-        double[] ms = new double[iterations];
-        for (int i = 0; i < iterations; i++) {
-            long t = System.nanoTime();
-            op.run();
-            ms[i] = (System.nanoTime() - t) / 1e6;
-        }
-        return ms;
+        return measure(op, warmup, iterations);
     }
 
     static org.bytedeco.dnnl.engine engine;
@@ -284,6 +258,19 @@ public final class ConvOps {
                 stream._wait();
             };
         }
+        return measure(op, warmup, iterations);
+    }
+
+    static org.bytedeco.dnnl.IntMemoryMap args(Object... keysAndMemories) {
+        var map = new org.bytedeco.dnnl.IntMemoryMap();
+        for (int i = 0; i < keysAndMemories.length; i += 2) {
+            map.put((Integer) keysAndMemories[i], (org.bytedeco.dnnl.memory) keysAndMemories[i + 1]);
+        }
+        return map;
+    }
+
+    /** Milliseconds of each of {@code iterations} runs of {@code op}, after {@code warmup} untimed ones. */
+    static double[] measure(Runnable op, int warmup, int iterations) {
         for (int i = 0; i < warmup; i++) {
             op.run();
         }
@@ -294,14 +281,6 @@ public final class ConvOps {
             ms[i] = (System.nanoTime() - t) / 1e6;
         }
         return ms;
-    }
-
-    static org.bytedeco.dnnl.IntMemoryMap args(Object... keysAndMemories) {
-        var map = new org.bytedeco.dnnl.IntMemoryMap();
-        for (int i = 0; i < keysAndMemories.length; i += 2) {
-            map.put((Integer) keysAndMemories[i], (org.bytedeco.dnnl.memory) keysAndMemories[i + 1]);
-        }
-        return map;
     }
 
     static double median(double[] values) {

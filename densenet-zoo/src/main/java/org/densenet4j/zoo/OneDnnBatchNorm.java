@@ -48,13 +48,7 @@ final class OneDnnBatchNorm {
     /** Inference with the running statistics: {@code x} normalised into a new activations array, or null. */
     INDArray inference(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var, double eps,
             LayerWorkspaceMgr workspaceMgr) {
-        Plan plan = plan(Pass.INFERENCE, x, eps, gamma, beta, mean, var);
-        if (plan == null) {
-            return null;
-        }
-        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
-        plan.run(x, out, gamma, beta, mean, var);
-        return out;
+        return forward(Pass.INFERENCE, x, gamma, beta, mean, var, eps, workspaceMgr);
     }
 
     /**
@@ -63,12 +57,17 @@ final class OneDnnBatchNorm {
      */
     INDArray training(INDArray x, INDArray gamma, INDArray beta, INDArray batchMean, INDArray batchVar, double eps,
             LayerWorkspaceMgr workspaceMgr) {
-        Plan plan = plan(Pass.TRAINING, x, eps, gamma, beta, batchMean, batchVar);
+        return forward(Pass.TRAINING, x, gamma, beta, batchMean, batchVar, eps, workspaceMgr);
+    }
+
+    private INDArray forward(Pass pass, INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var,
+            double eps, LayerWorkspaceMgr workspaceMgr) {
+        Plan plan = plan(pass, x, eps, gamma, beta, mean, var);
         if (plan == null) {
             return null;
         }
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
-        plan.run(x, out, gamma, beta, batchMean, batchVar);
+        plan.run(x, out, gamma, beta, mean, var);
         return out;
     }
 
@@ -93,7 +92,8 @@ final class OneDnnBatchNorm {
 
     /** The kept plan for this pass and shape, or null when {@code x} and the per-channel arrays are not for oneDNN. */
     private Plan plan(Pass pass, INDArray x, double eps, INDArray... perChannel) {
-        if (!OneDnn.LOADED || "false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnBatchNorm")) || x.rank() != 4 || x.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(x)) {
+        if (!OneDnn.LOADED || "false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnBatchNorm"))
+                || x.rank() != 4 || x.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(x)) {
             return null;
         }
         for (INDArray a : perChannel) {
