@@ -29,7 +29,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * The convolutions of a DenseNet preset alone: libnd4j's {@code conv2d} (infer) or {@code conv2d_bp}
  * (train) called directly on every convolution shape of the graph, outside DL4J's layers, so that
  * their sum can be set beside PyTorch's for the same shapes ({@code torch_conv_ops.py}) and beside
- * the whole network's time. Shapes come from the graph DenseNetBuilder builds.
+ * the whole network's time. Shapes come from the graph DenseNetBuilder builds. {@code --impl} picks
+ * another implementation: {@code helper} (the zoo's OneDnnConvHelper, forward or backward),
+ * {@code dnnl} / {@code dnnl-blocked} (oneDNN's forward primitive on plain or blocked layouts) or
+ * {@code gemm} (1x1 forward passes as one matrix product).
  *
  * <pre>
  * java -cp "$jar:$(cat densenet-examples/target/classpath-nd4j-native-platform.txt)" tools/bench/ConvOps.java \
@@ -78,8 +81,8 @@ public final class ConvOps {
         Files.writeString(tmp, json);
         Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        System.out.printf(Locale.ROOT, "%s batch %d %s: %d convolutions, sum of medians %.1f ms (libnd4j %s)%n",
-                model, batch, mode.equals("train") ? "conv2d_bp" : "conv2d", convs.size(), total, out);
+        System.out.printf(Locale.ROOT, "%s batch %d %s, --impl %s: %d convolutions, sum of medians %.1f ms (%s)%n",
+                model, batch, mode.equals("train") ? "backward" : "forward", impl, convs.size(), total, out);
     }
 
     /** Every ConvolutionLayer of the graph, with the shape of its input at this batch size. */
