@@ -1,5 +1,8 @@
 package org.densenet4j.zoo;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.memory;
@@ -19,6 +22,8 @@ final class OneDnn {
     static final boolean LOADED = load();
     static final engine ENGINE = LOADED ? new engine(engine.kind.cpu, 0) : null;
     static final ThreadLocal<stream> STREAM = ThreadLocal.withInitial(() -> new stream(ENGINE));
+    /** Plans a layer keeps (per pass and input shape: training and inference batch sizes, a few image sizes). */
+    static final int KEPT_PLANS = 16;
 
     private OneDnn() {
     }
@@ -33,6 +38,19 @@ final class OneDnn {
         } catch (Throwable t) { // UnsatisfiedLinkError or a missing class: DL4J's helpers run
             return false;
         }
+    }
+
+    /**
+     * A layer's kept plans by input shape: the most recently used {@code max}, so that a graph fed
+     * ever new image sizes does not hold on to primitives for all of them.
+     */
+    static <K, V> Map<K, V> recentlyUsed(int max) {
+        return new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+                return size() > max;
+            }
+        };
     }
 
     /** A memory object without data yet; each call binds the arrays' addresses. */

@@ -1,6 +1,5 @@
 package org.densenet4j.zoo;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -43,7 +42,7 @@ final class OneDnnBatchNorm {
     }
 
     /** Plans per pass, input shape and epsilon; null for a shape oneDNN turned down. */
-    private final Map<List<Long>, Plan> plans = new HashMap<>();
+    private final Map<List<Long>, Plan> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
 
     /** Inference with the running statistics: {@code x} normalised into a new activations array, or null. */
     INDArray inference(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var, double eps,

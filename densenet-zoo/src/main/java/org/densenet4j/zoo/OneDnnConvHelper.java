@@ -1,7 +1,6 @@
 package org.densenet4j.zoo;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -56,7 +55,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Plans per pass and input shape; a layer sees one or two shapes (batch sizes) in practice. Null: oneDNN said no. */
-    private final Map<List<Long>, Plan> plans = new HashMap<>();
+    private final Map<List<Long>, Plan> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
 
     OneDnnConvHelper(DataType dataType) {
         super(dataType);

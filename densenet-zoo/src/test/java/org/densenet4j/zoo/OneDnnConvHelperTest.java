@@ -124,6 +124,25 @@ class OneDnnConvHelperTest {
         }
     }
 
+    @Test
+    void manyImageSizesOneAfterAnother() {
+        // More input shapes than a layer keeps plans for: the oldest are dropped and built again.
+        OneDnnConvHelper helper = new OneDnnConvHelper(DataType.FLOAT);
+        MKLDNNConvHelper reference = new MKLDNNConvHelper(DataType.FLOAT);
+        INDArray weights = Nd4j.rand(DataType.FLOAT, 4, 3, 3, 3).subi(0.5);
+        INDArray bias = Nd4j.zeros(DataType.FLOAT, 1, 4);
+        for (int size : new int[] {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 5, 6}) {
+            INDArray input = Nd4j.rand(DataType.FLOAT, 2, 3, size, size + 1);
+            INDArray expected = reference.preOutput(input, weights, bias, new int[] {3, 3}, new int[] {1, 1},
+                    new int[] {1, 1}, AlgoMode.PREFER_FASTEST, FwdAlgo.IMPLICIT_GEMM, ConvolutionMode.Truncate,
+                    new int[] {1, 1}, CNN2DFormat.NCHW, LayerWorkspaceMgr.noWorkspaces());
+            INDArray actual = helper.preOutput(input, weights, bias, new int[] {3, 3}, new int[] {1, 1},
+                    new int[] {1, 1}, AlgoMode.PREFER_FASTEST, FwdAlgo.IMPLICIT_GEMM, ConvolutionMode.Truncate,
+                    new int[] {1, 1}, CNN2DFormat.NCHW, LayerWorkspaceMgr.noWorkspaces());
+            assertClose(expected, actual);
+        }
+    }
+
     private static void assertClose(INDArray expected, INDArray actual) {
         double scale = Math.max(1, expected.amaxNumber().doubleValue());
         double diff = expected.sub(actual).amaxNumber().doubleValue();
