@@ -36,8 +36,10 @@ public final class ConcurrentPredictor implements AutoCloseable {
         this.replicas = replicas;
         this.idle = new ArrayBlockingQueue<>(replicas);
         idle.add(model);
+        boolean fast = FastPath.runsIn(model);
         for (int i = 1; i < replicas; i++) {
-            idle.add(model.clone());
+            ComputationGraph copy = model.clone(); // DL4J's clone is built from the configuration: its own layers
+            idle.add(fast ? FastPath.install(copy) : copy);
         }
     }
 

@@ -70,6 +70,21 @@ public final class FastPath {
         return graph;
     }
 
+    /** Whether any part of the fast path runs in {@code graph} (its replicas should then run it too). */
+    static boolean runsIn(ComputationGraph graph) {
+        if (graph.getLayers() == null) {
+            return false;
+        }
+        for (Layer layer : graph.getLayers()) {
+            if (layer instanceof FastReluLayer || layer instanceof ConvolutionLayer conv
+                    && conv.getHelper() instanceof OneDnnConvHelper) {
+                return true;
+            }
+        }
+        return FastBatchNormHelper.installed(graph)
+                || java.util.Arrays.stream(graph.getVertices()).anyMatch(v -> v instanceof FastMergeVertex);
+    }
+
     /** Gives each ConvolutionLayer on DL4J's oneDNN helper an {@link OneDnnConvHelper} instead. */
     private static void installConvHelper(ComputationGraph graph) {
         if (CONV_HELPER_FIELD == null || graph.getLayers() == null || !OneDnnConvHelper.available()) {

@@ -1,6 +1,7 @@
 package org.densenet4j.zoo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.time.Duration;
@@ -29,6 +30,7 @@ class ConcurrentPredictorTest {
         }
         assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
             try (ConcurrentPredictor predictor = new ConcurrentPredictor(net, 2)) {
+                assertTrue(FastPath.runsIn(net), "the zoo's graph runs the fast path, and so do its replicas");
                 ExecutorService pool = Executors.newFixedThreadPool(8);
                 List<Future<Integer>> threads = new ArrayList<>();
                 for (int t = 0; t < 8; t++) {
