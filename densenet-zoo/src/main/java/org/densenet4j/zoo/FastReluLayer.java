@@ -21,12 +21,16 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>DL4J's layer copies its input before applying the activation in place (forward) and again
  * before computing the gradient, which its {@code relu_bp} op does at a fraction of memory speed.
- * This one writes {@code max(x, 0)} straight into the output, and the gradient as {@code step(x) * g}
- * with two fast elementwise ops. It is the same layer to DL4J: the configuration (and so what
+ * This one writes {@code max(x, 0)} straight into the output, and the gradient in one pass, both
+ * through oneDNN ({@link OneDnnRelu}); where oneDNN cannot run, with libnd4j's ops ({@code step(x) * g}
+ * for the gradient). It is the same layer to DL4J: the configuration (and so what
  * {@code ModelSerializer} writes) is DL4J's own {@code ActivationLayer} with {@code Activation.RELU};
  * {@link FastPath} swaps it in for the runtime layer of a graph already built.
  */
 final class FastReluLayer extends ActivationLayer {
+
+    /** oneDNN's ReLU, one pass each way; libnd4j's ops where it cannot run. */
+    private final OneDnnRelu oneDnn = new OneDnnRelu();
 
     FastReluLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -43,7 +47,9 @@ final class FastReluLayer extends ActivationLayer {
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(false);
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, input.dataType(), input.shape(), 'c');
-        Nd4j.exec(new RectifiedLinear(input, out, 0.0));
+        if (!oneDnn.forward(input, out)) {
+            Nd4j.exec(new RectifiedLinear(input, out, 0.0));
+        }
         return out;
     }
 
@@ -51,8 +57,10 @@ final class FastReluLayer extends ActivationLayer {
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(true);
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(), 'c');
-        Nd4j.exec(new Step(input, out, 0.0)); // 1 where x > 0, else 0: DL4J's ReLU gradient, 0 at x = 0
-        Nd4j.exec(new MulOp(out, epsilon, out));
+        if (!oneDnn.backward(input, epsilon, out)) {
+            Nd4j.exec(new Step(input, out, 0.0)); // 1 where x > 0, else 0: DL4J's ReLU gradient, 0 at x = 0
+            Nd4j.exec(new MulOp(out, epsilon, out));
+        }
         return new Pair<>(new DefaultGradient(), out);
     }
 }

@@ -6,10 +6,12 @@ import java.util.Map;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * oneDNN itself ({@code org.bytedeco:dnnl}), shared by the helpers that call it directly: loaded
@@ -56,6 +58,19 @@ final class OneDnn {
     /** A memory object without data yet; each call binds the arrays' addresses. */
     static memory unbound(memory.desc desc) {
         return new memory(desc, ENGINE, new Pointer());
+    }
+
+    /** One primitive with its operands, which each run binds to the caller's arrays, in order. */
+    record Bound(primitive primitive, memory[] operands, IntMemoryMap args) {
+
+        void run(INDArray... arrays) {
+            for (int i = 0; i < operands.length; i++) {
+                operands[i].set_data_handle(ChannelKernels.pointer(arrays[i]));
+            }
+            stream s = STREAM.get();
+            primitive.execute(s, args);
+            s._wait();
+        }
     }
 
     /** A primitive's arguments: argument kinds ({@code DNNL_ARG_*}) and memories, alternating. */

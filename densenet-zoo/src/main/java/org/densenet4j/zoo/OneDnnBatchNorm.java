@@ -3,12 +3,9 @@ package org.densenet4j.zoo;
 import java.util.List;
 import java.util.Map;
 
-import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
 import org.bytedeco.dnnl.memory;
-import org.bytedeco.dnnl.primitive;
-import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -31,7 +28,7 @@ final class OneDnnBatchNorm {
     private static final int SCALE_SHIFT = dnnl.normalization_flags.use_scale.value
             | dnnl.normalization_flags.use_shift.value;
 
-    /** The three passes, each with its operands in the order {@link Plan#run} binds them. */
+    /** The three passes, each with its operands in the order {@link OneDnn.Bound#run} binds them. */
     private enum Pass {
         /** x, y, gamma, beta, running mean, running variance. */
         INFERENCE,
@@ -42,7 +39,7 @@ final class OneDnnBatchNorm {
     }
 
     /** Plans per pass, input shape and epsilon; null for a shape oneDNN turned down. */
-    private final Map<List<Long>, Plan> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
+    private final Map<List<Long>, OneDnn.Bound> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
 
     /** Inference with the running statistics: {@code x} normalised into a new activations array, or null. */
     INDArray inference(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var, double eps,
@@ -61,7 +58,7 @@ final class OneDnnBatchNorm {
 
     private INDArray forward(Pass pass, INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var,
             double eps, LayerWorkspaceMgr workspaceMgr) {
-        Plan plan = plan(pass, x, eps, gamma, beta, mean, var);
+        OneDnn.Bound plan = plan(pass, x, eps, gamma, beta, mean, var);
         if (plan == null) {
             return null;
         }
@@ -80,7 +77,7 @@ final class OneDnnBatchNorm {
                 || !java.util.Arrays.equals(gradOut.shape(), x.shape())) {
             return null;
         }
-        Plan plan = plan(Pass.BACKWARD, x, eps, gamma, beta, batchMean, batchVar, dGamma, dBeta);
+        OneDnn.Bound plan = plan(Pass.BACKWARD, x, eps, gamma, beta, batchMean, batchVar, dGamma, dBeta);
         if (plan == null) {
             return null;
         }
@@ -90,7 +87,7 @@ final class OneDnnBatchNorm {
     }
 
     /** The kept plan for this pass and shape, or null when {@code x} and the per-channel arrays are not for oneDNN. */
-    private Plan plan(Pass pass, INDArray x, double eps, INDArray... perChannel) {
+    private OneDnn.Bound plan(Pass pass, INDArray x, double eps, INDArray... perChannel) {
         if (!OneDnn.LOADED || "false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnBatchNorm"))
                 || x.rank() != 4 || x.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(x)) {
             return null;
@@ -105,51 +102,39 @@ final class OneDnnBatchNorm {
         List<Long> key = List.of((long) pass.ordinal(), shape[0], shape[1], shape[2], shape[3],
                 Double.doubleToLongBits(eps));
         if (!plans.containsKey(key)) {
-            plans.put(key, Plan.create(pass, shape, (float) eps));
+            plans.put(key, build(pass, shape, (float) eps));
         }
         return plans.get(key);
     }
 
-    /** One pass of one shape: the primitive and its operands, bound to each call's arrays. */
-    private record Plan(primitive primitive, memory[] operands, IntMemoryMap args) {
-
-        static Plan create(Pass pass, long[] shape, float eps) {
-            try {
-                memory.desc data = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
-                memory.desc perChannel = new memory.desc(new long[] {shape[1]}, memory.data_type.f32,
-                        memory.format_tag.a);
-                boolean inference = pass == Pass.INFERENCE;
-                int flags = SCALE_SHIFT | (inference ? dnnl.normalization_flags.use_global_stats.value : 0);
-                var forward = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
-                        (inference ? dnnl.prop_kind.forward_inference : dnnl.prop_kind.forward_training).value, data,
-                        eps, flags), OneDnn.ENGINE);
-                memory[] m = new memory[pass == Pass.BACKWARD ? 9 : 6];
-                for (int i = 0; i < m.length; i++) {
-                    m[i] = OneDnn.unbound(i < 2 || i == 6 ? data : perChannel);
-                }
-                if (pass != Pass.BACKWARD) {
-                    return new Plan(new batch_normalization_forward(forward), m, OneDnn.args(
-                            dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
-                            dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5]));
-                }
-                var backward = new batch_normalization_backward.primitive_desc(new batch_normalization_backward.desc(
-                        dnnl.prop_kind.backward.value, data, data, eps, flags), OneDnn.ENGINE, forward);
-                return new Plan(new batch_normalization_backward(backward), m, OneDnn.args(
-                        dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DIFF_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
-                        dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5],
-                        dnnl.DNNL_ARG_DIFF_SRC, m[6], dnnl.DNNL_ARG_DIFF_SCALE, m[7], dnnl.DNNL_ARG_DIFF_SHIFT, m[8]));
-            } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
-                return null;
+    /** The primitive of one pass for one shape, or null when oneDNN turns it down. */
+    private static OneDnn.Bound build(Pass pass, long[] shape, float eps) {
+        try {
+            memory.desc data = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
+            memory.desc perChannel = new memory.desc(new long[] {shape[1]}, memory.data_type.f32,
+                    memory.format_tag.a);
+            boolean inference = pass == Pass.INFERENCE;
+            int flags = SCALE_SHIFT | (inference ? dnnl.normalization_flags.use_global_stats.value : 0);
+            var forward = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
+                    (inference ? dnnl.prop_kind.forward_inference : dnnl.prop_kind.forward_training).value, data,
+                    eps, flags), OneDnn.ENGINE);
+            memory[] m = new memory[pass == Pass.BACKWARD ? 9 : 6];
+            for (int i = 0; i < m.length; i++) {
+                m[i] = OneDnn.unbound(i < 2 || i == 6 ? data : perChannel);
             }
-        }
-
-        void run(INDArray... arrays) {
-            for (int i = 0; i < operands.length; i++) {
-                operands[i].set_data_handle(ChannelKernels.pointer(arrays[i]));
+            if (pass != Pass.BACKWARD) {
+                return new OneDnn.Bound(new batch_normalization_forward(forward), m, OneDnn.args(
+                        dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
+                        dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5]));
             }
-            stream s = OneDnn.STREAM.get();
-            primitive.execute(s, args);
-            s._wait();
+            var backward = new batch_normalization_backward.primitive_desc(new batch_normalization_backward.desc(
+                    dnnl.prop_kind.backward.value, data, data, eps, flags), OneDnn.ENGINE, forward);
+            return new OneDnn.Bound(new batch_normalization_backward(backward), m, OneDnn.args(
+                    dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DIFF_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
+                    dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5],
+                    dnnl.DNNL_ARG_DIFF_SRC, m[6], dnnl.DNNL_ARG_DIFF_SCALE, m[7], dnnl.DNNL_ARG_DIFF_SHIFT, m[8]));
+        } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
+            return null;
         }
     }
 }

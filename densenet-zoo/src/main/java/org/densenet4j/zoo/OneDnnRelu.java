@@ -1,0 +1,81 @@
+package org.densenet4j.zoo;
+
+import java.util.List;
+import java.util.Map;
+
+import org.bytedeco.dnnl.eltwise_backward;
+import org.bytedeco.dnnl.eltwise_forward;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.global.dnnl;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * ReLU through oneDNN directly, each way in one pass over dense float arrays (taken as flat
+ * vectors, the shape does not matter to an elementwise map), its primitives kept per length:
+ * forward {@code max(x, 0)}, backward {@code g} where {@code x > 0}, else 0 (DL4J's gradient, 0 at
+ * {@code x = 0}). Each call returns false for what it cannot run (another backend, not float, views
+ * with gaps) or when {@code -Ddensenet4j.oneDnnRelu=false}; the caller then runs libnd4j's ops.
+ */
+final class OneDnnRelu {
+
+    private final Map<List<Long>, OneDnn.Bound> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
+
+    /** {@code out = max(x, 0)}; false if not run. */
+    boolean forward(INDArray x, INDArray out) {
+        OneDnn.Bound plan = plan(false, x, out);
+        if (plan == null) {
+            return false;
+        }
+        plan.run(x, out);
+        return true;
+    }
+
+    /** {@code out = x > 0 ? g : 0}; false if not run. */
+    boolean backward(INDArray x, INDArray g, INDArray out) {
+        OneDnn.Bound plan = plan(true, x, g, out);
+        if (plan == null) {
+            return false;
+        }
+        plan.run(x, g, out);
+        return true;
+    }
+
+    private OneDnn.Bound plan(boolean backward, INDArray... arrays) {
+        if (!OneDnn.LOADED || "false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnRelu"))) {
+            return null;
+        }
+        for (INDArray a : arrays) {
+            if (a.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(a) || a.length() != arrays[0].length()) {
+                return null;
+            }
+        }
+        List<Long> key = List.of(backward ? 1L : 0L, arrays[0].length());
+        if (!plans.containsKey(key)) {
+            plans.put(key, build(backward, arrays[0].length()));
+        }
+        return plans.get(key);
+    }
+
+    /** The primitive of one pass for one length, or null when oneDNN turns it down. */
+    private static OneDnn.Bound build(boolean backward, long length) {
+        try {
+            memory.desc flat = new memory.desc(new long[] {length}, memory.data_type.f32, memory.format_tag.a);
+            var forward = new eltwise_forward.primitive_desc(new eltwise_forward.desc(
+                    backward ? dnnl.prop_kind.forward_training : dnnl.prop_kind.forward_inference,
+                    dnnl.algorithm.eltwise_relu, flat, 0f, 0f), OneDnn.ENGINE);
+            if (!backward) {
+                memory[] m = {OneDnn.unbound(flat), OneDnn.unbound(flat)};
+                return new OneDnn.Bound(new eltwise_forward(forward), m,
+                        OneDnn.args(dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DST, m[1]));
+            }
+            var pd = new eltwise_backward.primitive_desc(new eltwise_backward.desc(dnnl.algorithm.eltwise_relu,
+                    flat, flat, 0f, 0f), OneDnn.ENGINE, forward);
+            memory[] m = {OneDnn.unbound(flat), OneDnn.unbound(flat), OneDnn.unbound(flat)};
+            return new OneDnn.Bound(new eltwise_backward(pd), m, OneDnn.args(dnnl.DNNL_ARG_SRC, m[0],
+                    dnnl.DNNL_ARG_DIFF_DST, m[1], dnnl.DNNL_ARG_DIFF_SRC, m[2]));
+        } catch (RuntimeException e) { // oneDNN's error: not for it
+            return null;
+        }
+    }
+}
