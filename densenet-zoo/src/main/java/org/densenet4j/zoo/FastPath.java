@@ -12,28 +12,31 @@ import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
 
 /**
- * Puts a ComputationGraph on DenseNet4J's fast CPU path for training, in place: the graph stays a
- * standard one, with the same layers, parameters and outputs.
+ * Puts a ComputationGraph on DenseNet4J's fast CPU path, for inference and training, in place: the
+ * graph stays a standard one, with the same configuration, layers, parameters and outputs.
  *
  * <ul>
  *   <li>{@link OneDnnConvHelper} on every ConvolutionLayer that runs DL4J's oneDNN helper: oneDNN
- *       called directly for the forward pass, its primitives built once per shape;</li>
- *   <li>{@link FastBatchNormHelper} on every BatchNormalization layer that runs DL4J's oneDNN helper;</li>
+ *       called directly for both passes, each layer's primitives kept per input shape;</li>
+ *   <li>{@link FastBatchNormHelper} on every BatchNormalization layer that runs DL4J's oneDNN helper
+ *       (oneDNN called directly, {@link OneDnnBatchNorm}, with Java loops where it cannot run);</li>
  *   <li>{@link CacheMode#DEVICE} when the graph caches nothing: with DL4J's default
  *       ({@code NONE}) every ConvolutionLayer that runs a helper computes its forward convolution a
  *       second time in the backward pass; with a cache it keeps the output of the first;</li>
  *   <li>each MergeVertex's runtime vertex replaced by {@link FastMergeVertex}: concatenation along
- *       the channels as block copies;</li>
+ *       the channels, and its backward split, as block copies;</li>
  *   <li>the runtime layer of each plain-ReLU ActivationLayer replaced by {@link FastReluLayer}, one
- *       pass each way instead of two (the configuration stays DL4J's own).</li>
+ *       pass each way through oneDNN ({@link OneDnnRelu}).</li>
  * </ul>
  *
  * The zoo's {@code init()}, {@code initPretrained()} and model readers call it; call it yourself on
- * a graph made in another way (TransferLearning, {@code ModelSerializer}).
- * {@code -Ddensenet4j.oneDnnConv=false} keeps DL4J's convolution helper,
- * {@code -Ddensenet4j.fastMerge=false} DL4J's MergeVertex,
+ * a graph made in another way (TransferLearning, {@code ModelSerializer}). For comparisons, each
+ * part has a switch: {@code -Ddensenet4j.oneDnnConv=false} keeps DL4J's convolution helper,
+ * {@code -Ddensenet4j.fastBatchNorm=false} its batch-norm helper ({@code oneDnnBatchNorm=false}
+ * only the oneDNN passes), {@code -Ddensenet4j.fastMerge=false} DL4J's MergeVertex,
  * {@code -Ddensenet4j.convCache=false} leaves the cache mode alone (and the zoo's graphs without
- * one), {@code -Ddensenet4j.fastRelu=false} DL4J's ReLU layers, for comparisons.
+ * one), {@code -Ddensenet4j.fastRelu=false} keeps DL4J's ReLU layers ({@code oneDnnRelu=false}
+ * only libnd4j's ops in them).
  */
 public final class FastPath {
 
