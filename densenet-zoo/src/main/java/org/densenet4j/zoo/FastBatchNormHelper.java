@@ -20,12 +20,18 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Faster training passes for DL4J's {@link BatchNormalization} layers on the CPU.
+ * Faster passes for DL4J's {@link BatchNormalization} layers on the CPU.
  *
- * <p>DL4J's oneDNN helper hands the backward pass to libnd4j's {@code batchnorm_bp}, which runs
- * oneDNN with the batch statistics held fixed and then adds the statistics' share of the gradient
- * in about a dozen further passes, three of them reductions over the non-contiguous axes (0, 2, 3).
- * That made it a quarter of a DenseNet training step. Written out, the whole input gradient is one
+ * <p>DL4J's oneDNN helper has libnd4j set up a oneDNN primitive on every call, and hands the
+ * backward pass to libnd4j's {@code batchnorm_bp}, which runs oneDNN with the batch statistics held
+ * fixed and then adds the statistics' share of the gradient in about a dozen further passes, three
+ * of them reductions over the non-contiguous axes (0, 2, 3). That made it a quarter of a DenseNet
+ * training step. This helper first runs oneDNN's own primitives directly, built once per shape
+ * ({@link OneDnnBatchNorm}: inference, and the training passes with the batch statistics and
+ * oneDNN's fused backward pass).
+ *
+ * <p>Where oneDNN cannot run (or with {@code -Ddensenet4j.oneDnnBatchNorm=false}) the training
+ * passes are Java loops ({@link ChannelKernels}). Written out, the whole input gradient is one
  * per-channel affine map of the output gradient {@code g} and the input {@code x}:
  *
  * <pre>
@@ -33,16 +39,11 @@ import org.nd4j.linalg.factory.Nd4j;
  *   dBeta = sum(g),   dGamma = sum(g*(x - mean))/sigma,   sigma = sqrt(var + eps)
  * </pre>
  *
- * (sums over the M = N*H*W positions of a channel). This helper computes the two sums in one
- * pass over {@code g} and {@code x}, the per-channel coefficients in double precision, and the
- * gradient in a second pass ({@link ChannelKernels}): several times faster than
- * {@code batchnorm_bp} on DenseNet's tensors, with the same results to float rounding.
- *
- * <p>The training forward pass likewise takes the batch statistics in two contiguous passes (the
- * sum, then the squares about the mean; DL4J's helper reduces over axes (0, 2, 3), which costs more
- * than the normalisation itself) and normalises in a third. Inference runs oneDNN directly
- * ({@link OneDnnBatchNorm}, its primitive built once per shape); NHWC and non-float inputs stay
- * with DL4J's oneDNN helper. The layer remains DL4J's own
+ * (sums over the M = N*H*W positions of a channel): the two sums in one pass over {@code g} and
+ * {@code x}, the per-channel coefficients in double precision, the gradient in a second pass. The
+ * forward pass takes the batch statistics in two contiguous passes (the sum, then the squares about
+ * the mean) and normalises in a third. Both paths give PyTorch's results to float rounding (tested).
+ * NHWC and non-float inputs stay with DL4J's oneDNN helper. The layer remains DL4J's own
  * BatchNormalization: configuration, parameters and serialisation are unchanged.
  */
 public final class FastBatchNormHelper implements BatchNormalizationHelper {
