@@ -154,20 +154,29 @@ final class ChannelKernels {
         return sums;
     }
 
-    /** Per row {@code r}, channel {@code c = r % C}: {@code out = x * scale[c] + shift[c]}. */
-    static void affine(INDArray x, int rows, float[] scale, float[] shift, INDArray out) {
+    /**
+     * Per row {@code r}, channel {@code c = r % C}: {@code out = x * scale[c] + shift[c]}; the rows
+     * shared out over the kernel threads if {@code parallel}, else all on the calling thread.
+     */
+    static void affine(INDArray x, int rows, float[] scale, float[] shift, INDArray out, boolean parallel) {
         FloatBuffer xb = floats(x);
         FloatBuffer ob = floats(out);
         int len = (int) (x.length() / rows);
-        int channels = scale.length;
-        forEachRow(rows, len, r -> {
+        RowTask row = r -> {
             int base = r * len;
-            float a = scale[r % channels];
-            float b = shift[r % channels];
+            float a = scale[r % scale.length];
+            float b = shift[r % shift.length];
             for (int i = base; i < base + len; i++) {
                 ob.put(i, xb.get(i) * a + b);
             }
-        });
+        };
+        if (parallel) {
+            forEachRow(rows, len, row);
+        } else {
+            for (int r = 0; r < rows; r++) {
+                row.run(r);
+            }
+        }
     }
 
     /**

@@ -26,9 +26,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * backward pass to libnd4j's {@code batchnorm_bp}, which runs oneDNN with the batch statistics held
  * fixed and then adds the statistics' share of the gradient in about a dozen further passes, three
  * of them reductions over the non-contiguous axes (0, 2, 3). That made it a quarter of a DenseNet
- * training step. This helper first runs oneDNN's own primitives directly, built once per shape
- * ({@link OneDnnBatchNorm}: inference, and the training passes with the batch statistics and
- * oneDNN's fused backward pass).
+ * training step. For training this helper first runs oneDNN's own primitives directly, built once
+ * per shape ({@link OneDnnBatchNorm}: the batch statistics forward, oneDNN's fused backward pass);
+ * inference is one per-channel affine pass in Java on the calling thread, which beats oneDNN's
+ * primitive for NCHW on DenseNet's shapes.
  *
  * <p>Where oneDNN cannot run (or with {@code -Ddensenet4j.oneDnnBatchNorm=false}) the training
  * passes are Java loops ({@link ChannelKernels}). Written out, the whole input gradient is one
@@ -196,7 +197,7 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             LayerWorkspaceMgr workspaceMgr) {
         if (!training && format == CNN2DFormat.NCHW) {
             ownStatistics = false;
-            INDArray out = direct.inference(x, gamma, beta, mean, var, eps, workspaceMgr);
+            INDArray out = inference(x, gamma, beta, mean, var, eps, workspaceMgr);
             if (out != null) {
                 return out;
             }
@@ -247,13 +248,46 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             shift[i] = (float) (bet[i] - centre[i] * si);
         }
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
-        ChannelKernels.affine(xc, rows, scale, shift, out);
+        ChannelKernels.affine(xc, rows, scale, shift, out, true);
 
         try (MemoryWorkspace none = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
             meanCache = floats(batchMean);
             varCache = floats(batchVar);
         }
         ownStatistics = true;
+        return out;
+    }
+
+    /**
+     * Inference, {@code y = x * gamma/sigma + (beta - mean * gamma/sigma)} with the running statistics,
+     * in one pass on the calling thread; null where it cannot run. On DenseNet's shapes this beats
+     * oneDNN's NCHW primitive, whether through libnd4j or called directly, and the same loop shared
+     * out over the kernel threads (BENCHMARKS.md, tools/bench/BatchNormInference.java).
+     */
+    private static INDArray inference(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var,
+            double eps, LayerWorkspaceMgr workspaceMgr) {
+        INDArray xc = ChannelKernels.contiguous(x);
+        if (xc.rank() != 4 || gamma == null || beta == null || mean == null || var == null
+                || !ChannelKernels.usable(xc)) {
+            return null;
+        }
+        int channels = (int) x.size(1);
+        double[] g = gamma.toDoubleVector();
+        double[] b = beta.toDoubleVector();
+        double[] m = mean.toDoubleVector();
+        double[] v = var.toDoubleVector();
+        if (g.length != channels || b.length != channels || m.length != channels || v.length != channels) {
+            return null;
+        }
+        float[] scale = new float[channels];
+        float[] shift = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            double s = g[c] / Math.sqrt(v[c] + eps);
+            scale[c] = (float) s;
+            shift[c] = (float) (b[c] - m[c] * s);
+        }
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
+        ChannelKernels.affine(xc, (int) x.size(0) * channels, scale, shift, out, false);
         return out;
     }
 

@@ -13,25 +13,22 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Batch normalisation through oneDNN directly on the NCHW arrays as they are, one primitive per
- * pass and input shape built once and kept (DL4J's oneDNN helper has libnd4j set one up on every
- * call, and its backward pass adds a dozen correction passes): at inference
- * {@code y = gamma * (x - mean) / sqrt(var + eps) + beta} with the running statistics; in training
- * with the batch's mean and (biased) variance, which the caller keeps for the running statistics and
- * the backward pass. Parameters and gradients are read and written where they lie, on every call.
- * Each pass returns null for what it cannot run (another backend, not float, not 4-d, views with
- * gaps, a shape oneDNN turns down) or when {@code -Ddensenet4j.oneDnnBatchNorm=false}: the caller
- * then runs its own.
+ * Batch normalisation's training passes through oneDNN directly on the NCHW arrays as they are, one
+ * primitive per pass and input shape built once and kept (DL4J's oneDNN helper has libnd4j set one
+ * up on every call, and its backward pass adds a dozen correction passes): the forward pass with the
+ * batch's mean and (biased) variance, which the caller keeps for the running statistics and the
+ * backward pass; the backward pass with the gradients of input, gamma and beta. Parameters and
+ * gradients are read and written where they lie, on every call. Each pass returns null for what it
+ * cannot run (another backend, not float, not 4-d, views with gaps, a shape oneDNN turns down) or
+ * when {@code -Ddensenet4j.oneDnnBatchNorm=false}: the caller then runs its own.
  */
 final class OneDnnBatchNorm {
 
     private static final int SCALE_SHIFT = dnnl.normalization_flags.use_scale.value
             | dnnl.normalization_flags.use_shift.value;
 
-    /** The three passes, each with its operands in the order {@link OneDnn.Bound#run} binds them. */
+    /** The two passes, each with its operands in the order {@link OneDnn.Bound#run} binds them. */
     private enum Pass {
-        /** x, y, gamma, beta, running mean, running variance. */
-        INFERENCE,
         /** x, y, gamma, beta, batch mean (out), batch variance (out). */
         TRAINING,
         /** x, dL/dy, gamma, beta, batch mean, batch variance, dL/dx (out), dL/dgamma (out), dL/dbeta (out). */
@@ -41,29 +38,18 @@ final class OneDnnBatchNorm {
     /** Plans per pass, input shape and epsilon; null for a shape oneDNN turned down. */
     private final Map<List<Long>, OneDnn.Bound> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
 
-    /** Inference with the running statistics: {@code x} normalised into a new activations array, or null. */
-    INDArray inference(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var, double eps,
-            LayerWorkspaceMgr workspaceMgr) {
-        return forward(Pass.INFERENCE, x, gamma, beta, mean, var, eps, workspaceMgr);
-    }
-
     /**
      * Training forward pass: {@code x} normalised with its batch statistics into a new activations
      * array, the statistics written to {@code batchMean} and {@code batchVar} ([C] each); or null.
      */
     INDArray training(INDArray x, INDArray gamma, INDArray beta, INDArray batchMean, INDArray batchVar, double eps,
             LayerWorkspaceMgr workspaceMgr) {
-        return forward(Pass.TRAINING, x, gamma, beta, batchMean, batchVar, eps, workspaceMgr);
-    }
-
-    private INDArray forward(Pass pass, INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var,
-            double eps, LayerWorkspaceMgr workspaceMgr) {
-        OneDnn.Bound plan = plan(pass, x, eps, gamma, beta, mean, var);
+        OneDnn.Bound plan = plan(Pass.TRAINING, x, eps, gamma, beta, batchMean, batchVar);
         if (plan == null) {
             return null;
         }
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
-        plan.run(x, out, gamma, beta, mean, var);
+        plan.run(x, out, gamma, beta, batchMean, batchVar);
         return out;
     }
 
@@ -113,11 +99,8 @@ final class OneDnnBatchNorm {
             memory.desc data = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
             memory.desc perChannel = new memory.desc(new long[] {shape[1]}, memory.data_type.f32,
                     memory.format_tag.a);
-            boolean inference = pass == Pass.INFERENCE;
-            int flags = SCALE_SHIFT | (inference ? dnnl.normalization_flags.use_global_stats.value : 0);
             var forward = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
-                    (inference ? dnnl.prop_kind.forward_inference : dnnl.prop_kind.forward_training).value, data,
-                    eps, flags), OneDnn.ENGINE);
+                    dnnl.prop_kind.forward_training.value, data, eps, SCALE_SHIFT), OneDnn.ENGINE);
             memory[] m = new memory[pass == Pass.BACKWARD ? 9 : 6];
             for (int i = 0; i < m.length; i++) {
                 m[i] = OneDnn.unbound(i < 2 || i == 6 ? data : perChannel);
@@ -128,7 +111,7 @@ final class OneDnnBatchNorm {
                         dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5]));
             }
             var backward = new batch_normalization_backward.primitive_desc(new batch_normalization_backward.desc(
-                    dnnl.prop_kind.backward.value, data, data, eps, flags), OneDnn.ENGINE, forward);
+                    dnnl.prop_kind.backward.value, data, data, eps, SCALE_SHIFT), OneDnn.ENGINE, forward);
             return new OneDnn.Bound(new batch_normalization_backward(backward), m, OneDnn.args(
                     dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DIFF_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
                     dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5],

@@ -54,8 +54,10 @@ class ChannelKernelsTest {
                 m[c] = 0.01f * c;
             }
             INDArray out = Nd4j.createUninitialized(DataType.FLOAT, shape);
-            ChannelKernels.affine(x, rows, a, b, out);
-            assertClose(x.mul(perChannel(a, shape)).add(perChannel(b, shape)), out);
+            for (boolean parallel : new boolean[] {true, false}) {
+                ChannelKernels.affine(x, rows, a, b, out, parallel);
+                assertClose(x.mul(perChannel(a, shape)).add(perChannel(b, shape)), out);
+            }
 
             ChannelKernels.gradientMap(g, x, rows, m, a, b, m, out);
             INDArray expected = g.mul(perChannel(a, shape)).add(x.sub(perChannel(m, shape)).mul(perChannel(b, shape)))
