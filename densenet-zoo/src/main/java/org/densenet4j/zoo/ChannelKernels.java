@@ -5,7 +5,6 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -27,9 +26,6 @@ final class ChannelKernels {
     /** Elements below which a loop runs on the calling thread alone. */
     private static final long SERIAL_ELEMENTS = 1 << 15;
 
-    /** Whether ND4J runs on its CPU backend (the kernels read the arrays' memory directly). */
-    static final boolean CPU = Nd4j.getBackend().getClass().getName().contains(".cpu.");
-
     private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, threads()));
 
     private ChannelKernels() {
@@ -37,67 +33,21 @@ final class ChannelKernels {
 
     /** Whether the kernels can run on {@code arrays}: CPU backend, float, dense in C order. */
     static boolean usable(INDArray... arrays) {
-        if (!CPU) {
+        if (!HostArrays.CPU) {
             return false;
         }
         for (INDArray a : arrays) {
-            if (a == null || a.dataType() != DataType.FLOAT || !denseRowMajor(a) || a.length() > Integer.MAX_VALUE) {
+            if (a == null || a.dataType() != DataType.FLOAT || !HostArrays.denseRowMajor(a) || a.length() > Integer.MAX_VALUE) {
                 return false;
             }
         }
         return true;
-    }
-
-    /** {@code a} itself when the kernels can read it in place (C order, default strides), else a C-order copy. */
-    static INDArray contiguous(INDArray a) {
-        return denseRowMajor(a) ? a : a.dup('c');
-    }
-
-    /**
-     * Whether {@code a}'s elements lie in C order without gaps. Dimensions of size 1 may carry any
-     * stride (ND4J's views of a 1x1 convolution's weights do, and its own default-stride check then
-     * says no).
-     */
-    static boolean denseRowMajor(INDArray a) {
-        long expected = 1;
-        for (int d = a.rank() - 1; d >= 0; d--) {
-            if (a.size(d) != 1 && a.stride(d) != expected) {
-                return false;
-            }
-            expected *= a.size(d);
-        }
-        return true;
-    }
-
-    /** The address of {@code a}'s first element, as a pointer with no position to add. */
-    static Pointer pointer(INDArray a) {
-        return at(address(a));
-    }
-
-    /** The address of {@code a}'s first element. */
-    static long address(INDArray a) {
-        // The buffer's address already includes its own offset (a view's buffer is a view too);
-        // the array's offset counts from the same origin.
-        return a.data().addressPointer().address() + (a.offset() - a.data().offset()) * a.dataType().width();
-    }
-
-    /** A pointer to {@code address} with no position to add (native calls add a position in bytes or elements). */
-    static Pointer at(long target) {
-        return new Pointer() {
-            {
-                address = target; // not a parameter named 'address': inside, that name is the field
-            }
-        };
     }
 
     /** {@code a}'s elements, in order, as a buffer over its memory (no copy). */
     static FloatBuffer floats(INDArray a) {
-        // The buffer's address already includes its own offset (a view's buffer is a view too);
-        // the array's offset counts from the same origin.
-        FloatPointer p = new FloatPointer(a.data().addressPointer());
-        long start = a.offset() - a.data().offset();
-        long end = start + a.length();
-        p.capacity(end).limit(end).position(start);
+        FloatPointer p = new FloatPointer(HostArrays.pointer(a));
+        p.capacity(a.length()).limit(a.length());
         return p.asBuffer();
     }
 

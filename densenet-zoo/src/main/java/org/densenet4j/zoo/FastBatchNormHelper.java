@@ -74,7 +74,7 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
      */
     public static ComputationGraph install(ComputationGraph graph) {
         if (HELPER_FIELD == null || graph.getLayers() == null
-                || "false".equalsIgnoreCase(System.getProperty("densenet4j.fastBatchNorm"))) {
+                || !FastPath.partOn("fastBatchNorm")) {
             return graph;
         }
         for (Layer layer : graph.getLayers()) {
@@ -124,8 +124,8 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             return oneDnn.backpropGradient(input, epsilon, shape, gamma, beta, dGammaView, dBetaView, eps, format,
                     workspaceMgr);
         }
-        INDArray x = ChannelKernels.contiguous(input);
-        INDArray g = ChannelKernels.contiguous(epsilon);
+        INDArray x = HostArrays.contiguous(input);
+        INDArray g = HostArrays.contiguous(epsilon);
         if (dGammaView != null && dBetaView != null) { // null when gamma and beta are locked
             INDArray out = direct.backward(x, g, gamma, beta, mean, var, dGammaView, dBetaView, eps, workspaceMgr);
             if (out != null) {
@@ -207,7 +207,7 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             ownStatistics = false;
             return oneDnn.preOutput(x, training, shape, gamma, beta, mean, var, decay, eps, format, workspaceMgr);
         }
-        INDArray xc = ChannelKernels.contiguous(x);
+        INDArray xc = HostArrays.contiguous(x);
         INDArray statsMean;
         INDArray statsVar;
         try (MemoryWorkspace none = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
@@ -237,16 +237,12 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             centre[i] = (float) batchMean[i];
         }
         double[] batchVar = perChannelTotals(ChannelKernels.rowCentredSquares(xc, rows, centre), channels);
-        double[] gam = gamma.toDoubleVector();
-        double[] bet = beta.toDoubleVector();
-        float[] scale = new float[channels];
-        float[] shift = new float[channels];
         for (int i = 0; i < channels; i++) {
             batchVar[i] /= count;
-            double si = gam[i] / Math.sqrt(batchVar[i] + eps);
-            scale[i] = (float) si;
-            shift[i] = (float) (bet[i] - centre[i] * si);
         }
+        float[] scale = new float[channels];
+        float[] shift = new float[channels];
+        scaleAndShift(gamma.toDoubleVector(), beta.toDoubleVector(), batchMean, batchVar, eps, scale, shift);
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
         ChannelKernels.affine(xc, rows, scale, shift, out, true);
 
@@ -266,29 +262,37 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
      */
     private static INDArray inference(INDArray x, INDArray gamma, INDArray beta, INDArray mean, INDArray var,
             double eps, LayerWorkspaceMgr workspaceMgr) {
-        INDArray xc = ChannelKernels.contiguous(x);
-        if (xc.rank() != 4 || gamma == null || beta == null || mean == null || var == null
-                || !ChannelKernels.usable(xc)) {
+        int channels = x.rank() == 4 ? (int) x.size(1) : -1;
+        if (channels < 0 || x.dataType() != DataType.FLOAT || gamma == null || beta == null || mean == null
+                || var == null || gamma.length() != channels || beta.length() != channels
+                || mean.length() != channels || var.length() != channels) {
             return null;
         }
-        int channels = (int) x.size(1);
-        double[] g = gamma.toDoubleVector();
-        double[] b = beta.toDoubleVector();
-        double[] m = mean.toDoubleVector();
-        double[] v = var.toDoubleVector();
-        if (g.length != channels || b.length != channels || m.length != channels || v.length != channels) {
+        INDArray xc = HostArrays.contiguous(x); // after the checks: a copy only when it will be used
+        if (!ChannelKernels.usable(xc)) {
             return null;
         }
         float[] scale = new float[channels];
         float[] shift = new float[channels];
-        for (int c = 0; c < channels; c++) {
-            double s = g[c] / Math.sqrt(v[c] + eps);
-            scale[c] = (float) s;
-            shift[c] = (float) (b[c] - m[c] * s);
-        }
+        scaleAndShift(gamma.toDoubleVector(), beta.toDoubleVector(), mean.toDoubleVector(), var.toDoubleVector(),
+                eps, scale, shift);
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, x.shape(), 'c');
         ChannelKernels.affine(xc, (int) x.size(0) * channels, scale, shift, out, false);
         return out;
+    }
+
+    /**
+     * Batch normalisation as a per-channel affine map, {@code y = x * scale + shift}, with
+     * {@code scale = gamma/sqrt(var + eps)} and {@code shift = beta - mean * scale}, computed in double
+     * precision and rounded once.
+     */
+    private static void scaleAndShift(double[] gamma, double[] beta, double[] mean, double[] var, double eps,
+            float[] scale, float[] shift) {
+        for (int c = 0; c < scale.length; c++) {
+            double s = gamma[c] / Math.sqrt(var[c] + eps);
+            scale[c] = (float) s;
+            shift[c] = (float) (beta[c] - mean[c] * s);
+        }
     }
 
     @Override

@@ -39,7 +39,7 @@ final class FastMergeVertex extends MergeVertex {
     /** The fast vertex for {@code vertex}, or null when it is not exactly DL4J's MergeVertex (or DL4J's fields differ). */
     static FastMergeVertex replacing(GraphVertex vertex) {
         if (vertex == null || vertex.getClass() != MergeVertex.class || SHAPES == null || RANK == null || AXIS == null
-                || !ChannelKernels.CPU) {
+                || !HostArrays.CPU) {
             return null;
         }
         try {
@@ -77,7 +77,7 @@ final class FastMergeVertex extends MergeVertex {
     public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr workspaceMgr) {
         long[][] shapes = forwardShapes();
         if (shapes == null || shapes.length < 2 || mergeAxis != 1 || epsilon == null || epsilon.rank() != 4
-                || !ChannelKernels.denseRowMajor(epsilon) || shapes[0].length != 4) {
+                || !HostArrays.denseRowMajor(epsilon) || shapes[0].length != 4) {
             return super.doBackward(tbptt, workspaceMgr);
         }
         INDArray[] parts = new INDArray[shapes.length];
@@ -96,14 +96,14 @@ final class FastMergeVertex extends MergeVertex {
         long examples = whole.size(0);
         long elementSize = whole.dataType().width();
         long exampleBytes = whole.length() / examples * elementSize;
-        long wholeAddress = ChannelKernels.address(whole);
+        long wholeAddress = HostArrays.address(whole);
         long offset = 0;
         for (INDArray part : parts) {
             long blockBytes = part.length() / examples * elementSize;
-            long partAddress = ChannelKernels.address(part);
+            long partAddress = HostArrays.address(part);
             for (long n = 0; n < examples; n++) {
-                Pointer inWhole = ChannelKernels.at(wholeAddress + n * exampleBytes + offset);
-                Pointer inPart = ChannelKernels.at(partAddress + n * blockBytes);
+                Pointer inWhole = HostArrays.at(wholeAddress + n * exampleBytes + offset);
+                Pointer inPart = HostArrays.at(partAddress + n * blockBytes);
                 Pointer.memcpy(gather ? inWhole : inPart, gather ? inPart : inWhole, blockBytes);
             }
             offset += blockBytes;
@@ -126,7 +126,7 @@ final class FastMergeVertex extends MergeVertex {
         }
         long[] first = inputs[0].shape();
         for (INDArray input : inputs) {
-            if (input.rank() != 4 || input.dataType() != dataType || !ChannelKernels.denseRowMajor(input)
+            if (input.rank() != 4 || input.dataType() != dataType || !HostArrays.denseRowMajor(input)
                     || input.size(0) != first[0] || input.size(2) != first[2] || input.size(3) != first[3]) {
                 return false;
             }

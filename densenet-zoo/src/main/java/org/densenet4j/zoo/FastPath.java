@@ -57,7 +57,7 @@ public final class FastPath {
      */
     public static ComputationGraph install(ComputationGraph graph) {
         installConvHelper(graph);
-        if (!"false".equalsIgnoreCase(System.getProperty("densenet4j.fastMerge"))) {
+        if (partOn("fastMerge")) {
             installFastMerge(graph);
         }
         FastBatchNormHelper.install(graph);
@@ -67,10 +67,15 @@ public final class FastPath {
             graph.getConfiguration().setCacheMode(CacheMode.DEVICE);
             graph.setCacheMode(CacheMode.DEVICE);
         }
-        if (!"false".equalsIgnoreCase(System.getProperty("densenet4j.fastRelu"))) {
+        if (partOn("fastRelu")) {
             installFastRelu(graph);
         }
         return graph;
+    }
+
+    /** Whether a part of the fast path is on: not switched off with {@code -Ddensenet4j.PART=false}. */
+    static boolean partOn(String part) {
+        return !"false".equalsIgnoreCase(System.getProperty("densenet4j." + part));
     }
 
     /** Whether any part of the fast path runs in {@code graph} (its replicas should then run it too). */
@@ -171,6 +176,6 @@ public final class FastPath {
     }
 
     private static boolean convCache() {
-        return !"false".equalsIgnoreCase(System.getProperty("densenet4j.convCache"));
+        return partOn("convCache");
     }
 }

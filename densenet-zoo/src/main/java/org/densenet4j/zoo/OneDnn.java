@@ -1,7 +1,9 @@
 package org.densenet4j.zoo;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.engine;
@@ -31,7 +33,7 @@ final class OneDnn {
     }
 
     private static boolean load() {
-        if (!ChannelKernels.CPU) {
+        if (!HostArrays.CPU) {
             return false;
         }
         try {
@@ -43,16 +45,25 @@ final class OneDnn {
     }
 
     /**
-     * A layer's kept plans by input shape: the most recently used {@code max}, so that a graph fed
-     * ever new image sizes does not hold on to primitives for all of them.
+     * A layer's kept plans, by pass and input shape: the most recently used {@link #KEPT_PLANS}, so
+     * that a graph fed ever new image sizes does not hold on to primitives for all of them. A null
+     * plan (oneDNN turned the shape down) is kept too, so that oneDNN is not asked again.
      */
-    static <K, V> Map<K, V> recentlyUsed(int max) {
-        return new LinkedHashMap<>(16, 0.75f, true) {
+    static final class Plans<P> {
+        private final Map<List<Long>, P> byKey = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
-                return size() > max;
+            protected boolean removeEldestEntry(Map.Entry<List<Long>, P> eldest) {
+                return size() > KEPT_PLANS;
             }
         };
+
+        /** The plan for {@code key}, built by {@code build} the first time. */
+        P get(List<Long> key, Supplier<P> build) {
+            if (!byKey.containsKey(key)) {
+                byKey.put(key, build.get());
+            }
+            return byKey.get(key);
+        }
     }
 
     /** A memory object without data yet; each call binds the arrays' addresses. */
@@ -65,7 +76,7 @@ final class OneDnn {
 
         void run(INDArray... arrays) {
             for (int i = 0; i < operands.length; i++) {
-                operands[i].set_data_handle(ChannelKernels.pointer(arrays[i]));
+                operands[i].set_data_handle(HostArrays.pointer(arrays[i]));
             }
             stream s = STREAM.get();
             primitive.execute(s, args);

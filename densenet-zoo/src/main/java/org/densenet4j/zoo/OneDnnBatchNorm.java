@@ -1,7 +1,6 @@
 package org.densenet4j.zoo;
 
 import java.util.List;
-import java.util.Map;
 
 import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
@@ -36,7 +35,8 @@ final class OneDnnBatchNorm {
     }
 
     /** Plans per pass, input shape and epsilon; null for a shape oneDNN turned down. */
-    private final Map<List<Long>, OneDnn.Bound> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
+    private final OneDnn.Plans<OneDnn.Bound> plans = new OneDnn.Plans<>();
+    private final boolean enabled = OneDnn.LOADED && FastPath.partOn("oneDnnBatchNorm");
 
     /**
      * Training forward pass: {@code x} normalised with its batch statistics into a new activations
@@ -59,7 +59,7 @@ final class OneDnnBatchNorm {
      */
     INDArray backward(INDArray x, INDArray gradOut, INDArray gamma, INDArray beta, INDArray batchMean,
             INDArray batchVar, INDArray dGamma, INDArray dBeta, double eps, LayerWorkspaceMgr workspaceMgr) {
-        if (!ChannelKernels.denseRowMajor(gradOut) || gradOut.dataType() != DataType.FLOAT
+        if (!HostArrays.denseRowMajor(gradOut) || gradOut.dataType() != DataType.FLOAT
                 || !java.util.Arrays.equals(gradOut.shape(), x.shape())) {
             return null;
         }
@@ -74,12 +74,11 @@ final class OneDnnBatchNorm {
 
     /** The kept plan for this pass and shape, or null when {@code x} and the per-channel arrays are not for oneDNN. */
     private OneDnn.Bound plan(Pass pass, INDArray x, double eps, INDArray... perChannel) {
-        if (!OneDnn.LOADED || "false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnBatchNorm"))
-                || x.rank() != 4 || x.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(x)) {
+        if (!enabled || x.rank() != 4 || x.dataType() != DataType.FLOAT || !HostArrays.denseRowMajor(x)) {
             return null;
         }
         for (INDArray a : perChannel) {
-            if (a == null || a.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(a)
+            if (a == null || a.dataType() != DataType.FLOAT || !HostArrays.denseRowMajor(a)
                     || a.length() != x.size(1)) {
                 return null;
             }
@@ -87,10 +86,7 @@ final class OneDnnBatchNorm {
         long[] shape = x.shape();
         List<Long> key = List.of((long) pass.ordinal(), shape[0], shape[1], shape[2], shape[3],
                 Double.doubleToLongBits(eps));
-        if (!plans.containsKey(key)) {
-            plans.put(key, build(pass, shape, (float) eps));
-        }
-        return plans.get(key);
+        return plans.get(key, () -> build(pass, shape, (float) eps));
     }
 
     /** The primitive of one pass for one shape, or null when oneDNN turns it down. */

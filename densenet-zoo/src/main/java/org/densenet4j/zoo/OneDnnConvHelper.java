@@ -2,7 +2,6 @@ package org.densenet4j.zoo;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_backward_data;
@@ -55,7 +54,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Plans per pass and input shape; a layer sees one or two shapes (batch sizes) in practice. Null: oneDNN said no. */
-    private final Map<List<Long>, Plan> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
+    private final OneDnn.Plans<Plan> plans = new OneDnn.Plans<>();
 
     OneDnnConvHelper(DataType dataType) {
         super(dataType);
@@ -63,7 +62,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
 
     /** Whether oneDNN's natives loaded and the helper is not switched off ({@code -Ddensenet4j.oneDnnConv=false}). */
     static boolean available() {
-        return OneDnn.LOADED && !"false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnConv"));
+        return OneDnn.LOADED && FastPath.partOn("oneDnnConv");
     }
 
     @Override
@@ -77,8 +76,8 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
                     dilation, format, workspaceMgr);
         }
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT, g.dst());
-        plan.run(ChannelKernels.contiguous(input), ChannelKernels.contiguous(weights),
-                bias == null ? null : ChannelKernels.contiguous(bias), out);
+        plan.run(HostArrays.contiguous(input), HostArrays.contiguous(weights),
+                bias == null ? null : HostArrays.contiguous(bias), out);
         return out;
     }
 
@@ -90,9 +89,9 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         Geometry g = Geometry.of(input, weights, kernel, strides, pad, convolutionMode, dilation, format);
         // A layer without bias has no bias parameter; DL4J may still hand a placeholder gradient view.
         boolean hasBias = bias != null && biasGradView != null;
-        boolean direct = g != null && ChannelKernels.denseRowMajor(weightGradView)
+        boolean direct = g != null && HostArrays.denseRowMajor(weightGradView)
                 && weightGradView.dataType() == DataType.FLOAT
-                && (!hasBias || ChannelKernels.denseRowMajor(biasGradView))
+                && (!hasBias || HostArrays.denseRowMajor(biasGradView))
                 && java.util.Arrays.equals(delta.shape(), g.dst());
         Plan plan = direct ? plan(g, true, hasBias) : null;
         if (plan == null) {
@@ -101,7 +100,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
                     workspaceMgr);
         }
         INDArray inputGrad = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, g.src());
-        plan.run(ChannelKernels.contiguous(input), ChannelKernels.contiguous(weights), ChannelKernels.contiguous(delta),
+        plan.run(HostArrays.contiguous(input), HostArrays.contiguous(weights), HostArrays.contiguous(delta),
                 inputGrad, weightGradView, hasBias ? biasGradView : null);
         Gradient gradient = new DefaultGradient();
         if (hasBias) {
@@ -112,11 +111,8 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
     }
 
     private Plan plan(Geometry g, boolean backward, boolean hasBias) {
-        List<Long> key = g.key(backward, hasBias);
-        if (!plans.containsKey(key)) {
-            plans.put(key, backward ? Plan.backward(g, hasBias) : Plan.forward(g, hasBias));
-        }
-        return plans.get(key);
+        return plans.get(g.key(backward, hasBias),
+                () -> backward ? Plan.backward(g, hasBias) : Plan.forward(g, hasBias));
     }
 
     /** A convolution's shapes in oneDNN's terms, with DL4J's output size and padding. */
@@ -216,7 +212,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
                 b = new BytePointer(bytes + 64);
                 buffers.set(i, b);
             }
-            return ChannelKernels.at((b.address() + 63) & ~63L);
+            return HostArrays.at((b.address() + 63) & ~63L);
         }
     }
 
@@ -228,6 +224,8 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
     private static final class Plan {
         private final memory[] user;
         private final List<memory> blocked = new ArrayList<>();
+        /** The bytes each blocked copy needs, asked of oneDNN once. */
+        private final List<Long> blockedBytes = new ArrayList<>();
         private final List<Step> steps = new ArrayList<>();
         private final List<Step> after = new ArrayList<>();
         /** Blocked copies of user inputs already made, so that two primitives share one conversion. */
@@ -318,6 +316,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         private memory blocked(memory.desc desc) {
             memory m = OneDnn.unbound(desc);
             blocked.add(m);
+            blockedBytes.add(desc.get_size());
             return m;
         }
 
@@ -337,12 +336,12 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         void run(INDArray... arrays) {
             for (int i = 0; i < user.length; i++) {
                 if (user[i] != null) {
-                    user[i].set_data_handle(ChannelKernels.pointer(arrays[i]));
+                    user[i].set_data_handle(HostArrays.pointer(arrays[i]));
                 }
             }
             Scratch scratch = SCRATCH.get();
             for (int i = 0; i < blocked.size(); i++) {
-                blocked.get(i).set_data_handle(scratch.get(i, blocked.get(i).get_desc().get_size()));
+                blocked.get(i).set_data_handle(scratch.get(i, blockedBytes.get(i)));
             }
             stream s = OneDnn.STREAM.get();
             for (Step step : steps) {

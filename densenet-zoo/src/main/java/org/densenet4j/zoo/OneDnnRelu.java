@@ -1,7 +1,6 @@
 package org.densenet4j.zoo;
 
 import java.util.List;
-import java.util.Map;
 
 import org.bytedeco.dnnl.eltwise_backward;
 import org.bytedeco.dnnl.eltwise_forward;
@@ -19,7 +18,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class OneDnnRelu {
 
-    private final Map<List<Long>, OneDnn.Bound> plans = OneDnn.recentlyUsed(OneDnn.KEPT_PLANS);
+    private final OneDnn.Plans<OneDnn.Bound> plans = new OneDnn.Plans<>();
+    private final boolean enabled = OneDnn.LOADED && FastPath.partOn("oneDnnRelu");
 
     /** {@code out = max(x, 0)}; false if not run. */
     boolean forward(INDArray x, INDArray out) {
@@ -42,19 +42,16 @@ final class OneDnnRelu {
     }
 
     private OneDnn.Bound plan(boolean backward, INDArray... arrays) {
-        if (!OneDnn.LOADED || "false".equalsIgnoreCase(System.getProperty("densenet4j.oneDnnRelu"))) {
+        if (!enabled) {
             return null;
         }
         for (INDArray a : arrays) {
-            if (a.dataType() != DataType.FLOAT || !ChannelKernels.denseRowMajor(a) || a.length() != arrays[0].length()) {
+            if (a.dataType() != DataType.FLOAT || !HostArrays.denseRowMajor(a) || a.length() != arrays[0].length()) {
                 return null;
             }
         }
-        List<Long> key = List.of(backward ? 1L : 0L, arrays[0].length());
-        if (!plans.containsKey(key)) {
-            plans.put(key, build(backward, arrays[0].length()));
-        }
-        return plans.get(key);
+        long length = arrays[0].length();
+        return plans.get(List.of(backward ? 1L : 0L, length), () -> build(backward, length));
     }
 
     /** The primitive of one pass for one length, or null when oneDNN turns it down. */

@@ -84,13 +84,13 @@ class ChannelKernelsTest {
         assertFalse(ChannelKernels.usable(x.permute(0, 2, 3, 1)), "not C order");
         assertFalse(ChannelKernels.usable(x.castTo(DataType.DOUBLE)), "double");
         assertFalse(ChannelKernels.usable(x.dup('f')), "Fortran order");
-        assertTrue(ChannelKernels.contiguous(x) == x, "read in place");
-        INDArray copy = ChannelKernels.contiguous(x.dup('f'));
+        assertTrue(HostArrays.contiguous(x) == x, "read in place");
+        INDArray copy = HostArrays.contiguous(x.dup('f'));
         assertTrue(ChannelKernels.usable(copy) && copy.equals(x), "a C-order copy of a Fortran-order array");
-        assertTrue(ChannelKernels.usable(ChannelKernels.contiguous(x.permute(0, 2, 3, 1))), "a copy of a permuted view");
+        assertTrue(ChannelKernels.usable(HostArrays.contiguous(x.permute(0, 2, 3, 1))), "a copy of a permuted view");
         INDArray channels = x.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 2), NDArrayIndex.all(), NDArrayIndex.all());
         assertFalse(ChannelKernels.usable(channels), "a view with gaps");
-        assertTrue(ChannelKernels.contiguous(channels).equals(channels), "copied");
+        assertTrue(HostArrays.contiguous(channels).equals(channels), "copied");
     }
 
     @Test
@@ -98,8 +98,8 @@ class ChannelKernelsTest {
         // A 1x1 convolution's weights as DL4J holds them: a C-order view into the flat parameters.
         INDArray params = Nd4j.rand(DataType.FLOAT, 1, 5 + 6 * 4);
         INDArray weights = params.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + 6 * 4)).reshape('c', 6, 4, 1, 1);
-        assertTrue(ChannelKernels.denseRowMajor(weights));
-        assertTrue(ChannelKernels.contiguous(weights) == weights, "no copy");
+        assertTrue(HostArrays.denseRowMajor(weights));
+        assertTrue(HostArrays.contiguous(weights) == weights, "no copy");
         assertEquals(params.getFloat(0, 5 + 4), ChannelKernels.floats(weights).get(4), 0f);
     }
 
