@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.keras.KerasDenseNetImporter;
+import org.densenet4j.zoo.CompiledGraph;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -53,6 +54,11 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Threads of ND4J's and oneDNN's parallel loops "
             + "(default: ND4J's own choice, OMP_NUM_THREADS or the cores).")
     Integer threads;
+
+    @Option(names = "--engine", defaultValue = "compiled", description = "For --mode infer: compiled "
+            + "(CompiledGraph, the zoo's inference engine) or graph (the ComputationGraph's own output()); "
+            + "default: ${DEFAULT-VALUE}, or graph where oneDNN is not available.")
+    String engine;
 
     @Override
     public Integer call() throws Exception {
@@ -100,6 +106,14 @@ final class BenchmarkCommand implements Callable<Integer> {
         ComputationGraph net = new DenseNetZooModel(model, config).init();
         Nd4j.getRandom().setSeed(1);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
+        if (!engine.equalsIgnoreCase("graph") && !engine.equalsIgnoreCase("compiled")) {
+            throw new UserError("--engine must be compiled or graph, was '" + engine + "'");
+        }
+        if (engine.equalsIgnoreCase("compiled") && CompiledGraph.available()) {
+            CompiledGraph compiled = CompiledGraph.compile(net);
+            return () -> compiled.outputSingle(x);
+        }
+        engine = "graph";
         return () -> net.outputSingle(x);
     }
 
@@ -150,7 +164,8 @@ final class BenchmarkCommand implements Callable<Integer> {
                 imagesPerSecond);
         out.println("runs (ms): " + Arrays.toString(Arrays.stream(ms).map(v -> Math.round(v * 10) / 10.0).toArray()));
         out.printf(Locale.ROOT, "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"input\":\"%s\",\"median_ms\":%.2f,"
-                + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\",\"peak_rss_mb\":%d}%n",
-                id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend, peakRssMb());
+                + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\",\"peak_rss_mb\":%d%s}%n",
+                id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend, peakRssMb(),
+                mode.equalsIgnoreCase("infer") ? ",\"engine\":\"" + engine.toLowerCase(Locale.ROOT) + "\"" : "");
     }
 }

@@ -26,7 +26,6 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.deeplearning4j.util.ConvolutionUtils;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -69,7 +68,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
     public INDArray preOutput(INDArray input, INDArray weights, INDArray bias, int[] kernel, int[] strides, int[] pad,
             AlgoMode mode, FwdAlgo fwdAlgo, ConvolutionMode convolutionMode, int[] dilation, CNN2DFormat format,
             LayerWorkspaceMgr workspaceMgr) {
-        Geometry g = Geometry.of(input, weights, kernel, strides, pad, convolutionMode, dilation, format);
+        ConvGeometry g = ConvGeometry.of(input, weights, kernel, strides, pad, convolutionMode, dilation, format);
         Plan plan = g == null ? null : plan(g, false, bias != null);
         if (plan == null) {
             return super.preOutput(input, weights, bias, kernel, strides, pad, mode, fwdAlgo, convolutionMode,
@@ -86,7 +85,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
             int[] kernel, int[] strides, int[] pad, INDArray biasGradView, INDArray weightGradView, IActivation afn,
             AlgoMode mode, BwdFilterAlgo bwdFilterAlgo, BwdDataAlgo bwdDataAlgo, ConvolutionMode convolutionMode,
             int[] dilation, CNN2DFormat format, LayerWorkspaceMgr workspaceMgr) {
-        Geometry g = Geometry.of(input, weights, kernel, strides, pad, convolutionMode, dilation, format);
+        ConvGeometry g = ConvGeometry.of(input, weights, kernel, strides, pad, convolutionMode, dilation, format);
         // A layer without bias has no bias parameter; DL4J may still hand a placeholder gradient view.
         boolean hasBias = bias != null && biasGradView != null;
         boolean direct = g != null && HostArrays.denseRowMajor(weightGradView)
@@ -110,86 +109,9 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         return new Pair<>(gradient, inputGrad);
     }
 
-    private Plan plan(Geometry g, boolean backward, boolean hasBias) {
+    private Plan plan(ConvGeometry g, boolean backward, boolean hasBias) {
         return plans.get(g.key(backward, hasBias),
                 () -> backward ? Plan.backward(g, hasBias) : Plan.forward(g, hasBias));
-    }
-
-    /** A convolution's shapes in oneDNN's terms, with DL4J's output size and padding. */
-    private record Geometry(long[] src, long[] weights, long[] dst, long[] strides, long[] padLeft, long[] padRight) {
-
-        /** The geometry, or null for what this helper leaves to libnd4j's. */
-        static Geometry of(INDArray input, INDArray weights, int[] kernel, int[] strides, int[] pad,
-                ConvolutionMode mode, int[] dilation, CNN2DFormat format) {
-            if (format != CNN2DFormat.NCHW || input.rank() != 4 || input.dataType() != DataType.FLOAT
-                    || weights.dataType() != DataType.FLOAT || dilation[0] != 1 || dilation[1] != 1
-                    || mode == ConvolutionMode.Causal) {
-                return null;
-            }
-            int[] inSize = {(int) input.size(2), (int) input.size(3)};
-            int[] outSize;
-            int[] padLeft;
-            if (mode == ConvolutionMode.Same) {
-                outSize = ConvolutionUtils.getOutputSize(input, kernel, strides, null, mode, dilation, format);
-                padLeft = ConvolutionUtils.getSameModeTopLeftPadding(outSize, inSize, kernel, strides, dilation);
-            } else {
-                outSize = ConvolutionUtils.getOutputSize(input, kernel, strides, pad, mode, dilation, format);
-                padLeft = pad;
-            }
-            // The bottom/right padding that makes oneDNN's output size DL4J's: larger than the top/left
-            // one in Same mode, smaller when Truncate drops trailing rows.
-            long[] padRight = new long[2];
-            for (int i = 0; i < 2; i++) {
-                padRight[i] = (long) (outSize[i] - 1) * strides[i] + kernel[i] - inSize[i] - padLeft[i];
-            }
-            long[] src = input.shape();
-            return new Geometry(src, weights.shape(), new long[] {src[0], weights.size(0), outSize[0], outSize[1]},
-                    new long[] {strides[0], strides[1]}, new long[] {padLeft[0], padLeft[1]}, padRight);
-        }
-
-        List<Long> key(boolean backward, boolean hasBias) {
-            List<Long> key = new ArrayList<>();
-            for (long[] part : new long[][] {src, weights, dst, strides, padLeft, padRight}) {
-                for (long v : part) {
-                    key.add(v);
-                }
-            }
-            key.add(backward ? 1L : 0L);
-            key.add(hasBias ? 1L : 0L);
-            return key;
-        }
-
-        /** 1x1 stride-1 unpadded: oneDNN runs these fastest on the plain arrays, as a matrix product. */
-        boolean pointwise() {
-            return weights[2] == 1 && weights[3] == 1 && strides[0] == 1 && strides[1] == 1 && padLeft[0] == 0
-                    && padLeft[1] == 0 && padRight[0] == 0 && padRight[1] == 0;
-        }
-
-        /** An activation-shaped array as DL4J holds it: NCHW. */
-        memory.desc plain(long[] shape) {
-            return new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
-        }
-
-        /** The weights as DL4J holds them: [out, in, kH, kW]. */
-        memory.desc plainWeights() {
-            return new memory.desc(weights, memory.data_type.f32, memory.format_tag.oihw);
-        }
-
-        /** The layout a primitive is asked for on activations: plain for pointwise convolutions, else oneDNN's choice. */
-        memory.desc wanted(long[] shape) {
-            return pointwise() ? plain(shape) : new memory.desc(shape, memory.data_type.f32, memory.format_tag.any);
-        }
-
-        memory.desc bias() {
-            return new memory.desc(new long[] {dst[1]}, memory.data_type.f32, memory.format_tag.a);
-        }
-
-        convolution_forward.primitive_desc forward(dnnl.prop_kind kind, boolean hasBias) {
-            return new convolution_forward.primitive_desc(new convolution_forward.desc(kind,
-                    dnnl.algorithm.convolution_direct, wanted(src),
-                    new memory.desc(weights, memory.data_type.f32, memory.format_tag.any),
-                    hasBias ? bias() : new memory.desc(), wanted(dst), strides, padLeft, padRight), OneDnn.ENGINE);
-        }
     }
 
     /**
@@ -239,7 +161,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         }
 
         /** Forward: user arrays input, weights, bias (or none), output. */
-        static Plan forward(Geometry g, boolean hasBias) {
+        static Plan forward(ConvGeometry g, boolean hasBias) {
             try {
                 Plan p = new Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),
                         hasBias ? OneDnn.unbound(g.bias()) : null, OneDnn.unbound(g.plain(g.dst())));
@@ -256,7 +178,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         }
 
         /** Backward: user arrays input, weights, output gradient, input gradient, weight gradient, bias gradient (or none). */
-        static Plan backward(Geometry g, boolean hasBias) {
+        static Plan backward(ConvGeometry g, boolean hasBias) {
             try {
                 Plan p = new Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),
                         OneDnn.unbound(g.plain(g.dst())), OneDnn.unbound(g.plain(g.src())),

@@ -1,0 +1,992 @@
+package org.densenet4j.zoo;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.batch_normalization_forward;
+import org.bytedeco.dnnl.convolution_forward;
+import org.bytedeco.dnnl.eltwise_forward;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.pooling_forward;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.primitive_desc_base;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.FloatPointer;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A ComputationGraph compiled for inference on the CPU: the same outputs as
+ * {@code graph.output(input)} (to float rounding), computed as one fixed sequence of oneDNN
+ * primitives instead of layer by layer.
+ *
+ * <p>What compiling buys, and why it is the zoo's default for inference (the CLI's predict, classify,
+ * demo and benchmark use it; the graph's own {@code output()} stays available):
+ * <ul>
+ *   <li>batch normalisation after a convolution is folded into the convolution's weights and bias,
+ *       and a ReLU after either runs inside it (oneDNN post-op or fused normalisation): DenseNet's
+ *       {@code conv_x1 -> x2_bn -> relu} is one primitive;</li>
+ *   <li>activations stay in oneDNN's blocked layout from the first convolution to the classifier
+ *       (nChw16c or nChw8c, whichever the CPU's kernels use; NHWC when channel counts do not divide
+ *       into blocks), so no layer converts to and from NCHW;</li>
+ *   <li>weights are converted to the layout their primitive wants once, when a shape is first seen;</li>
+ *   <li>every intermediate lives in a few buffers planned once per input shape (reused as soon as the
+ *       last reader has run); nothing is allocated per call except the outputs.</li>
+ * </ul>
+ *
+ * <p>The compiled graph holds a snapshot of the parameters taken by {@link #compile}: compile again
+ * after training or changing them. It runs what DenseNet and similar convolutional graphs are made of:
+ * convolutions (NCHW, no dilation, identity or ReLU activation), batch normalisation, ReLU and dropout
+ * layers, max and average pooling, global pooling, channel concatenation (MergeVertex), and dense or
+ * output layers on the pooled features (any DL4J activation). For anything else {@link #compile}
+ * says which vertex it cannot run. One input; one or more outputs; calls are serialised (use one
+ * compiled graph per thread to run in parallel).
+ *
+ * <pre>{@code
+ * ComputationGraph net = new DenseNet121().init();
+ * CompiledGraph fast = CompiledGraph.compile(net);
+ * INDArray probabilities = fast.output(images);   // [N, 1000], as net.outputSingle(images)
+ * }</pre>
+ */
+public final class CompiledGraph {
+
+    private static final int BN_FLAGS = dnnl.normalization_flags.use_global_stats.value
+            | dnnl.normalization_flags.use_scale.value | dnnl.normalization_flags.use_shift.value;
+
+    private final String input;
+    private final List<Op> ops;
+    /** The values the graph's outputs are, in the graph's order. */
+    private final List<String> outputs;
+    private final memory.format_tag layout;
+    private final OneDnn.Plans<Plan> plans = new OneDnn.Plans<>();
+
+    private CompiledGraph(String input, List<Op> ops, List<String> outputs, memory.format_tag layout) {
+        this.input = input;
+        this.ops = ops;
+        this.outputs = outputs;
+        this.layout = layout;
+    }
+
+    /** Whether graphs can be compiled here: ND4J's CPU backend with oneDNN's natives loaded. */
+    public static boolean available() {
+        return OneDnn.LOADED;
+    }
+
+    /**
+     * Compiles {@code graph} (initialised) with a snapshot of its current parameters.
+     *
+     * @throws UnsupportedOperationException naming the first vertex the compiled graph cannot run,
+     *         or when oneDNN is not {@link #available()}
+     */
+    public static CompiledGraph compile(ComputationGraph graph) {
+        if (!available()) {
+            throw new UnsupportedOperationException(
+                    "compiled inference needs ND4J's CPU backend and oneDNN's natives (org.bytedeco:dnnl)");
+        }
+        if (graph.getVertices() == null) {
+            throw new IllegalStateException("the graph is not initialised: call init() first");
+        }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return new Compiler(graph).compile();
+        }
+    }
+
+    /**
+     * The graph's outputs for {@code input} ([N, C, H, W], NCHW), as {@code graph.output(input)} gives
+     * them. The arrays are new and belong to the caller (no workspace).
+     *
+     * @throws IllegalArgumentException when the input does not fit the graph (rank, channels, a size
+     *         smaller than a window), naming the layer
+     */
+    public synchronized INDArray[] output(INDArray input) {
+        if (input.rank() != 4) {
+            throw new IllegalArgumentException("expected an input of shape [N, C, H, W], got "
+                    + Arrays.toString(input.shape()));
+        }
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray x = HostArrays.contiguous(input.dataType() == DataType.FLOAT ? input : input.castTo(DataType.FLOAT));
+            long[] shape = x.shape();
+            Plan plan = plans.get(List.of(shape[0], shape[1], shape[2], shape[3]), () -> new Plan(shape));
+            return plan.run(x);
+        }
+    }
+
+    /** The first (for DenseNet, the only) output for {@code input}: {@code graph.outputSingle(input)}. */
+    public INDArray outputSingle(INDArray input) {
+        return output(input)[0];
+    }
+
+    /** The activation layout the compiled graph keeps its feature maps in (nChw16c, nChw8c or nhwc). */
+    public String layout() {
+        return layout.name();
+    }
+
+    /** The number of compiled steps (primitives and classifier layers): fewer than the graph's layers, as fused. */
+    public int steps() {
+        return ops.size();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Compilation: the graph's vertices as a list of operations, fused where one feeds only the next.
+
+    /** One compiled operation: reads values named {@link #in()}, writes the value named {@link #out()}. */
+    private sealed interface Op permits Conv, Norm, Relu, Pool, GlobalPool, Concat, Dense {
+        String out();
+
+        List<String> in();
+
+        /** Channels of the output, from those of the inputs. */
+        long channels(List<Long> inChannels);
+    }
+
+    /** A convolution, possibly with a batch normalisation folded in and a ReLU after. */
+    private static final class Conv implements Op {
+        final String out;
+        final String in;
+        final long[] shape;
+        final float[] weights;
+        float[] bias;
+        final int[] strides;
+        final int[] pad;
+        final ConvolutionMode mode;
+        boolean relu;
+        /** The weights converted to each layout a plan asked for (a few at most). */
+        final List<memory> converted = new ArrayList<>();
+        memory biasMemory;
+
+        Conv(String out, String in, long[] shape, float[] weights, float[] bias, int[] strides, int[] pad,
+                ConvolutionMode mode, boolean relu) {
+            this.out = out;
+            this.in = in;
+            this.shape = shape;
+            this.weights = weights;
+            this.bias = bias;
+            this.strides = strides;
+            this.pad = pad;
+            this.mode = mode;
+            this.relu = relu;
+        }
+
+        @Override
+        public String out() {
+            return out;
+        }
+
+        @Override
+        public List<String> in() {
+            return List.of(in);
+        }
+
+        @Override
+        public long channels(List<Long> inChannels) {
+            return shape[0];
+        }
+
+        /** Folds {@code bn} (which reads only this convolution's output) into the weights and bias. */
+        void fold(Norm bn) {
+            int perOutput = weights.length / (int) shape[0];
+            float[] folded = new float[(int) shape[0]];
+            for (int o = 0; o < shape[0]; o++) {
+                double scale = bn.gamma[o] / Math.sqrt((double) bn.var[o] + bn.eps);
+                for (int i = o * perOutput; i < (o + 1) * perOutput; i++) {
+                    weights[i] = (float) (weights[i] * scale);
+                }
+                double b = bias == null ? 0 : bias[o];
+                folded[o] = (float) ((b - bn.mean[o]) * scale + bn.beta[o]);
+            }
+            bias = folded;
+        }
+
+        /** The weights in {@code desc}'s layout, converted the first time it is asked for. */
+        memory weights(memory.desc desc) {
+            for (memory m : converted) {
+                if (m.get_desc().equals(desc)) {
+                    return m;
+                }
+            }
+            memory plain = filled(new memory.desc(shape, memory.data_type.f32, memory.format_tag.oihw), weights);
+            memory m = new memory(desc, OneDnn.ENGINE);
+            stream s = OneDnn.STREAM.get();
+            new reorder(plain, m).execute(s, plain, m);
+            s._wait();
+            converted.add(m);
+            return m;
+        }
+    }
+
+    /** Batch normalisation with the running statistics, possibly with a ReLU after. */
+    private static final class Norm implements Op {
+        final String out;
+        final String in;
+        final float[] gamma;
+        final float[] beta;
+        final float[] mean;
+        final float[] var;
+        final float eps;
+        boolean relu;
+        memory[] parameters;
+
+        Norm(String out, String in, float[] gamma, float[] beta, float[] mean, float[] var, float eps) {
+            this.out = out;
+            this.in = in;
+            this.gamma = gamma;
+            this.beta = beta;
+            this.mean = mean;
+            this.var = var;
+            this.eps = eps;
+        }
+
+        @Override
+        public String out() {
+            return out;
+        }
+
+        @Override
+        public List<String> in() {
+            return List.of(in);
+        }
+
+        @Override
+        public long channels(List<Long> inChannels) {
+            return gamma.length;
+        }
+
+        /** mean, variance, scale, shift as oneDNN memories, made once. */
+        memory[] parameters() {
+            if (parameters == null) {
+                memory.desc d = new memory.desc(new long[] {gamma.length}, memory.data_type.f32, memory.format_tag.a);
+                parameters = new memory[] {filled(d, mean), filled(d, var), filled(d, gamma), filled(d, beta)};
+            }
+            return parameters;
+        }
+    }
+
+    private record Relu(String out, String source) implements Op {
+        @Override
+        public List<String> in() {
+            return List.of(source);
+        }
+
+        @Override
+        public long channels(List<Long> inChannels) {
+            return inChannels.get(0);
+        }
+    }
+
+    private record Pool(String out, String source, boolean max, boolean includePadding, int[] kernel, int[] strides,
+            int[] pad, ConvolutionMode mode) implements Op {
+        @Override
+        public List<String> in() {
+            return List.of(source);
+        }
+
+        @Override
+        public long channels(List<Long> inChannels) {
+            return inChannels.get(0);
+        }
+    }
+
+    /** Pooling over all of height and width: [N, C, H, W] to [N, C]. */
+    private record GlobalPool(String out, String source, boolean max) implements Op {
+        @Override
+        public List<String> in() {
+            return List.of(source);
+        }
+
+        @Override
+        public long channels(List<Long> inChannels) {
+            return inChannels.get(0);
+        }
+    }
+
+    private record Concat(String out, List<String> in) implements Op {
+        @Override
+        public long channels(List<Long> inChannels) {
+            return inChannels.stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /** A dense or output layer on [N, F] features, run by ND4J with the layer's own activation. */
+    private record Dense(String out, String source, INDArray weights, INDArray bias, IActivation activation) implements Op {
+        @Override
+        public List<String> in() {
+            return List.of(source);
+        }
+
+        @Override
+        public long channels(List<Long> inChannels) {
+            return weights.size(1);
+        }
+
+        INDArray apply(INDArray x) {
+            if (x.size(1) != weights.size(0)) {
+                throw new IllegalArgumentException("layer '" + out + "' expects " + weights.size(0)
+                        + " features, got " + x.size(1));
+            }
+            INDArray z = x.mmul(weights);
+            if (bias != null) {
+                z.addiRowVector(bias);
+            }
+            return activation.getActivation(z, false);
+        }
+    }
+
+    /** Turns a graph's vertices, in topological order, into fused operations. */
+    private static final class Compiler {
+        private final ComputationGraph graph;
+        private final ComputationGraphConfiguration conf;
+        private final Map<String, Integer> consumers = new HashMap<>();
+        /** Vertices that are not operations of their own: the value (or vertex) they stand for. */
+        private final Map<String, String> alias = new HashMap<>();
+        private final Map<String, Op> producer = new LinkedHashMap<>();
+        /** Values that are [N, F] arrays (after global pooling) rather than feature maps. */
+        private final java.util.Set<String> flat = new java.util.HashSet<>();
+
+        Compiler(ComputationGraph graph) {
+            this.graph = graph;
+            this.conf = graph.getConfiguration();
+            conf.getVertexInputs().values().forEach(ins -> ins.forEach(i -> consumers.merge(i, 1, Integer::sum)));
+            conf.getNetworkOutputs().forEach(o -> consumers.merge(o, 1, Integer::sum));
+        }
+
+        CompiledGraph compile() {
+            if (conf.getNetworkInputs().size() != 1) {
+                throw new UnsupportedOperationException("compiled inference takes graphs with one input, this one has "
+                        + conf.getNetworkInputs().size());
+            }
+            String input = conf.getNetworkInputs().get(0);
+            for (int index : graph.topologicalSortOrder()) {
+                String name = graph.getVertices()[index].getVertexName();
+                if (!name.equals(input)) {
+                    add(name, conf.getVertices().get(name), conf.getVertexInputs().get(name));
+                }
+            }
+            List<String> outputs = new ArrayList<>();
+            for (String o : conf.getNetworkOutputs()) {
+                String value = value(o);
+                if (value.equals(input)) {
+                    throw new UnsupportedOperationException("output '" + o + "' is the graph's input");
+                }
+                outputs.add(value);
+            }
+            List<Op> ops = new ArrayList<>(producer.values());
+            return new CompiledGraph(input, ops, outputs, layout(input, ops));
+        }
+
+        private void add(String name, org.deeplearning4j.nn.conf.graph.GraphVertex vertex, List<String> inputs) {
+            if (vertex instanceof MergeVertex) {
+                for (String i : inputs) {
+                    requireMaps(name, i);
+                }
+                put(new Concat(name, inputs.stream().map(this::value).toList()));
+                return;
+            }
+            if (!(vertex instanceof LayerVertex lv) || inputs.size() != 1) {
+                throw unsupported(name, vertex.getClass().getSimpleName());
+            }
+            if (lv.getPreProcessor() != null) {
+                throw unsupported(name, "input preprocessor " + lv.getPreProcessor().getClass().getSimpleName());
+            }
+            String in = inputs.get(0);
+            org.deeplearning4j.nn.conf.layers.Layer layer = lv.getLayerConf().getLayer();
+            Layer runtime = graph.getVertex(name).getLayer();
+            if (layer instanceof DropoutLayer) {
+                alias.put(name, in); // inference: the identity
+            } else if (layer instanceof ActivationLayer a && a.getActivationFn() instanceof ActivationIdentity) {
+                alias.put(name, in);
+            } else if (layer instanceof ActivationLayer a && new ActivationReLU().equals(a.getActivationFn())) {
+                requireMaps(name, in);
+                relu(name, in);
+            } else if (layer.getClass() == ConvolutionLayer.class) {
+                requireMaps(name, in);
+                conv(name, in, (ConvolutionLayer) layer, runtime);
+            } else if (layer instanceof BatchNormalization bn) {
+                requireMaps(name, in);
+                batchNorm(name, in, bn, runtime);
+            } else if (layer instanceof SubsamplingLayer s && s.getClass() == SubsamplingLayer.class) {
+                requireMaps(name, in);
+                pool(name, in, s);
+            } else if (layer instanceof GlobalPoolingLayer gp) {
+                requireMaps(name, in);
+                globalPool(name, in, gp);
+            } else if (layer instanceof DenseLayer || layer.getClass() == OutputLayer.class) {
+                if (!flat.contains(value(in))) {
+                    throw unsupported(name, "a dense layer on feature maps (only after global pooling)");
+                }
+                IActivation activation = ((org.deeplearning4j.nn.conf.layers.BaseLayer) layer).getActivationFn();
+                INDArray b = runtime.getParam("b");
+                put(new Dense(name, value(in), runtime.getParam("W").dup(), b == null ? null : b.dup(), activation));
+                flat.add(name);
+            } else {
+                throw unsupported(name, layer.getClass().getSimpleName());
+            }
+        }
+
+        private void conv(String name, String in, ConvolutionLayer c, Layer runtime) {
+            boolean relu = new ActivationReLU().equals(c.getActivationFn());
+            if (!relu && !(c.getActivationFn() instanceof ActivationIdentity)) {
+                throw unsupported(name, "activation " + c.getActivationFn());
+            }
+            if (c.getCnn2dDataFormat() != CNN2DFormat.NCHW || c.getDilation()[0] != 1 || c.getDilation()[1] != 1
+                    || c.getConvolutionMode() == ConvolutionMode.Causal) {
+                throw unsupported(name, "an NHWC, dilated or causal convolution");
+            }
+            INDArray w = runtime.getParam("W");
+            INDArray b = c.hasBias() ? runtime.getParam("b") : null;
+            put(new Conv(name, value(in), w.shape(), w.dup('c').data().asFloat(),
+                    b == null ? null : b.dup('c').data().asFloat(), c.getStride(), c.getPadding(),
+                    c.getConvolutionMode(), relu));
+        }
+
+        private void batchNorm(String name, String in, BatchNormalization bn, Layer runtime) {
+            long channels = runtime.getParam("mean").length();
+            float[] gamma = bn.isLockGammaBeta() ? filledWith(channels, bn.getGamma()) : floats(runtime, "gamma");
+            float[] beta = bn.isLockGammaBeta() ? filledWith(channels, bn.getBeta()) : floats(runtime, "beta");
+            float[] var;
+            if (bn.isUseLogStd()) { // DL4J keeps log10 of the standard deviation: var = (10^log10std)^2
+                float[] log10Std = floats(runtime, "log10stdev");
+                var = new float[log10Std.length];
+                for (int i = 0; i < var.length; i++) {
+                    var[i] = (float) Math.pow(10, 2.0 * log10Std[i]);
+                }
+            } else {
+                var = floats(runtime, "var");
+            }
+            // DL4J 1.0.0-M2.1's BatchNormalization ignores an activation set on it, and so does this.
+            Norm norm = new Norm(name, value(in), gamma, beta, floats(runtime, "mean"), var, (float) bn.getEps());
+            if (producer.get(soleReader(in)) instanceof Conv conv && !conv.relu) {
+                conv.fold(norm);
+                alias.put(name, in);
+            } else {
+                put(norm);
+            }
+        }
+
+        private void relu(String name, String in) {
+            Op before = producer.get(soleReader(in));
+            if (before instanceof Conv conv && !conv.relu) {
+                conv.relu = true;
+                alias.put(name, in);
+            } else if (before instanceof Norm norm && !norm.relu) {
+                norm.relu = true;
+                alias.put(name, in);
+            } else {
+                put(new Relu(name, value(in)));
+            }
+        }
+
+        private void pool(String name, String in, SubsamplingLayer s) {
+            if (s.getPoolingType() != PoolingType.MAX && s.getPoolingType() != PoolingType.AVG
+                    || s.getCnn2dDataFormat() != CNN2DFormat.NCHW || s.getDilation()[0] != 1
+                    || s.getDilation()[1] != 1 || s.getConvolutionMode() == ConvolutionMode.Causal) {
+                throw unsupported(name, s.getPoolingType() + " pooling of this kind (NHWC, dilated or causal)");
+            }
+            put(new Pool(name, value(in), s.getPoolingType() == PoolingType.MAX, s.isAvgPoolIncludePadInDivisor(),
+                    s.getKernelSize(), s.getStride(), s.getPadding(), s.getConvolutionMode()));
+        }
+
+        private void globalPool(String name, String in, GlobalPoolingLayer gp) {
+            int[] dims = gp.getPoolingDimensions();
+            if (gp.getPoolingType() != PoolingType.MAX && gp.getPoolingType() != PoolingType.AVG
+                    || !gp.isCollapseDimensions() || dims != null && !Arrays.equals(dims, new int[] {2, 3})) {
+                throw unsupported(name, "global pooling other than max or average over height and width");
+            }
+            put(new GlobalPool(name, value(in), gp.getPoolingType() == PoolingType.MAX));
+            flat.add(name);
+        }
+
+        private void put(Op op) {
+            producer.put(op.out(), op);
+        }
+
+        /** The value a vertex stands for. */
+        private String value(String vertex) {
+            String v = vertex;
+            while (alias.containsKey(v)) {
+                v = alias.get(v);
+            }
+            return v;
+        }
+
+        /**
+         * The value {@code vertex} stands for when the vertex about to be added is its only reader (and
+         * that of every vertex between), so that it may be fused into the operation that makes it;
+         * else null.
+         */
+        private String soleReader(String vertex) {
+            String v = vertex;
+            while (true) {
+                if (consumers.getOrDefault(v, 0) != 1) {
+                    return null;
+                }
+                if (!alias.containsKey(v)) {
+                    return v;
+                }
+                v = alias.get(v);
+            }
+        }
+
+        private void requireMaps(String name, String in) {
+            if (flat.contains(value(in))) {
+                throw unsupported(name, "a feature-map layer after global pooling");
+            }
+        }
+
+        private UnsupportedOperationException unsupported(String name, String what) {
+            return new UnsupportedOperationException("cannot compile vertex '" + name + "' (" + what
+                    + "): compiled inference runs convolution, batch-norm, ReLU, dropout, pooling, merge and "
+                    + "dense/output layers; use the graph's own output() for this one");
+        }
+
+        private static float[] floats(Layer layer, String param) {
+            return layer.getParam(param).dup('c').data().asFloat();
+        }
+
+        private static float[] filledWith(long n, double value) {
+            float[] a = new float[(int) n];
+            Arrays.fill(a, (float) value);
+            return a;
+        }
+
+        /**
+         * oneDNN's blocked layout when every feature map's channel count fills whole blocks (16 with
+         * AVX-512, 8 otherwise), else NHWC. The graph's input is exempt: its first convolution reads it
+         * as NCHW.
+         */
+        private static memory.format_tag layout(String input, List<Op> ops) {
+            int isa = dnnl.dnnl_get_effective_cpu_isa();
+            boolean avx512 = (isa & dnnl.dnnl_cpu_isa_avx512_core) == dnnl.dnnl_cpu_isa_avx512_core;
+            int block = avx512 ? 16 : 8;
+            String forced = System.getProperty("densenet4j.compiledLayout");
+            if (forced != null) {
+                return memory.format_tag.valueOf(forced);
+            }
+            Map<String, Long> channels = new HashMap<>();
+            boolean whole = true;
+            for (Op op : ops) {
+                List<Long> in = op.in().stream().map(i -> channels.getOrDefault(i, 0L)).toList();
+                long c = op.channels(in);
+                channels.put(op.out(), c);
+                whole &= op instanceof Dense || c % block == 0;
+            }
+            if (!whole) {
+                return memory.format_tag.nhwc;
+            }
+            return avx512 ? memory.format_tag.nChw16c : memory.format_tag.nChw8c;
+        }
+    }
+
+    /** A oneDNN memory of {@code desc} holding {@code values} (in the plain layout {@code desc} names). */
+    private static memory filled(memory.desc desc, float[] values) {
+        memory m = new memory(desc, OneDnn.ENGINE);
+        new FloatPointer(m.get_data_handle()).put(values);
+        return m;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Plans: the operations for one input shape, as primitives over planned buffers.
+
+    /** One step of a plan, run in order. */
+    private interface Step {
+        void run(Map<String, INDArray> arrays, stream s);
+    }
+
+    private record Primitive(primitive primitive, IntMemoryMap args) implements Step {
+        @Override
+        public void run(Map<String, INDArray> arrays, stream s) {
+            primitive.execute(s, args);
+        }
+    }
+
+    /** Copies a feature map out into a new NCHW (or [N, C]) array. */
+    private record ToArray(String name, long[] shape, reorder copy, memory from, memory to) implements Step {
+        @Override
+        public void run(Map<String, INDArray> arrays, stream s) {
+            INDArray out = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
+            to.set_data_handle(HostArrays.pointer(out));
+            copy.execute(s, from, to);
+            arrays.put(name, out);
+        }
+    }
+
+    private record DenseStep(Dense dense) implements Step {
+        @Override
+        public void run(Map<String, INDArray> arrays, stream s) {
+            s._wait(); // the pooled features must be complete
+            arrays.put(dense.out(), dense.apply(arrays.get(dense.source())));
+        }
+    }
+
+    /** A feature map in a plan: its layout and dimensions, in memory bound to a buffer slot. */
+    private record Value(memory memory, long[] dims, int slot) {
+        memory.desc desc() {
+            return memory.get_desc();
+        }
+    }
+
+    /**
+     * Buffers shared by the plan's feature maps: a map takes the smallest free buffer that holds it
+     * and gives it back after its last reader, so a plan needs a few buffers, not one per layer.
+     */
+    private static final class Slots {
+        private final List<Long> capacity = new ArrayList<>();
+        private final List<Boolean> free = new ArrayList<>();
+        private final List<List<memory>> users = new ArrayList<>();
+        private final List<memory> owned = new ArrayList<>();
+
+        int take(long bytes) {
+            int best = -1;
+            for (int i = 0; i < capacity.size(); i++) {
+                if (free.get(i) && (best < 0 || fits(i, bytes) && (!fits(best, bytes) || capacity.get(i) < capacity.get(best))
+                        || !fits(best, bytes) && capacity.get(i) > capacity.get(best))) {
+                    best = i;
+                }
+            }
+            if (best < 0) {
+                capacity.add(bytes);
+                free.add(true);
+                users.add(new ArrayList<>());
+                best = capacity.size() - 1;
+            }
+            capacity.set(best, Math.max(bytes, capacity.get(best)));
+            free.set(best, false);
+            return best;
+        }
+
+        private boolean fits(int slot, long bytes) {
+            return capacity.get(slot) >= bytes;
+        }
+
+        void release(int slot) {
+            free.set(slot, true);
+        }
+
+        /** A memory of {@code desc} over slot {@code slot}'s buffer (bound when the buffers exist). */
+        memory over(int slot, memory.desc desc) {
+            memory m = OneDnn.unbound(desc);
+            users.get(slot).add(m);
+            return m;
+        }
+
+        /** Allocates the buffers (64-byte aligned, by oneDNN) and binds every memory made over them. */
+        long allocate() {
+            long total = 0;
+            for (int i = 0; i < capacity.size(); i++) {
+                memory buffer = new memory(new memory.desc(new long[] {capacity.get(i)}, memory.data_type.u8,
+                        memory.format_tag.a), OneDnn.ENGINE);
+                owned.add(buffer);
+                total += capacity.get(i);
+                for (memory m : users.get(i)) {
+                    m.set_data_handle(buffer.get_data_handle());
+                }
+            }
+            return total;
+        }
+    }
+
+    /** The compiled graph for one input shape. */
+    private final class Plan {
+        private final memory inputMemory;
+        private final List<Step> steps = new ArrayList<>();
+        private final Map<String, Value> values = new HashMap<>();
+        /** Values converted to the plan's layout (the input, when a primitive cannot read NCHW). */
+        private final Map<String, Value> inLayout = new HashMap<>();
+        private final Map<String, Integer> lastRead = new HashMap<>();
+        private final Map<String, long[]> flatShapes = new HashMap<>();
+        private final Slots slots = new Slots();
+        /** oneDNN's scratch space, one buffer for every primitive (they run one after another). */
+        private final List<memory> scratch = new ArrayList<>();
+        private long scratchBytes;
+
+        Plan(long[] shape) {
+            inputMemory = OneDnn.unbound(new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw));
+            values.put(input, new Value(inputMemory, shape, -1));
+            for (int i = 0; i < ops.size(); i++) {
+                for (String in : ops.get(i).in()) {
+                    lastRead.put(in, i);
+                }
+            }
+            for (int i = 0; i < ops.size(); i++) {
+                Op op = ops.get(i);
+                try {
+                    add(op);
+                } catch (IllegalArgumentException e) {
+                    throw e;
+                } catch (RuntimeException e) { // oneDNN's error
+                    throw new IllegalArgumentException("layer '" + op.out() + "' cannot run on input shape "
+                            + Arrays.toString(shape) + ": " + e.getMessage(), e);
+                }
+                if (outputs.contains(op.out()) && values.containsKey(op.out())) {
+                    toArray(op.out(), values.get(op.out()), values.get(op.out()).dims());
+                }
+                for (String in : op.in()) {
+                    if (lastRead.get(in) == i) {
+                        release(in);
+                    }
+                }
+            }
+            slots.allocate();
+            memory buffer = new memory(new memory.desc(new long[] {Math.max(scratchBytes, 1)}, memory.data_type.u8,
+                    memory.format_tag.a), OneDnn.ENGINE);
+            scratch.add(buffer);
+            for (memory m : scratch) {
+                m.set_data_handle(buffer.get_data_handle());
+            }
+        }
+
+        INDArray[] run(INDArray x) {
+            inputMemory.set_data_handle(HostArrays.pointer(x));
+            Map<String, INDArray> arrays = new HashMap<>();
+            stream s = OneDnn.STREAM.get();
+            for (Step step : steps) {
+                step.run(arrays, s);
+            }
+            s._wait();
+            return outputs.stream().map(arrays::get).toArray(INDArray[]::new);
+        }
+
+        private void add(Op op) {
+            if (op instanceof Conv c) {
+                conv(c);
+            } else if (op instanceof Norm n) {
+                norm(n);
+            } else if (op instanceof Relu r) {
+                relu(r);
+            } else if (op instanceof Pool p) {
+                pool(p);
+            } else if (op instanceof GlobalPool g) {
+                globalPool(g);
+            } else if (op instanceof Concat c) {
+                concat(c);
+            } else if (op instanceof Dense d) {
+                long[] in = flatShapes.get(d.source());
+                flatShapes.put(d.out(), new long[] {in[0], d.weights().size(1)});
+                steps.add(new DenseStep(d));
+            }
+        }
+
+        private void conv(Conv c) {
+            Value src = values.get(c.in);
+            if (src.dims()[1] != c.shape[1]) {
+                throw new IllegalArgumentException("layer '" + c.out + "' expects " + c.shape[1]
+                        + " input channels, got " + src.dims()[1]);
+            }
+            ConvGeometry g = window(c.out, ConvGeometry.of(src.dims(), c.shape, c.strides, c.pad, c.mode));
+            convolution_forward.primitive_desc pd = convolution(g, src.desc(), c);
+            if (referenceOnly(pd) && !src.desc().equals(mapDesc(src.dims()))) {
+                src = inLayout(c.in); // oneDNN's fast kernels do not read this layout: convert first
+                pd = convolution(g, src.desc(), c);
+            }
+            Value dst = produce(c.out, g.dst());
+            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_WEIGHTS,
+                    c.weights(pd.weights_desc()), dnnl.DNNL_ARG_DST, dst.memory());
+            if (c.bias != null) {
+                if (c.biasMemory == null) {
+                    c.biasMemory = filled(g.bias(), c.bias);
+                }
+                args.put(dnnl.DNNL_ARG_BIAS, c.biasMemory);
+            }
+            then(new convolution_forward(pd), pd, args);
+        }
+
+        private convolution_forward.primitive_desc convolution(ConvGeometry g, memory.desc src, Conv c) {
+            primitive_attr attr = attr();
+            if (c.relu) {
+                post_ops relu = new post_ops();
+                relu.append_eltwise(1f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+                attr.set_post_ops(relu);
+            }
+            return new convolution_forward.primitive_desc(new convolution_forward.desc(dnnl.prop_kind.forward_inference,
+                    dnnl.algorithm.convolution_direct, src,
+                    new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any),
+                    c.bias != null ? g.bias() : new memory.desc(), mapDesc(g.dst()), g.strides(), g.padLeft(),
+                    g.padRight()), attr, OneDnn.ENGINE);
+        }
+
+        private void norm(Norm n) {
+            Value src = inLayout(n.in);
+            int flags = BN_FLAGS | (n.relu ? dnnl.normalization_flags.fuse_norm_relu.value : 0);
+            var pd = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
+                    dnnl.prop_kind.forward_inference.value, src.desc(), n.eps, flags), attr(), OneDnn.ENGINE);
+            Value dst = produce(n.out, src.dims());
+            memory[] p = n.parameters();
+            then(new batch_normalization_forward(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(),
+                    dnnl.DNNL_ARG_DST, dst.memory(), dnnl.DNNL_ARG_MEAN, p[0], dnnl.DNNL_ARG_VARIANCE, p[1],
+                    dnnl.DNNL_ARG_SCALE, p[2], dnnl.DNNL_ARG_SHIFT, p[3]));
+        }
+
+        private void relu(Relu r) {
+            Value src = inLayout(r.source());
+            var pd = new eltwise_forward.primitive_desc(new eltwise_forward.desc(dnnl.prop_kind.forward_inference,
+                    dnnl.algorithm.eltwise_relu, src.desc(), 0f, 0f), attr(), OneDnn.ENGINE);
+            Value dst = produce(r.out(), src.dims());
+            then(new eltwise_forward(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(),
+                    dnnl.DNNL_ARG_DST, dst.memory()));
+        }
+
+        private void pool(Pool p) {
+            Value src = inLayout(p.source());
+            long[] d = src.dims();
+            ConvGeometry g = window(p.out(), ConvGeometry.of(d, new long[] {d[1], d[1], p.kernel()[0], p.kernel()[1]},
+                    p.strides(), p.pad(), p.mode()));
+            dnnl.algorithm algorithm = p.max() ? dnnl.algorithm.pooling_max
+                    : p.includePadding() ? dnnl.algorithm.pooling_avg_include_padding
+                    : dnnl.algorithm.pooling_avg_exclude_padding;
+            pooling(p.out(), src, algorithm, g.dst(), g.strides(), g.kernel(), g.padLeft(), g.padRight());
+        }
+
+        private void globalPool(GlobalPool p) {
+            Value src = inLayout(p.source());
+            long[] d = src.dims();
+            long[] pooled = {d[0], d[1], 1, 1};
+            Value dst = pooling(p.out() + "#maps", src, p.max() ? dnnl.algorithm.pooling_max
+                    : dnnl.algorithm.pooling_avg_exclude_padding, pooled, new long[] {1, 1},
+                    new long[] {d[2], d[3]}, new long[] {0, 0}, new long[] {0, 0});
+            toArray(p.out(), dst, new long[] {d[0], d[1]});
+            flatShapes.put(p.out(), new long[] {d[0], d[1]});
+            slots.release(dst.slot());
+        }
+
+        private Value pooling(String out, Value src, dnnl.algorithm algorithm, long[] dstDims, long[] strides,
+                long[] kernel, long[] padLeft, long[] padRight) {
+            var pd = new pooling_forward.primitive_desc(new pooling_forward.desc(dnnl.prop_kind.forward_inference,
+                    algorithm, src.desc(), mapDesc(dstDims), strides, kernel, padLeft, padRight), attr(),
+                    OneDnn.ENGINE);
+            Value dst = produce(out, dstDims);
+            then(new pooling_forward(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(),
+                    dnnl.DNNL_ARG_DST, dst.memory()));
+            return dst;
+        }
+
+        /** Concatenation along the channels: each input copied into its place in the output. */
+        private void concat(Concat c) {
+            List<Value> in = c.in().stream().map(this::inLayout).toList();
+            long[] first = in.get(0).dims();
+            long channels = 0;
+            for (int i = 0; i < in.size(); i++) {
+                long[] d = in.get(i).dims();
+                if (d[0] != first[0] || d[2] != first[2] || d[3] != first[3]) {
+                    throw new IllegalArgumentException("merge '" + c.out() + "': input '" + c.in().get(i)
+                            + "' is " + Arrays.toString(d) + ", expected the size of " + Arrays.toString(first));
+                }
+                channels += d[1];
+            }
+            Value dst = produce(c.out(), new long[] {first[0], channels, first[2], first[3]});
+            long offset = 0;
+            for (Value v : in) {
+                memory part = slots.over(dst.slot(), dst.desc().submemory_desc(v.dims(), new long[] {0, offset, 0, 0}));
+                steps.add(new Primitive(new reorder(v.memory(), part),
+                        OneDnn.args(dnnl.DNNL_ARG_FROM, v.memory(), dnnl.DNNL_ARG_TO, part)));
+                offset += v.dims()[1];
+            }
+        }
+
+        /** A feature map's dims in the plan's layout. */
+        private memory.desc mapDesc(long[] dims) {
+            return new memory.desc(dims, memory.data_type.f32, layout);
+        }
+
+        /** Value {@code name} in the plan's layout: itself, or a converted copy made once. */
+        private Value inLayout(String name) {
+            Value v = values.get(name);
+            memory.desc wanted = mapDesc(v.dims());
+            if (v.desc().equals(wanted)) {
+                return v;
+            }
+            Value converted = inLayout.get(name);
+            if (converted == null) {
+                int slot = slots.take(wanted.get_size());
+                converted = new Value(slots.over(slot, wanted), v.dims(), slot);
+                steps.add(new Primitive(new reorder(v.memory(), converted.memory()),
+                        OneDnn.args(dnnl.DNNL_ARG_FROM, v.memory(), dnnl.DNNL_ARG_TO, converted.memory())));
+                inLayout.put(name, converted);
+            }
+            return converted;
+        }
+
+        /** A new feature map {@code name} in the plan's layout, in a free buffer. */
+        private Value produce(String name, long[] dims) {
+            memory.desc desc = mapDesc(dims);
+            int slot = slots.take(desc.get_size());
+            Value v = new Value(slots.over(slot, desc), dims, slot);
+            values.put(name, v);
+            return v;
+        }
+
+        private void release(String name) {
+            Value v = values.get(name);
+            if (v != null && v.slot() >= 0) {
+                slots.release(v.slot());
+            }
+            Value converted = inLayout.get(name);
+            if (converted != null && converted.slot() >= 0) {
+                slots.release(converted.slot());
+            }
+        }
+
+        private void toArray(String name, Value v, long[] shape) {
+            memory to = OneDnn.unbound(new memory.desc(v.dims(), memory.data_type.f32, memory.format_tag.nchw));
+            steps.add(new ToArray(name, shape, new reorder(v.memory(), to), v.memory(), to));
+        }
+
+        /** Attributes every primitive gets: scratch space from the plan's shared buffer. */
+        private primitive_attr attr() {
+            primitive_attr attr = new primitive_attr();
+            attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
+            return attr;
+        }
+
+        /** Adds {@code p} as the next step, with the plan's scratch buffer. */
+        private void then(primitive p, primitive_desc_base pd, IntMemoryMap args) {
+            memory.desc scratchDesc = pd.scratchpad_desc();
+            scratchBytes = Math.max(scratchBytes, scratchDesc.get_size());
+            memory m = OneDnn.unbound(scratchDesc);
+            scratch.add(m);
+            args.put(dnnl.DNNL_ARG_SCRATCHPAD, m);
+            steps.add(new Primitive(p, args));
+        }
+
+        /** {@code g}, or an error naming the layer when its window does not fit the input. */
+        private ConvGeometry window(String layer, ConvGeometry g) {
+            if (g.empty()) {
+                throw new IllegalArgumentException("layer '" + layer + "': input of " + g.src()[2] + "x" + g.src()[3]
+                        + " is smaller than its " + g.weights()[2] + "x" + g.weights()[3] + " window");
+            }
+            return g;
+        }
+
+        private static boolean referenceOnly(primitive_desc_base pd) {
+            return pd.impl_info_str().getString().startsWith("ref");
+        }
+    }
+}
