@@ -11,6 +11,7 @@ import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.batch_normalization_forward;
 import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.eltwise_forward;
+import org.bytedeco.dnnl.inner_product_forward;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.pooling_forward;
 import org.bytedeco.dnnl.post_ops;
@@ -169,28 +170,75 @@ public final class CompiledGraph {
         long channels(List<Long> inChannels);
     }
 
+    /**
+     * A layer's weights and bias, snapshotted at compile time: the weights in DL4J's layout
+     * ({@code plain}) and converted, once, to each layout a plan's primitive asks for.
+     */
+    private static final class Weights {
+        final float[] values;
+        final memory.desc plain;
+        float[] bias;
+        private final List<memory> converted = new ArrayList<>();
+        private memory biasMemory;
+
+        Weights(float[] values, memory.desc plain, float[] bias) {
+            this.values = values;
+            this.plain = plain;
+            this.bias = bias;
+        }
+
+        /** The weights in {@code desc}'s layout, converted the first time it is asked for. */
+        memory in(memory.desc desc) {
+            for (memory m : converted) {
+                if (m.get_desc().equals(desc)) {
+                    return m;
+                }
+            }
+            memory from = filled(plain, values);
+            memory m = new memory(desc, OneDnn.ENGINE);
+            stream s = OneDnn.STREAM.get();
+            new reorder(from, m).execute(s, from, m);
+            s._wait();
+            converted.add(m);
+            return m;
+        }
+
+        /** The bias as a oneDNN memory (made once), or null. */
+        memory bias() {
+            if (bias != null && biasMemory == null) {
+                biasMemory = filled(new memory.desc(new long[] {bias.length}, memory.data_type.f32,
+                        memory.format_tag.a), bias);
+            }
+            return biasMemory;
+        }
+
+        /** The weights and bias as primitive arguments. */
+        void addTo(IntMemoryMap args, memory.desc desc) {
+            args.put(dnnl.DNNL_ARG_WEIGHTS, in(desc));
+            if (bias != null) {
+                args.put(dnnl.DNNL_ARG_BIAS, bias());
+            }
+        }
+    }
+
     /** A convolution, possibly with a batch normalisation folded in and a ReLU after. */
     private static final class Conv implements Op {
         final String out;
         final String in;
         final long[] shape;
-        final float[] weights;
-        float[] bias;
+        final Weights weights;
         final int[] strides;
         final int[] pad;
         final ConvolutionMode mode;
         boolean relu;
-        /** The weights converted to each layout a plan asked for (a few at most). */
-        final List<memory> converted = new ArrayList<>();
-        memory biasMemory;
 
         Conv(String out, String in, long[] shape, float[] weights, float[] bias, int[] strides, int[] pad,
                 ConvolutionMode mode, boolean relu) {
             this.out = out;
             this.in = in;
             this.shape = shape;
-            this.weights = weights;
-            this.bias = bias;
+            this.weights = new Weights(weights, new memory.desc(shape, memory.data_type.f32, memory.format_tag.oihw),
+                    bias);
             this.strides = strides;
             this.pad = pad;
             this.mode = mode;
@@ -214,33 +262,18 @@ public final class CompiledGraph {
 
         /** Folds {@code bn} (which reads only this convolution's output) into the weights and bias. */
         void fold(Norm bn) {
-            int perOutput = weights.length / (int) shape[0];
+            float[] w = weights.values;
+            int perOutput = w.length / (int) shape[0];
             float[] folded = new float[(int) shape[0]];
             for (int o = 0; o < shape[0]; o++) {
                 double scale = bn.gamma[o] / Math.sqrt((double) bn.var[o] + bn.eps);
                 for (int i = o * perOutput; i < (o + 1) * perOutput; i++) {
-                    weights[i] = (float) (weights[i] * scale);
+                    w[i] = (float) (w[i] * scale);
                 }
-                double b = bias == null ? 0 : bias[o];
+                double b = weights.bias == null ? 0 : weights.bias[o];
                 folded[o] = (float) ((b - bn.mean[o]) * scale + bn.beta[o]);
             }
-            bias = folded;
-        }
-
-        /** The weights in {@code desc}'s layout, converted the first time it is asked for. */
-        memory weights(memory.desc desc) {
-            for (memory m : converted) {
-                if (m.get_desc().equals(desc)) {
-                    return m;
-                }
-            }
-            memory plain = filled(new memory.desc(shape, memory.data_type.f32, memory.format_tag.oihw), weights);
-            memory m = new memory(desc, OneDnn.ENGINE);
-            stream s = OneDnn.STREAM.get();
-            new reorder(plain, m).execute(s, plain, m);
-            s._wait();
-            converted.add(m);
-            return m;
+            weights.bias = folded;
         }
     }
 
@@ -336,8 +369,12 @@ public final class CompiledGraph {
         }
     }
 
-    /** A dense or output layer on [N, F] features, run by ND4J with the layer's own activation. */
-    private record Dense(String out, String source, INDArray weights, INDArray bias, IActivation activation) implements Op {
+    /**
+     * A dense or output layer on [N, F] features: oneDNN's inner product, then the layer's activation
+     * (a ReLU inside the primitive, anything else by DL4J's own activation function on the result).
+     */
+    private record Dense(String out, String source, long inputs, long outputs, Weights weights,
+            IActivation activation) implements Op {
         @Override
         public List<String> in() {
             return List.of(source);
@@ -345,19 +382,15 @@ public final class CompiledGraph {
 
         @Override
         public long channels(List<Long> inChannels) {
-            return weights.size(1);
+            return outputs;
         }
 
-        INDArray apply(INDArray x) {
-            if (x.size(1) != weights.size(0)) {
-                throw new IllegalArgumentException("layer '" + out + "' expects " + weights.size(0)
-                        + " features, got " + x.size(1));
-            }
-            INDArray z = x.mmul(weights);
-            if (bias != null) {
-                z.addiRowVector(bias);
-            }
-            return activation.getActivation(z, false);
+        boolean relu() {
+            return new ActivationReLU().equals(activation);
+        }
+
+        boolean identity() {
+            return activation instanceof ActivationIdentity;
         }
     }
 
@@ -444,8 +477,12 @@ public final class CompiledGraph {
                     throw unsupported(name, "a dense layer on feature maps (only after global pooling)");
                 }
                 IActivation activation = ((org.deeplearning4j.nn.conf.layers.BaseLayer) layer).getActivationFn();
+                INDArray w = runtime.getParam("W"); // [in, out]: as oneDNN's [out, in] weights, strides (1, out)
                 INDArray b = runtime.getParam("b");
-                put(new Dense(name, value(in), runtime.getParam("W").dup(), b == null ? null : b.dup(), activation));
+                memory.desc plain = new memory.desc(new long[] {w.size(1), w.size(0)}, memory.data_type.f32,
+                        new long[] {1, w.size(1)});
+                put(new Dense(name, value(in), w.size(0), w.size(1), new Weights(w.dup('c').data().asFloat(), plain,
+                        b == null ? null : b.dup('c').data().asFloat()), activation));
                 flat.add(name);
             } else {
                 throw unsupported(name, layer.getClass().getSimpleName());
@@ -628,22 +665,28 @@ public final class CompiledGraph {
         }
     }
 
-    /** Copies a feature map out into a new NCHW (or [N, C]) array. */
-    private record ToArray(String name, long[] shape, reorder copy, memory from, memory to) implements Step {
+    /**
+     * A primitive that writes a new array of the caller's (an output, or [N, F] features): the array
+     * is made on each call and {@code views} (memories of its data, as the primitive and later readers
+     * see it) bound to it; DL4J's activation function is then applied in place, unless null.
+     */
+    private record ToArray(String name, long[] shape, primitive primitive, IntMemoryMap args, List<memory> views,
+            IActivation activation) implements Step {
         @Override
         public void run(Map<String, INDArray> arrays, stream s) {
             INDArray out = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
-            to.set_data_handle(HostArrays.pointer(out));
-            copy.execute(s, from, to);
+            for (memory view : views) {
+                view.set_data_handle(HostArrays.pointer(out));
+            }
+            primitive.execute(s, args);
+            if (activation != null) {
+                s._wait();
+                INDArray activated = activation.getActivation(out, false);
+                if (activated != out) {
+                    out.assign(activated);
+                }
+            }
             arrays.put(name, out);
-        }
-    }
-
-    private record DenseStep(Dense dense) implements Step {
-        @Override
-        public void run(Map<String, INDArray> arrays, stream s) {
-            s._wait(); // the pooled features must be complete
-            arrays.put(dense.out(), dense.apply(arrays.get(dense.source())));
         }
     }
 
@@ -722,7 +765,6 @@ public final class CompiledGraph {
         /** Values converted to the plan's layout (the input, when a primitive cannot read NCHW). */
         private final Map<String, Value> inLayout = new HashMap<>();
         private final Map<String, Integer> lastRead = new HashMap<>();
-        private final Map<String, long[]> flatShapes = new HashMap<>();
         private final Slots slots = new Slots();
         /** oneDNN's scratch space, one buffer for every primitive (they run one after another). */
         private final List<memory> scratch = new ArrayList<>();
@@ -746,8 +788,9 @@ public final class CompiledGraph {
                     throw new IllegalArgumentException("layer '" + op.out() + "' cannot run on input shape "
                             + Arrays.toString(shape) + ": " + e.getMessage(), e);
                 }
-                if (outputs.contains(op.out()) && values.containsKey(op.out())) {
-                    toArray(op.out(), values.get(op.out()), values.get(op.out()).dims());
+                Value made = values.get(op.out());
+                if (outputs.contains(op.out()) && made.dims().length == 4) { // [N, F] values are arrays already
+                    toArray(op.out(), made, made.dims());
                 }
                 for (String in : op.in()) {
                     if (lastRead.get(in) == i) {
@@ -789,9 +832,7 @@ public final class CompiledGraph {
             } else if (op instanceof Concat c) {
                 concat(c);
             } else if (op instanceof Dense d) {
-                long[] in = flatShapes.get(d.source());
-                flatShapes.put(d.out(), new long[] {in[0], d.weights().size(1)});
-                steps.add(new DenseStep(d));
+                dense(d);
             }
         }
 
@@ -808,29 +849,17 @@ public final class CompiledGraph {
                 pd = convolution(g, src.desc(), c);
             }
             Value dst = produce(c.out, g.dst());
-            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_WEIGHTS,
-                    c.weights(pd.weights_desc()), dnnl.DNNL_ARG_DST, dst.memory());
-            if (c.bias != null) {
-                if (c.biasMemory == null) {
-                    c.biasMemory = filled(g.bias(), c.bias);
-                }
-                args.put(dnnl.DNNL_ARG_BIAS, c.biasMemory);
-            }
+            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_DST, dst.memory());
+            c.weights.addTo(args, pd.weights_desc());
             then(new convolution_forward(pd), pd, args);
         }
 
         private convolution_forward.primitive_desc convolution(ConvGeometry g, memory.desc src, Conv c) {
-            primitive_attr attr = attr();
-            if (c.relu) {
-                post_ops relu = new post_ops();
-                relu.append_eltwise(1f, dnnl.algorithm.eltwise_relu, 0f, 0f);
-                attr.set_post_ops(relu);
-            }
             return new convolution_forward.primitive_desc(new convolution_forward.desc(dnnl.prop_kind.forward_inference,
                     dnnl.algorithm.convolution_direct, src,
                     new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any),
-                    c.bias != null ? g.bias() : new memory.desc(), mapDesc(g.dst()), g.strides(), g.padLeft(),
-                    g.padRight()), attr, OneDnn.ENGINE);
+                    c.weights.bias != null ? g.bias() : new memory.desc(), mapDesc(g.dst()), g.strides(), g.padLeft(),
+                    g.padRight()), attr(c.relu), OneDnn.ENGINE);
         }
 
         private void norm(Norm n) {
@@ -873,8 +902,30 @@ public final class CompiledGraph {
                     : dnnl.algorithm.pooling_avg_exclude_padding, pooled, new long[] {1, 1},
                     new long[] {d[2], d[3]}, new long[] {0, 0}, new long[] {0, 0});
             toArray(p.out(), dst, new long[] {d[0], d[1]});
-            flatShapes.put(p.out(), new long[] {d[0], d[1]});
             slots.release(dst.slot());
+        }
+
+        /** The inner product into a new [N, out] array, which later steps read as a flat value. */
+        private void dense(Dense d) {
+            Value src = values.get(d.source());
+            if (src.dims()[1] != d.inputs()) {
+                throw new IllegalArgumentException("layer '" + d.out() + "' expects " + d.inputs()
+                        + " features, got " + src.dims()[1]);
+            }
+            long[] shape = {src.dims()[0], d.outputs()};
+            memory.desc dstDesc = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nc);
+            var pd = new inner_product_forward.primitive_desc(new inner_product_forward.desc(
+                    dnnl.prop_kind.forward_inference, src.desc(),
+                    new memory.desc(new long[] {d.outputs(), d.inputs()}, memory.data_type.f32, memory.format_tag.any),
+                    d.weights().bias != null ? new memory.desc(new long[] {d.outputs()}, memory.data_type.f32,
+                            memory.format_tag.a) : new memory.desc(), dstDesc), attr(d.relu()), OneDnn.ENGINE);
+            memory dst = OneDnn.unbound(dstDesc);
+            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_DST, dst);
+            d.weights().addTo(args, pd.weights_desc());
+            scratch(pd, args);
+            steps.add(new ToArray(d.out(), shape, new inner_product_forward(pd), args, List.of(dst),
+                    d.relu() || d.identity() ? null : d.activation()));
+            values.put(d.out(), new Value(dst, shape, -1));
         }
 
         private Value pooling(String out, Value src, dnnl.algorithm algorithm, long[] dstDims, long[] strides,
@@ -954,26 +1005,52 @@ public final class CompiledGraph {
             }
         }
 
+        /**
+         * Copies feature map {@code v} out into a new NCHW array of {@code shape} on each call; a
+         * pooled [N, C, 1, 1] map becomes value {@code name}, [N, C] features later steps read.
+         */
         private void toArray(String name, Value v, long[] shape) {
             memory to = OneDnn.unbound(new memory.desc(v.dims(), memory.data_type.f32, memory.format_tag.nchw));
-            steps.add(new ToArray(name, shape, new reorder(v.memory(), to), v.memory(), to));
+            List<memory> views = new ArrayList<>(List.of(to));
+            if (shape.length == 2) {
+                memory flatView = OneDnn.unbound(new memory.desc(shape, memory.data_type.f32, memory.format_tag.nc));
+                views.add(flatView);
+                values.put(name, new Value(flatView, shape, -1));
+            }
+            steps.add(new ToArray(name, shape, new reorder(v.memory(), to),
+                    OneDnn.args(dnnl.DNNL_ARG_FROM, v.memory(), dnnl.DNNL_ARG_TO, to), views, null));
         }
 
         /** Attributes every primitive gets: scratch space from the plan's shared buffer. */
         private primitive_attr attr() {
+            return attr(false);
+        }
+
+        /** The attributes, with a ReLU after the primitive's own work when {@code relu}. */
+        private primitive_attr attr(boolean relu) {
             primitive_attr attr = new primitive_attr();
             attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
+            if (relu) {
+                post_ops ops = new post_ops();
+                ops.append_eltwise(1f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+                attr.set_post_ops(ops);
+            }
             return attr;
         }
 
         /** Adds {@code p} as the next step, with the plan's scratch buffer. */
         private void then(primitive p, primitive_desc_base pd, IntMemoryMap args) {
+            scratch(pd, args);
+            steps.add(new Primitive(p, args));
+        }
+
+        /** The plan's scratch buffer as {@code pd}'s scratch-space argument. */
+        private void scratch(primitive_desc_base pd, IntMemoryMap args) {
             memory.desc scratchDesc = pd.scratchpad_desc();
             scratchBytes = Math.max(scratchBytes, scratchDesc.get_size());
             memory m = OneDnn.unbound(scratchDesc);
             scratch.add(m);
             args.put(dnnl.DNNL_ARG_SCRATCHPAD, m);
-            steps.add(new Primitive(p, args));
         }
 
         /** {@code g}, or an error naming the layer when its window does not fit the input. */
