@@ -4,10 +4,12 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.zoo.CompiledGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.examples.FashionMnist;
@@ -89,18 +91,19 @@ final class DemoCommand implements Callable<Integer> {
         int n = data.numExamples();
         INDArray probabilities = org.nd4j.linalg.factory.Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, n,
                 labels.size());
-        net.outputSingle(data.getFeatures().get(NDArrayIndex.interval(0, Math.min(n, batch)))); // warm-up
+        UnaryOperator<INDArray> infer = CompiledGraph.inference(net); // the zoo's default inference engine
+        infer.apply(data.getFeatures().get(NDArrayIndex.interval(0, Math.min(n, batch)))); // warm-up
         Progress progress = new Progress(o, "classifying", (n + batch - 1) / batch);
         long start = System.nanoTime();
         for (int from = 0, step = 0; from < n; from += batch) {
             int to = Math.min(n, from + batch);
             probabilities.get(NDArrayIndex.interval(from, to), NDArrayIndex.all())
-                    .assign(net.outputSingle(data.getFeatures().get(NDArrayIndex.interval(from, to))));
+                    .assign(infer.apply(data.getFeatures().get(NDArrayIndex.interval(from, to))));
             progress.update(++step, "");
         }
         double batchedMs = (System.nanoTime() - start) / 1e6 / n;
         progress.done(String.format(Locale.ROOT, "%,d images", n));
-        double singleMs = singleImageLatency(net, data.getFeatures(), Math.min(n, 20));
+        double singleMs = singleImageLatency(infer, data.getFeatures(), Math.min(n, 20));
 
         int shown = Math.min(show, n);
         if (shown > 0) {
@@ -130,12 +133,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Median time of classifying single images, in ms. */
-    private static double singleImageLatency(ComputationGraph net, INDArray features, int images) {
+    private static double singleImageLatency(UnaryOperator<INDArray> infer, INDArray features, int images) {
         double[] ms = new double[images];
         for (int i = 0; i < images; i++) {
             INDArray x = features.get(NDArrayIndex.interval(i, i + 1));
             long t = System.nanoTime();
-            net.outputSingle(x);
+            infer.apply(x);
             ms[i] = (System.nanoTime() - t) / 1e6;
         }
         Arrays.sort(ms);

@@ -4,11 +4,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.zoo.CompiledGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
 import org.densenet4j.preprocess.ImageNetLabels;
@@ -99,13 +101,14 @@ final class PredictCommand implements Callable<Integer> {
             }
         }
         long n = x.size(0);
+        UnaryOperator<INDArray> infer = CompiledGraph.inference(net);
         INDArray probabilities = null;
         long start = System.nanoTime();
         int batches = (int) ((n + batch - 1) / batch);
         Progress progress = batches > 1 ? new Progress(spec.commandLine().getOut(), "predicting", batches) : null;
         for (long from = 0, step = 1; from < n; from += batch, step++) {
             long to = Math.min(n, from + batch);
-            INDArray out = net.outputSingle(x.get(NDArrayIndex.interval(from, to), NDArrayIndex.all(),
+            INDArray out = infer.apply(x.get(NDArrayIndex.interval(from, to), NDArrayIndex.all(),
                     NDArrayIndex.all(), NDArrayIndex.all()));
             if (probabilities == null) {
                 probabilities = Nd4j.create(out.dataType(), n, out.size(1));

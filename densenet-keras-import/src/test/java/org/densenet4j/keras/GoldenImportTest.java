@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.io.Npy;
+import org.densenet4j.zoo.CompiledGraph;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,7 +16,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Cross-framework golden tests: weight files with random, non-trivial weights, written in each
- * layout by a Python script, imported here; the graph's log-probabilities must equal those PyTorch
+ * layout by a Python script, imported here; the graph's log-probabilities, and those of its compiled
+ * form (the zoo's inference engine, BN folded into the convolutions), must equal those PyTorch
  * computes with the same weights on the same input.
  */
 class GoldenImportTest {
@@ -40,11 +42,18 @@ class GoldenImportTest {
         INDArray x = Npy.read(f.input());
         INDArray expected = Npy.read(f.logProbabilities());
 
-        INDArray logp = Transforms.log(net.outputSingle(x), true);
-        assertArrayEquals(expected.shape(), logp.shape());
-        double maxDiff = Transforms.abs(logp.sub(expected)).maxNumber().doubleValue();
-        assertTrue(maxDiff <= 1e-3, "max |log p_dl4j - log p_torch| = " + maxDiff);
-        assertArrayEquals(expected.argMax(1).toLongVector(), logp.argMax(1).toLongVector(), "top-1 classes");
+        assertMatches(expected, net.outputSingle(x), "graph");
+        if (CompiledGraph.available()) {
+            assertMatches(expected, CompiledGraph.compile(net).outputSingle(x), "compiled graph");
+        }
         net.close();
+    }
+
+    private static void assertMatches(INDArray expected, INDArray probabilities, String engine) {
+        INDArray logp = Transforms.log(probabilities, true);
+        assertArrayEquals(expected.shape(), logp.shape(), engine);
+        double maxDiff = Transforms.abs(logp.sub(expected)).maxNumber().doubleValue();
+        assertTrue(maxDiff <= 1e-3, engine + ": max |log p_dl4j - log p_torch| = " + maxDiff);
+        assertArrayEquals(expected.argMax(1).toLongVector(), logp.argMax(1).toLongVector(), engine + ": top-1 classes");
     }
 }

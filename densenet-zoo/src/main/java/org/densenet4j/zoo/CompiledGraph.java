@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.batch_normalization_forward;
@@ -119,6 +120,29 @@ public final class CompiledGraph {
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return new Compiler(graph).compile();
+        }
+    }
+
+    /**
+     * The zoo's default inference for {@code graph}: its compiled form where it compiles (oneDNN
+     * {@link #available()}, every vertex supported), else the graph's own
+     * {@code outputSingle(false, x)}, detached from its workspaces. Either way the function returns
+     * the first output for an NCHW input, in an array of the caller's.
+     */
+    public static UnaryOperator<INDArray> inference(ComputationGraph graph) {
+        return tryCompile(graph).<UnaryOperator<INDArray>>map(c -> c::outputSingle)
+                .orElse(x -> graph.outputSingle(false, x).detach());
+    }
+
+    /** {@code graph} compiled, or empty where oneDNN is not {@link #available()} or a vertex is not supported. */
+    public static java.util.Optional<CompiledGraph> tryCompile(ComputationGraph graph) {
+        if (!available()) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(compile(graph));
+        } catch (UnsupportedOperationException e) { // a vertex the compiled graph does not run
+            return java.util.Optional.empty();
         }
     }
 

@@ -1,7 +1,11 @@
 package org.densenet4j.zoo;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.function.UnaryOperator;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -17,29 +21,42 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * }
  * }</pre>
  *
- * <p>Outputs are identical to {@code net.outputSingle(input)}: every replica holds a copy of the
- * same parameters.
+ * <p>Each replica is a {@link CompiledGraph} of the model where it compiles (the zoo's inference
+ * engine: outputs equal to {@code net.outputSingle(input)} to float rounding, and the model stays
+ * free for other use), else a clone of the model (outputs identical; the model itself is then one
+ * of the replicas and must not be used directly while the predictor is in use). Every replica holds
+ * the parameters the model had when the predictor was made.
  */
 public final class ConcurrentPredictor implements AutoCloseable {
 
-    private final BlockingQueue<ComputationGraph> idle;
+    private final BlockingQueue<UnaryOperator<INDArray>> idle;
+    private final List<ComputationGraph> graphs = new ArrayList<>();
     private final int replicas;
 
-    /**
-     * A predictor of {@code model} with {@code replicas} independent copies (the model itself is
-     * one of them and must not be used directly while the predictor is in use).
-     */
+    /** A predictor of {@code model} with {@code replicas} independent copies. */
     public ConcurrentPredictor(ComputationGraph model, int replicas) {
         if (replicas < 1) {
             throw new IllegalArgumentException("replicas must be >= 1, was " + replicas);
         }
         this.replicas = replicas;
         this.idle = new ArrayBlockingQueue<>(replicas);
-        idle.add(model);
+        Optional<CompiledGraph> compiled = CompiledGraph.tryCompile(model);
+        if (compiled.isPresent()) {
+            idle.add(compiled.get()::outputSingle);
+            for (int i = 1; i < replicas; i++) {
+                idle.add(CompiledGraph.compile(model)::outputSingle);
+            }
+            return;
+        }
+        graphs.add(model);
         boolean fast = FastPath.runsIn(model);
         for (int i = 1; i < replicas; i++) {
             ComputationGraph copy = model.clone(); // DL4J's clone is built from the configuration: its own layers
-            idle.add(fast ? FastPath.install(copy) : copy);
+            graphs.add(fast ? FastPath.install(copy) : copy);
+        }
+        for (ComputationGraph net : graphs) {
+            // detach: the result must outlive this replica's workspaces
+            idle.add(x -> net.outputSingle(false, x).detach());
         }
     }
 
@@ -49,18 +66,17 @@ public final class ConcurrentPredictor implements AutoCloseable {
      * @throws IllegalStateException if the thread is interrupted while waiting for a replica
      */
     public INDArray predict(INDArray input) {
-        ComputationGraph net;
+        UnaryOperator<INDArray> replica;
         try {
-            net = idle.take();
+            replica = idle.take();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for a free model replica", e);
         }
         try {
-            // detach: the result must outlive this replica's workspaces
-            return net.outputSingle(false, input).detach();
+            return replica.apply(input);
         } finally {
-            idle.add(net);
+            idle.add(replica);
         }
     }
 
@@ -74,11 +90,12 @@ public final class ConcurrentPredictor implements AutoCloseable {
     public void close() {
         for (int i = 0; i < replicas; i++) {
             try {
-                idle.take().close();
+                idle.take();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
         }
+        graphs.forEach(ComputationGraph::close);
     }
 }

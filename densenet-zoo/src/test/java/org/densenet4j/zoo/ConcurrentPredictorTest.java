@@ -15,12 +15,24 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Many threads get exactly the outputs one thread gets. */
+/** Many threads get the outputs one thread gets, from compiled replicas or from clones of the graph. */
 class ConcurrentPredictorTest {
 
     @Test
-    void eightThreadsTimesAHundredPredictionsMatchSingleThreaded() {
-        ComputationGraph net = new DenseNetZooModel("tiny", TinyNets.tinyBc().build()).init();
+    void compiledReplicasMatchTheGraph() {
+        eightThreadsTimesAHundredPredictionsMatchSingleThreaded(true);
+    }
+
+    @Test
+    void graphClonesMatchTheGraphExactly() {
+        eightThreadsTimesAHundredPredictionsMatchSingleThreaded(false);
+    }
+
+    private static void eightThreadsTimesAHundredPredictionsMatchSingleThreaded(boolean compiled) {
+        ComputationGraph built = new DenseNetZooModel("tiny", TinyNets.tinyBc().build()).init();
+        // A graph the compiled engine does not take (an identity vertex) gets clones of itself instead.
+        ComputationGraph net = compiled ? built : withIdentityVertex(built);
+        assertEquals(compiled && CompiledGraph.available(), CompiledGraph.tryCompile(net).isPresent());
         List<INDArray> inputs = new ArrayList<>();
         List<INDArray> expected = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
@@ -39,8 +51,13 @@ class ConcurrentPredictorTest {
                         int checked = 0;
                         for (int i = 0; i < 100; i++) {
                             int k = (thread * 7 + i) % inputs.size();
-                            assertEquals(expected.get(k), predictor.predict(inputs.get(k)),
-                                    "thread " + thread + ", prediction " + i);
+                            INDArray actual = predictor.predict(inputs.get(k));
+                            if (compiled) {
+                                CompiledGraphTest.assertClose(expected.get(k), actual,
+                                        "thread " + thread + ", prediction " + i);
+                            } else {
+                                assertEquals(expected.get(k), actual, "thread " + thread + ", prediction " + i);
+                            }
                             checked++;
                         }
                         return checked;
@@ -54,5 +71,18 @@ class ConcurrentPredictorTest {
                 assertEquals(800, total);
             }
         });
+    }
+
+    /** {@code net}'s configuration and parameters with an identity vertex before its output layer. */
+    private static ComputationGraph withIdentityVertex(ComputationGraph net) {
+        var conf = net.getConfiguration().clone();
+        String out = conf.getNetworkOutputs().get(0);
+        List<String> outInputs = conf.getVertexInputs().get(out);
+        conf.getVertices().put("identity", new org.deeplearning4j.nn.conf.graph.ScaleVertex(1.0));
+        conf.getVertexInputs().put("identity", new ArrayList<>(outInputs));
+        conf.getVertexInputs().put(out, List.of("identity"));
+        ComputationGraph copy = new ComputationGraph(conf);
+        copy.init(net.params().dup(), false);
+        return FastPath.install(copy);
     }
 }
