@@ -189,7 +189,11 @@ class CliTest {
         String json = infer.out().strip().lines().reduce((a, b) -> b).orElseThrow();
         assertTrue(json.matches("\\{\"model\":\"densenet-bc100-k12\",\"mode\":\"infer\",\"batch\":2,"
                 + "\"input\":\"32x32\",\"median_ms\":[0-9.]+,\"min_ms\":[0-9.]+,\"images_per_s\":[0-9.]+,"
-                + "\"backend\":\"CPU[^\"]*\",\"peak_rss_mb\":[0-9]+}"), json);
+                + "\"backend\":\"CPU[^\"]*\",\"peak_rss_mb\":[0-9]+,\"engine\":\"compiled\"}"), json);
+        Cli.Run graph = run("benchmark", "--model", "densenet-bc100-k12", "--input", "32x32", "--engine", "graph",
+                "--warmup", "0", "--iterations", "1");
+        assertEquals(0, graph.code(), graph.err());
+        assertTrue(graph.out().strip().endsWith(",\"engine\":\"graph\"}"), graph.out());
         Cli.Run train = run("benchmark", "--model", "densenet-bc100-k12", "--mode", "train", "--input", "32x32",
                 "--batch", "4", "--warmup", "0", "--iterations", "2");
         assertEquals(0, train.code(), train.err());
@@ -201,6 +205,7 @@ class CliTest {
         assertTrue(json.contains(" 2 threads)"), "--threads is what the backend runs: " + json);
         assertBadInput(run("benchmark", "--mode", "import"), "--mode import needs --weights FILE.h5");
         assertBadInput(run("benchmark", "--threads", "0"), "--batch, --iterations and --threads must be >= 1");
+        assertBadInput(run("benchmark", "--engine", "fast"), "--engine must be compiled or graph, was 'fast'");
     }
 
     @Test
