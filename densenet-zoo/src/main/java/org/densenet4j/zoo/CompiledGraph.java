@@ -652,19 +652,26 @@ public final class CompiledGraph {
             if (forced != null) {
                 return memory.format_tag.valueOf(forced);
             }
-            Map<String, Long> channels = new HashMap<>();
             boolean whole = true;
-            for (Op op : ops) {
-                List<Long> in = op.in().stream().map(i -> channels.getOrDefault(i, 0L)).toList();
-                long c = op.channels(in);
-                channels.put(op.out(), c);
-                whole &= op instanceof Dense || c % block == 0;
+            for (var entry : channels(input, 0, ops).entrySet()) {
+                whole &= entry.getKey().equals(input) || entry.getValue() % block == 0
+                        || ops.stream().anyMatch(op -> op instanceof Dense && op.out().equals(entry.getKey()));
             }
             if (!whole) {
                 return memory.format_tag.nhwc;
             }
             return avx512 ? memory.format_tag.nChw16c : memory.format_tag.nChw8c;
         }
+    }
+
+    /** The channels (features) of every value, from those of the input. */
+    private static Map<String, Long> channels(String input, long inputChannels, List<Op> ops) {
+        Map<String, Long> channels = new HashMap<>();
+        channels.put(input, inputChannels);
+        for (Op op : ops) {
+            channels.put(op.out(), op.channels(op.in().stream().map(channels::get).toList()));
+        }
+        return channels;
     }
 
     /** A oneDNN memory of {@code desc} holding {@code values} (in the plain layout {@code desc} names). */
@@ -715,7 +722,17 @@ public final class CompiledGraph {
     }
 
     /** A feature map in a plan: its layout and dimensions, in memory bound to a buffer slot. */
-    private record Value(memory memory, long[] dims, int slot) {
+    /**
+     * A feature map in a plan: its layout and dimensions, in memory bound to a buffer slot. A map that
+     * is a prefix of a larger buffer (a concatenation extended in place, batch above 1) also has
+     * {@code images}: each image's part as a dense map of one image, for primitives that read only
+     * dense memory.
+     */
+    private record Value(memory memory, long[] dims, int slot, List<memory> images) {
+        Value(memory memory, long[] dims, int slot) {
+            this(memory, dims, slot, List.of());
+        }
+
         memory.desc desc() {
             return memory.get_desc();
         }
@@ -728,7 +745,7 @@ public final class CompiledGraph {
     private static final class Slots {
         private final List<Long> capacity = new ArrayList<>();
         private final List<Boolean> free = new ArrayList<>();
-        private final List<List<memory>> users = new ArrayList<>();
+        private final List<List<Placed>> users = new ArrayList<>();
         private final List<memory> owned = new ArrayList<>();
 
         int take(long bytes) {
@@ -758,10 +775,18 @@ public final class CompiledGraph {
             free.set(slot, true);
         }
 
+        private record Placed(memory memory, long offset) {
+        }
+
         /** A memory of {@code desc} over slot {@code slot}'s buffer (bound when the buffers exist). */
         memory over(int slot, memory.desc desc) {
+            return over(slot, desc, 0);
+        }
+
+        /** A memory of {@code desc} starting {@code offset} bytes into slot {@code slot}'s buffer. */
+        memory over(int slot, memory.desc desc, long offset) {
             memory m = OneDnn.unbound(desc);
-            users.get(slot).add(m);
+            users.get(slot).add(new Placed(m, offset));
             return m;
         }
 
@@ -773,8 +798,9 @@ public final class CompiledGraph {
                         memory.format_tag.a), OneDnn.ENGINE);
                 owned.add(buffer);
                 total += capacity.get(i);
-                for (memory m : users.get(i)) {
-                    m.set_data_handle(buffer.get_data_handle());
+                long base = buffer.get_data_handle().address();
+                for (Placed p : users.get(i)) {
+                    p.memory().set_data_handle(HostArrays.at(base + p.offset()));
                 }
             }
             return total;
@@ -790,6 +816,13 @@ public final class CompiledGraph {
         private final Map<String, Value> inLayout = new HashMap<>();
         private final Map<String, Integer> lastRead = new HashMap<>();
         private final Slots slots = new Slots();
+        private final Map<String, Long> channels;
+        /**
+         * Concatenations built in place: each value of a chain (a dense block's successive
+         * concatenations) is a prefix of one buffer sized for the chain's last, so that extending it
+         * copies only the new maps. Value to the chain's last concatenation.
+         */
+        private final Map<String, String> chainEnd = new HashMap<>();
         /** oneDNN's scratch space, one buffer for every primitive (they run one after another). */
         private final List<memory> scratch = new ArrayList<>();
         private long scratchBytes;
@@ -797,11 +830,13 @@ public final class CompiledGraph {
         Plan(long[] shape) {
             inputMemory = OneDnn.unbound(new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw));
             values.put(input, new Value(inputMemory, shape, -1));
+            channels = channels(input, shape[1], ops);
             for (int i = 0; i < ops.size(); i++) {
                 for (String in : ops.get(i).in()) {
                     lastRead.put(in, i);
                 }
             }
+            findChains();
             for (int i = 0; i < ops.size(); i++) {
                 Op op = ops.get(i);
                 try {
@@ -829,6 +864,54 @@ public final class CompiledGraph {
             for (memory m : scratch) {
                 m.set_data_handle(buffer.get_data_handle());
             }
+        }
+
+        /**
+         * Chains concatenations whose first input is a concatenation no other one extends, in layouts
+         * where a prefix of the channels is contiguous per image (blocked or NCHW, not NHWC); a chain's
+         * buffer lives until the last read of any of its values.
+         */
+        private void findChains() {
+            if (layout == memory.format_tag.nhwc || !FastPath.partOn("inPlaceConcat")) {
+                return;
+            }
+            Map<String, Integer> extensions = new HashMap<>();
+            Map<String, String> next = new HashMap<>();
+            for (Op op : ops) {
+                if (op instanceof Concat c) {
+                    extensions.merge(c.in().get(0), 1, Integer::sum);
+                }
+            }
+            List<String> concats = new ArrayList<>();
+            for (Op op : ops) {
+                if (op instanceof Concat c) {
+                    concats.add(c.out());
+                    String first = c.in().get(0);
+                    if (producer(first) instanceof Concat && extensions.get(first) == 1 && !c.in().subList(1,
+                            c.in().size()).contains(first)) {
+                        next.put(first, c.out());
+                    }
+                }
+            }
+            for (String c : concats) {
+                String end = c;
+                while (next.containsKey(end)) {
+                    end = next.get(end);
+                }
+                chainEnd.put(c, end);
+            }
+            Map<String, Integer> chainLastRead = new HashMap<>();
+            chainEnd.forEach((c, end) -> chainLastRead.merge(end, lastRead.getOrDefault(c, -1), Math::max));
+            chainEnd.forEach((c, end) -> lastRead.put(c, chainLastRead.get(end)));
+        }
+
+        private Op producer(String value) {
+            for (Op op : ops) {
+                if (op.out().equals(value)) {
+                    return op;
+                }
+            }
+            return null;
         }
 
         INDArray[] run(INDArray x) {
@@ -887,15 +970,39 @@ public final class CompiledGraph {
         }
 
         private void norm(Norm n) {
+            if (!values.get(n.in).images().isEmpty()) {
+                normPerImage(n, values.get(n.in));
+                return;
+            }
             Value src = inLayout(n.in);
-            int flags = BN_FLAGS | (n.relu ? dnnl.normalization_flags.fuse_norm_relu.value : 0);
-            var pd = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
-                    dnnl.prop_kind.forward_inference.value, src.desc(), n.eps, flags), attr(), OneDnn.ENGINE);
+            var pd = normalization(n, src.desc());
             Value dst = produce(n.out, src.dims());
             memory[] p = n.parameters();
             then(new batch_normalization_forward(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(),
                     dnnl.DNNL_ARG_DST, dst.memory(), dnnl.DNNL_ARG_MEAN, p[0], dnnl.DNNL_ARG_VARIANCE, p[1],
                     dnnl.DNNL_ARG_SCALE, p[2], dnnl.DNNL_ARG_SHIFT, p[3]));
+        }
+
+        /** Batch norm of a view into a larger buffer, image by image (oneDNN's fast kernels read dense maps only). */
+        private void normPerImage(Norm n, Value src) {
+            long[] d = src.dims();
+            memory.desc image = mapDesc(new long[] {1, d[1], d[2], d[3]});
+            var pd = normalization(n, image);
+            primitive norm = new batch_normalization_forward(pd);
+            Value dst = produce(n.out, d);
+            memory[] p = n.parameters();
+            for (int i = 0; i < d[0]; i++) {
+                memory out = slots.over(dst.slot(), image, i * image.get_size());
+                then(norm, pd, OneDnn.args(dnnl.DNNL_ARG_SRC, src.images().get(i), dnnl.DNNL_ARG_DST, out,
+                        dnnl.DNNL_ARG_MEAN, p[0], dnnl.DNNL_ARG_VARIANCE, p[1], dnnl.DNNL_ARG_SCALE, p[2],
+                        dnnl.DNNL_ARG_SHIFT, p[3]));
+            }
+        }
+
+        private batch_normalization_forward.primitive_desc normalization(Norm n, memory.desc src) {
+            int flags = BN_FLAGS | (n.relu ? dnnl.normalization_flags.fuse_norm_relu.value : 0);
+            return new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
+                    dnnl.prop_kind.forward_inference.value, src, n.eps, flags), attr(), OneDnn.ENGINE);
         }
 
         private void relu(Relu r) {
@@ -963,27 +1070,52 @@ public final class CompiledGraph {
             return dst;
         }
 
-        /** Concatenation along the channels: each input copied into its place in the output. */
+        /**
+         * Concatenation along the channels: each input copied into its place in the output; in a chain,
+         * into the chain's buffer after the concatenation it extends, which is already there.
+         */
         private void concat(Concat c) {
-            List<Value> in = c.in().stream().map(this::inLayout).toList();
-            long[] first = in.get(0).dims();
-            long channels = 0;
-            for (int i = 0; i < in.size(); i++) {
-                long[] d = in.get(i).dims();
+            long[] first = values.get(c.in().get(0)).dims();
+            long total = 0;
+            for (String name : c.in()) {
+                long[] d = values.get(name).dims();
                 if (d[0] != first[0] || d[2] != first[2] || d[3] != first[3]) {
-                    throw new IllegalArgumentException("merge '" + c.out() + "': input '" + c.in().get(i)
-                            + "' is " + Arrays.toString(d) + ", expected the size of " + Arrays.toString(first));
+                    throw new IllegalArgumentException("merge '" + c.out() + "': input '" + name + "' is "
+                            + Arrays.toString(d) + ", expected the size of " + Arrays.toString(first));
                 }
-                channels += d[1];
+                total += d[1];
             }
-            Value dst = produce(c.out(), new long[] {first[0], channels, first[2], first[3]});
-            long offset = 0;
-            for (Value v : in) {
-                memory part = slots.over(dst.slot(), dst.desc().submemory_desc(v.dims(), new long[] {0, offset, 0, 0}));
+            long[] dims = {first[0], total, first[2], first[3]};
+            String end = chainEnd.getOrDefault(c.out(), c.out()); // itself when not in a chain
+            boolean extension = chainEnd.containsKey(c.in().get(0)) && chainEnd.get(c.in().get(0)).equals(end);
+            memory.desc buffer = mapDesc(new long[] {dims[0], channels.get(end), dims[2], dims[3]});
+            int slot = extension ? values.get(c.in().get(0)).slot() : slots.take(buffer.get_size());
+            long offset = extension ? first[1] : 0;
+            for (String name : extension ? c.in().subList(1, c.in().size()) : c.in()) {
+                Value v = inLayout(name);
+                memory part = slots.over(slot, buffer.submemory_desc(v.dims(), new long[] {0, offset, 0, 0}));
                 steps.add(new Primitive(new reorder(v.memory(), part),
                         OneDnn.args(dnnl.DNNL_ARG_FROM, v.memory(), dnnl.DNNL_ARG_TO, part)));
                 offset += v.dims()[1];
             }
+            values.put(c.out(), prefix(slot, buffer, dims));
+        }
+
+        /**
+         * The first {@code dims[1]} channels of {@code buffer} (in slot {@code slot}) as a value: a dense
+         * map for one image, else a view with each image's part as a dense map of its own.
+         */
+        private Value prefix(int slot, memory.desc buffer, long[] dims) {
+            if (dims[1] == buffer.dims().get(1) || dims[0] == 1) {
+                return new Value(slots.over(slot, mapDesc(dims)), dims, slot);
+            }
+            long[] image = {1, dims[1], dims[2], dims[3]};
+            long imageBytes = buffer.get_size() / dims[0];
+            List<memory> images = new ArrayList<>();
+            for (int i = 0; i < dims[0]; i++) {
+                images.add(slots.over(slot, mapDesc(image), i * imageBytes));
+            }
+            return new Value(slots.over(slot, buffer.submemory_desc(dims, new long[4])), dims, slot, images);
         }
 
         /** A feature map's dims in the plan's layout. */

@@ -132,6 +132,43 @@ class CompiledGraphTest {
     }
 
     @Test
+    void concatenationsExtendedInPlaceOnlyWhereNothingElseExtendsThem() {
+        // a = [x, y] is extended twice (b and c: neither may write into a's buffer); d = [b, y] extends b in
+        // place while b is also an output and read by a batch norm after d exists.
+        var g = new NeuralNetConfiguration.Builder().seed(11).dataType(DataType.FLOAT).activation(Activation.IDENTITY)
+                .graphBuilder().addInputs("in").setInputTypes(InputType.convolutional(10, 9, 3));
+        for (String name : new String[] {"x", "y", "z", "w"}) {
+            g.addLayer(name, new ConvolutionLayer.Builder(3, 3).padding(1, 1).nOut(16).build(), "in");
+        }
+        g.addVertex("a", new MergeVertex(), "x", "y")
+                .addVertex("b", new MergeVertex(), "a", "z")
+                .addVertex("c", new MergeVertex(), "a", "w")
+                .addVertex("d", new MergeVertex(), "b", "y")
+                .addLayer("bn_b_only", new BatchNormalization.Builder().useLogStd(false).build(), "b")
+                .addLayer("bn_d", new BatchNormalization.Builder().useLogStd(false).build(), "d")
+                .setOutputs("b", "c", "bn_b_only", "bn_d");
+        ComputationGraph net = new ComputationGraph(g.build());
+        net.init();
+        randomised(net, 12);
+        for (String layout : new String[] {"nChw16c", "nchw"}) {
+            System.setProperty("densenet4j.compiledLayout", layout);
+            try {
+                CompiledGraph compiled = CompiledGraph.compile(net);
+                for (long batch : new long[] {1, 3}) {
+                    INDArray x = input(new long[] {batch, 3, 10, 9}, 13);
+                    INDArray[] expected = net.output(false, x);
+                    INDArray[] actual = compiled.output(x);
+                    for (int i = 0; i < expected.length; i++) {
+                        assertClose(expected[i], actual[i], layout + " batch " + batch + " output " + i);
+                    }
+                }
+            } finally {
+                System.clearProperty("densenet4j.compiledLayout");
+            }
+        }
+    }
+
+    @Test
     void badInputsAndUnsupportedGraphsSayWhat() {
         ComputationGraph net = DenseNetZooModel.of(DenseNetPreset.CIFAR_DENSENET40_K12).init();
         CompiledGraph compiled = CompiledGraph.compile(net);
