@@ -645,9 +645,7 @@ public final class CompiledGraph {
          * as NCHW.
          */
         private static memory.format_tag layout(String input, List<Op> ops) {
-            int isa = dnnl.dnnl_get_effective_cpu_isa();
-            boolean avx512 = (isa & dnnl.dnnl_cpu_isa_avx512_core) == dnnl.dnnl_cpu_isa_avx512_core;
-            int block = avx512 ? 16 : 8;
+            int block = OneDnn.BLOCKED == memory.format_tag.nChw16c ? 16 : 8;
             String forced = System.getProperty("densenet4j.compiledLayout");
             if (forced != null) {
                 return memory.format_tag.valueOf(forced);
@@ -660,7 +658,7 @@ public final class CompiledGraph {
             if (!whole) {
                 return memory.format_tag.nhwc;
             }
-            return avx512 ? memory.format_tag.nChw16c : memory.format_tag.nChw8c;
+            return OneDnn.BLOCKED;
         }
     }
 

@@ -33,7 +33,8 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
  * a graph made in another way (TransferLearning, {@code ModelSerializer}). For comparisons, each
  * part has a switch: {@code -Ddensenet4j.oneDnnConv=false} keeps DL4J's convolution helper,
  * {@code -Ddensenet4j.fastBatchNorm=false} its batch-norm helper ({@code oneDnnBatchNorm=false}
- * only the oneDNN passes), {@code -Ddensenet4j.fastMerge=false} DL4J's MergeVertex,
+ * only the oneDNN passes, {@code blockedBatchNorm=false} runs them on NCHW instead of oneDNN's
+ * blocked layout), {@code -Ddensenet4j.fastMerge=false} DL4J's MergeVertex,
  * {@code -Ddensenet4j.convCache=false} leaves the cache mode alone (and the zoo's graphs without
  * one), {@code -Ddensenet4j.fastRelu=false} keeps DL4J's ReLU layers ({@code oneDnnRelu=false}
  * only libnd4j's ops in them).

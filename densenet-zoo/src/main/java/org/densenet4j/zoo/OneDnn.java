@@ -5,12 +5,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
+import java.util.ArrayList;
+
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,10 +30,22 @@ final class OneDnn {
     static final boolean LOADED = load();
     static final engine ENGINE = LOADED ? new engine(engine.kind.cpu, 0) : null;
     static final ThreadLocal<stream> STREAM = ThreadLocal.withInitial(() -> new stream(ENGINE));
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    /**
+     * oneDNN's blocked activation layout on this CPU: channels in blocks of 16 with AVX-512, of 8
+     * otherwise (where its JIT kernels for batch norm and convolutions run).
+     */
+    static final memory.format_tag BLOCKED = LOADED ? blocked() : null;
     /** Plans a layer keeps (per pass and input shape: training and inference batch sizes, a few image sizes). */
     static final int KEPT_PLANS = 16;
 
     private OneDnn() {
+    }
+
+    private static memory.format_tag blocked() {
+        int isa = dnnl.dnnl_get_effective_cpu_isa();
+        boolean avx512 = (isa & dnnl.dnnl_cpu_isa_avx512_core) == dnnl.dnnl_cpu_isa_avx512_core;
+        return avx512 ? memory.format_tag.nChw16c : memory.format_tag.nChw8c;
     }
 
     private static boolean load() {
@@ -71,16 +87,119 @@ final class OneDnn {
         return new memory(desc, ENGINE, new Pointer());
     }
 
-    /** One primitive with its operands, which each run binds to the caller's arrays, in order. */
-    record Bound(primitive primitive, memory[] operands, IntMemoryMap args) {
+    /**
+     * One pass of one shape, built once: oneDNN primitives in order, over memories bound on each call
+     * to the caller's arrays ({@code user}, by position) and to per-thread scratch buffers (the copies
+     * in another layout that conversions before a primitive fill and conversions after it empty).
+     */
+    static final class Plan {
+        private final memory[] user;
+        private final List<memory> blocked = new ArrayList<>();
+        /** The bytes each blocked copy needs, asked of oneDNN once. */
+        private final List<Long> blockedBytes = new ArrayList<>();
+        private final List<Step> steps = new ArrayList<>();
+        private final List<Step> after = new ArrayList<>();
+        /** Blocked copies of user inputs already made, so that two primitives share one conversion. */
+        private final List<memory[]> converted = new ArrayList<>();
 
+        private record Step(primitive primitive, IntMemoryMap args) {
+        }
+
+        /** A plan over the caller's arrays, described by {@code user} (null for an array a call may not have). */
+        Plan(memory... user) {
+            this.user = user;
+        }
+
+        /** The memory of user array {@code i}. */
+        memory user(int i) {
+            return user[i];
+        }
+
+        /** The memory a primitive reads user array {@code i} from: the array itself or a blocked copy made first. */
+        memory in(int i, memory.desc wanted) {
+            if (wanted.equals(user[i].get_desc())) {
+                return user[i];
+            }
+            for (memory[] pair : converted) {
+                if (pair[0] == user[i] && pair[1].get_desc().equals(wanted)) {
+                    return pair[1];
+                }
+            }
+            memory copy = blocked(wanted);
+            steps.add(conversion(user[i], copy));
+            converted.add(new memory[] {user[i], copy});
+            return copy;
+        }
+
+        /** The memory a primitive writes user array {@code i} to: the array itself or a blocked copy converted after. */
+        memory out(int i, memory.desc wanted) {
+            if (wanted.equals(user[i].get_desc())) {
+                return user[i];
+            }
+            memory copy = blocked(wanted);
+            after.add(conversion(copy, user[i]));
+            return copy;
+        }
+
+        private memory blocked(memory.desc desc) {
+            memory m = unbound(desc);
+            blocked.add(m);
+            blockedBytes.add(desc.get_size());
+            return m;
+        }
+
+        /** Adds a primitive after the conversions of its inputs, and the conversions of its outputs after it. */
+        Plan then(primitive primitive, IntMemoryMap args) {
+            steps.add(new Step(primitive, args));
+            steps.addAll(after);
+            after.clear();
+            return this;
+        }
+
+        private static Step conversion(memory from, memory to) {
+            return new Step(new reorder(from, to), args(dnnl.DNNL_ARG_FROM, from, dnnl.DNNL_ARG_TO, to));
+        }
+
+        /** Runs the pass on {@code arrays}, in the order of the plan's user memories (null where it has none). */
         void run(INDArray... arrays) {
-            for (int i = 0; i < operands.length; i++) {
-                operands[i].set_data_handle(HostArrays.pointer(arrays[i]));
+            for (int i = 0; i < user.length; i++) {
+                if (user[i] != null) {
+                    user[i].set_data_handle(HostArrays.pointer(arrays[i]));
+                }
+            }
+            Scratch scratch = SCRATCH.get();
+            for (int i = 0; i < blocked.size(); i++) {
+                blocked.get(i).set_data_handle(scratch.get(i, blockedBytes.get(i)));
             }
             stream s = STREAM.get();
-            primitive.execute(s, args);
+            for (Step step : steps) {
+                step.primitive().execute(s, step.args());
+            }
             s._wait();
+        }
+    }
+
+    /**
+     * Per-thread buffers for data in oneDNN's blocked layout, grown to the largest convolution seen:
+     * one set for all layers, since each call converts into them, runs and converts back.
+     */
+    static final class Scratch {
+        private final List<BytePointer> buffers = new ArrayList<>();
+
+        /** A 64-byte-aligned buffer of at least {@code bytes} for slot {@code i}. */
+        Pointer get(int i, long bytes) {
+            while (buffers.size() <= i) {
+                buffers.add(null);
+            }
+            BytePointer b = buffers.get(i);
+            if (b == null || b.capacity() < bytes + 64) {
+                if (b != null) {
+                    b.deallocate();
+                }
+                b = new BytePointer(bytes + 64);
+                buffers.set(i, b);
+            }
+            return HostArrays.at((b.address() + 63) & ~63L);
         }
     }
 

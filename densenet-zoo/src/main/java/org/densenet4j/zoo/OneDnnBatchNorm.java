@@ -12,7 +12,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Batch normalisation's training passes through oneDNN directly on the NCHW arrays as they are, one
+ * Batch normalisation's training passes through oneDNN directly, in its blocked layout (the NCHW
+ * arrays converted on the way in and out; {@code -Ddensenet4j.blockedBatchNorm=false} on NCHW), one
  * primitive per pass and input shape built once and kept (DL4J's oneDNN helper has libnd4j set one
  * up on every call, and its backward pass adds a dozen correction passes): the forward pass with the
  * batch's mean and (biased) variance, which the caller keeps for the running statistics and the
@@ -26,7 +27,7 @@ final class OneDnnBatchNorm {
     private static final int SCALE_SHIFT = dnnl.normalization_flags.use_scale.value
             | dnnl.normalization_flags.use_shift.value;
 
-    /** The two passes, each with its operands in the order {@link OneDnn.Bound#run} binds them. */
+    /** The two passes, each with its operands in the order {@link OneDnn.Plan#run} binds them. */
     private enum Pass {
         /** x, y, gamma, beta, batch mean (out), batch variance (out). */
         TRAINING,
@@ -35,8 +36,10 @@ final class OneDnnBatchNorm {
     }
 
     /** Plans per pass, input shape and epsilon; null for a shape oneDNN turned down. */
-    private final OneDnn.Plans<OneDnn.Bound> plans = new OneDnn.Plans<>();
+    private final OneDnn.Plans<OneDnn.Plan> plans = new OneDnn.Plans<>();
     private final boolean enabled = OneDnn.LOADED && FastPath.partOn("oneDnnBatchNorm");
+    /** Whether the passes run in oneDNN's blocked layout (converting on the way), or on NCHW as it is. */
+    private final boolean blocked = FastPath.partOn("blockedBatchNorm");
 
     /**
      * Training forward pass: {@code x} normalised with its batch statistics into a new activations
@@ -44,7 +47,7 @@ final class OneDnnBatchNorm {
      */
     INDArray training(INDArray x, INDArray gamma, INDArray beta, INDArray batchMean, INDArray batchVar, double eps,
             LayerWorkspaceMgr workspaceMgr) {
-        OneDnn.Bound plan = plan(Pass.TRAINING, x, eps, gamma, beta, batchMean, batchVar);
+        OneDnn.Plan plan = plan(Pass.TRAINING, x, eps, gamma, beta, batchMean, batchVar);
         if (plan == null) {
             return null;
         }
@@ -63,7 +66,7 @@ final class OneDnnBatchNorm {
                 || !java.util.Arrays.equals(gradOut.shape(), x.shape())) {
             return null;
         }
-        OneDnn.Bound plan = plan(Pass.BACKWARD, x, eps, gamma, beta, batchMean, batchVar, dGamma, dBeta);
+        OneDnn.Plan plan = plan(Pass.BACKWARD, x, eps, gamma, beta, batchMean, batchVar, dGamma, dBeta);
         if (plan == null) {
             return null;
         }
@@ -73,7 +76,7 @@ final class OneDnnBatchNorm {
     }
 
     /** The kept plan for this pass and shape, or null when {@code x} and the per-channel arrays are not for oneDNN. */
-    private OneDnn.Bound plan(Pass pass, INDArray x, double eps, INDArray... perChannel) {
+    private OneDnn.Plan plan(Pass pass, INDArray x, double eps, INDArray... perChannel) {
         if (!enabled || x.rank() != 4 || x.dataType() != DataType.FLOAT || !HostArrays.denseRowMajor(x)) {
             return null;
         }
@@ -86,32 +89,41 @@ final class OneDnnBatchNorm {
         long[] shape = x.shape();
         List<Long> key = List.of((long) pass.ordinal(), shape[0], shape[1], shape[2], shape[3],
                 Double.doubleToLongBits(eps));
-        return plans.get(key, () -> build(pass, shape, (float) eps));
+        return plans.get(key, () -> build(pass, shape, (float) eps, blocked));
     }
 
-    /** The primitive of one pass for one shape, or null when oneDNN turns it down. */
-    private static OneDnn.Bound build(Pass pass, long[] shape, float eps) {
+    /**
+     * The plan of one pass for one shape, or null when oneDNN turns it down. oneDNN's batch norm on
+     * NCHW is a plain C++ loop ({@code ncsp_bnorm}); in its blocked layout it is a JIT kernel, so much
+     * faster that converting the operands there and the results back still wins (BENCHMARKS.md,
+     * session 8).
+     */
+    private static OneDnn.Plan build(Pass pass, long[] shape, float eps, boolean blocked) {
         try {
-            memory.desc data = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
+            memory.desc plain = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw);
+            memory.desc data = blocked ? new memory.desc(shape, memory.data_type.f32, OneDnn.BLOCKED) : plain;
             memory.desc perChannel = new memory.desc(new long[] {shape[1]}, memory.data_type.f32,
                     memory.format_tag.a);
             var forward = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
                     dnnl.prop_kind.forward_training.value, data, eps, SCALE_SHIFT), OneDnn.ENGINE);
             memory[] m = new memory[pass == Pass.BACKWARD ? 9 : 6];
             for (int i = 0; i < m.length; i++) {
-                m[i] = OneDnn.unbound(i < 2 || i == 6 ? data : perChannel);
+                m[i] = OneDnn.unbound(i < 2 || i == 6 ? plain : perChannel);
             }
+            OneDnn.Plan p = new OneDnn.Plan(m);
             if (pass != Pass.BACKWARD) {
-                return new OneDnn.Bound(new batch_normalization_forward(forward), m, OneDnn.args(
-                        dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
-                        dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5]));
+                return p.then(new batch_normalization_forward(forward), OneDnn.args(
+                        dnnl.DNNL_ARG_SRC, p.in(0, data), dnnl.DNNL_ARG_DST, p.out(1, data),
+                        dnnl.DNNL_ARG_SCALE, m[2], dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4],
+                        dnnl.DNNL_ARG_VARIANCE, m[5]));
             }
             var backward = new batch_normalization_backward.primitive_desc(new batch_normalization_backward.desc(
                     dnnl.prop_kind.backward.value, data, data, eps, SCALE_SHIFT), OneDnn.ENGINE, forward);
-            return new OneDnn.Bound(new batch_normalization_backward(backward), m, OneDnn.args(
-                    dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DIFF_DST, m[1], dnnl.DNNL_ARG_SCALE, m[2],
-                    dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4], dnnl.DNNL_ARG_VARIANCE, m[5],
-                    dnnl.DNNL_ARG_DIFF_SRC, m[6], dnnl.DNNL_ARG_DIFF_SCALE, m[7], dnnl.DNNL_ARG_DIFF_SHIFT, m[8]));
+            return p.then(new batch_normalization_backward(backward), OneDnn.args(
+                    dnnl.DNNL_ARG_SRC, p.in(0, data), dnnl.DNNL_ARG_DIFF_DST, p.in(1, data),
+                    dnnl.DNNL_ARG_SCALE, m[2], dnnl.DNNL_ARG_SHIFT, m[3], dnnl.DNNL_ARG_MEAN, m[4],
+                    dnnl.DNNL_ARG_VARIANCE, m[5], dnnl.DNNL_ARG_DIFF_SRC, p.out(6, data),
+                    dnnl.DNNL_ARG_DIFF_SCALE, m[7], dnnl.DNNL_ARG_DIFF_SHIFT, m[8]));
         } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
             return null;
         }

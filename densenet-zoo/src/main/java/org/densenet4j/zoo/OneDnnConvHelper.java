@@ -50,10 +50,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class OneDnnConvHelper extends MKLDNNConvHelper {
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
-    /** Plans per pass and input shape; a layer sees one or two shapes (batch sizes) in practice. Null: oneDNN said no. */
-    private final OneDnn.Plans<Plan> plans = new OneDnn.Plans<>();
+        /** Plans per pass and input shape; a layer sees one or two shapes (batch sizes) in practice. Null: oneDNN said no. */
+    private final OneDnn.Plans<OneDnn.Plan> plans = new OneDnn.Plans<>();
 
     OneDnnConvHelper(DataType dataType) {
         super(dataType);
@@ -69,7 +67,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
             AlgoMode mode, FwdAlgo fwdAlgo, ConvolutionMode convolutionMode, int[] dilation, CNN2DFormat format,
             LayerWorkspaceMgr workspaceMgr) {
         ConvGeometry g = ConvGeometry.of(input, weights, kernel, strides, pad, convolutionMode, dilation, format);
-        Plan plan = g == null ? null : plan(g, false, bias != null);
+        OneDnn.Plan plan = g == null ? null : plan(g, false, bias != null);
         if (plan == null) {
             return super.preOutput(input, weights, bias, kernel, strides, pad, mode, fwdAlgo, convolutionMode,
                     dilation, format, workspaceMgr);
@@ -92,7 +90,7 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
                 && weightGradView.dataType() == DataType.FLOAT
                 && (!hasBias || HostArrays.denseRowMajor(biasGradView))
                 && java.util.Arrays.equals(delta.shape(), g.dst());
-        Plan plan = direct ? plan(g, true, hasBias) : null;
+        OneDnn.Plan plan = direct ? plan(g, true, hasBias) : null;
         if (plan == null) {
             return super.backpropGradient(input, weights, bias, delta, kernel, strides, pad, biasGradView,
                     weightGradView, afn, mode, bwdFilterAlgo, bwdDataAlgo, convolutionMode, dilation, format,
@@ -109,167 +107,57 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         return new Pair<>(gradient, inputGrad);
     }
 
-    private Plan plan(ConvGeometry g, boolean backward, boolean hasBias) {
+    private OneDnn.Plan plan(ConvGeometry g, boolean backward, boolean hasBias) {
         return plans.get(g.key(backward, hasBias),
-                () -> backward ? Plan.backward(g, hasBias) : Plan.forward(g, hasBias));
+                () -> backward ? backward(g, hasBias) : forward(g, hasBias));
     }
 
-    /**
-     * Per-thread buffers for data in oneDNN's blocked layout, grown to the largest convolution seen:
-     * one set for all layers, since each call converts into them, runs and converts back.
-     */
-    private static final class Scratch {
-        private final List<BytePointer> buffers = new ArrayList<>();
-
-        /** A 64-byte-aligned buffer of at least {@code bytes} for slot {@code i}. */
-        Pointer get(int i, long bytes) {
-            while (buffers.size() <= i) {
-                buffers.add(null);
+    /** The forward pass as a plan: user arrays input, weights, bias (or none), output. */
+    static OneDnn.Plan forward(ConvGeometry g, boolean hasBias) {
+        try {
+            OneDnn.Plan p = new OneDnn.Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),
+                    hasBias ? OneDnn.unbound(g.bias()) : null, OneDnn.unbound(g.plain(g.dst())));
+            var pd = g.forward(dnnl.prop_kind.forward_inference, hasBias);
+            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, p.in(0, pd.src_desc()),
+                    dnnl.DNNL_ARG_WEIGHTS, p.in(1, pd.weights_desc()), dnnl.DNNL_ARG_DST, p.out(3, pd.dst_desc()));
+            if (hasBias) {
+                args.put(dnnl.DNNL_ARG_BIAS, p.user(2));
             }
-            BytePointer b = buffers.get(i);
-            if (b == null || b.capacity() < bytes + 64) {
-                if (b != null) {
-                    b.deallocate();
-                }
-                b = new BytePointer(bytes + 64);
-                buffers.set(i, b);
-            }
-            return HostArrays.at((b.address() + 63) & ~63L);
+            return p.then(new convolution_forward(pd), args);
+        } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
+            return null;
         }
     }
 
-    /**
-     * One pass of one convolution shape, built once: oneDNN primitives in order, over memories bound
-     * on each call to the caller's arrays ({@code user}, by position) and to scratch buffers (the
-     * blocked copies the conversions fill and empty).
-     */
-    private static final class Plan {
-        private final memory[] user;
-        private final List<memory> blocked = new ArrayList<>();
-        /** The bytes each blocked copy needs, asked of oneDNN once. */
-        private final List<Long> blockedBytes = new ArrayList<>();
-        private final List<Step> steps = new ArrayList<>();
-        private final List<Step> after = new ArrayList<>();
-        /** Blocked copies of user inputs already made, so that two primitives share one conversion. */
-        private final List<memory[]> converted = new ArrayList<>();
-
-        private record Step(primitive primitive, IntMemoryMap args) {
-        }
-
-        private Plan(memory... user) {
-            this.user = user;
-        }
-
-        /** Forward: user arrays input, weights, bias (or none), output. */
-        static Plan forward(ConvGeometry g, boolean hasBias) {
-            try {
-                Plan p = new Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),
-                        hasBias ? OneDnn.unbound(g.bias()) : null, OneDnn.unbound(g.plain(g.dst())));
-                var pd = g.forward(dnnl.prop_kind.forward_inference, hasBias);
-                IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, p.in(0, pd.src_desc()),
-                        dnnl.DNNL_ARG_WEIGHTS, p.in(1, pd.weights_desc()), dnnl.DNNL_ARG_DST, p.out(3, pd.dst_desc()));
-                if (hasBias) {
-                    args.put(dnnl.DNNL_ARG_BIAS, p.user[2]);
-                }
-                return p.then(new convolution_forward(pd), args);
-            } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
-                return null;
+    /** The backward pass as a plan: user arrays input, weights, output gradient, input gradient, weight gradient, bias gradient (or none). */
+    static OneDnn.Plan backward(ConvGeometry g, boolean hasBias) {
+        try {
+            OneDnn.Plan p = new OneDnn.Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),
+                    OneDnn.unbound(g.plain(g.dst())), OneDnn.unbound(g.plain(g.src())),
+                    OneDnn.unbound(g.plainWeights()), hasBias ? OneDnn.unbound(g.bias()) : null);
+            var hint = g.forward(dnnl.prop_kind.forward_training, hasBias);
+            var dataPd = new convolution_backward_data.primitive_desc(new convolution_backward_data.desc(
+                    dnnl.algorithm.convolution_direct, g.wanted(g.src()),
+                    new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any), g.wanted(g.dst()),
+                    g.strides(), g.padLeft(), g.padRight()), OneDnn.ENGINE, hint);
+            var weightsPd = new convolution_backward_weights.primitive_desc(new convolution_backward_weights.desc(
+                    dnnl.algorithm.convolution_direct, g.wanted(g.src()),
+                    new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any),
+                    hasBias ? g.bias() : new memory.desc(), g.wanted(g.dst()), g.strides(), g.padLeft(),
+                    g.padRight()), OneDnn.ENGINE, hint);
+            p.then(new convolution_backward_data(dataPd), OneDnn.args(
+                    dnnl.DNNL_ARG_DIFF_DST, p.in(2, dataPd.diff_dst_desc()),
+                    dnnl.DNNL_ARG_WEIGHTS, p.in(1, dataPd.weights_desc()),
+                    dnnl.DNNL_ARG_DIFF_SRC, p.out(3, dataPd.diff_src_desc())));
+            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, p.in(0, weightsPd.src_desc()),
+                    dnnl.DNNL_ARG_DIFF_DST, p.in(2, weightsPd.diff_dst_desc()),
+                    dnnl.DNNL_ARG_DIFF_WEIGHTS, p.out(4, weightsPd.diff_weights_desc()));
+            if (hasBias) {
+                args.put(dnnl.DNNL_ARG_DIFF_BIAS, p.user(5));
             }
-        }
-
-        /** Backward: user arrays input, weights, output gradient, input gradient, weight gradient, bias gradient (or none). */
-        static Plan backward(ConvGeometry g, boolean hasBias) {
-            try {
-                Plan p = new Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),
-                        OneDnn.unbound(g.plain(g.dst())), OneDnn.unbound(g.plain(g.src())),
-                        OneDnn.unbound(g.plainWeights()), hasBias ? OneDnn.unbound(g.bias()) : null);
-                var hint = g.forward(dnnl.prop_kind.forward_training, hasBias);
-                var dataPd = new convolution_backward_data.primitive_desc(new convolution_backward_data.desc(
-                        dnnl.algorithm.convolution_direct, g.wanted(g.src()),
-                        new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any), g.wanted(g.dst()),
-                        g.strides(), g.padLeft(), g.padRight()), OneDnn.ENGINE, hint);
-                var weightsPd = new convolution_backward_weights.primitive_desc(new convolution_backward_weights.desc(
-                        dnnl.algorithm.convolution_direct, g.wanted(g.src()),
-                        new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any),
-                        hasBias ? g.bias() : new memory.desc(), g.wanted(g.dst()), g.strides(), g.padLeft(),
-                        g.padRight()), OneDnn.ENGINE, hint);
-                p.then(new convolution_backward_data(dataPd), OneDnn.args(
-                        dnnl.DNNL_ARG_DIFF_DST, p.in(2, dataPd.diff_dst_desc()),
-                        dnnl.DNNL_ARG_WEIGHTS, p.in(1, dataPd.weights_desc()),
-                        dnnl.DNNL_ARG_DIFF_SRC, p.out(3, dataPd.diff_src_desc())));
-                IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, p.in(0, weightsPd.src_desc()),
-                        dnnl.DNNL_ARG_DIFF_DST, p.in(2, weightsPd.diff_dst_desc()),
-                        dnnl.DNNL_ARG_DIFF_WEIGHTS, p.out(4, weightsPd.diff_weights_desc()));
-                if (hasBias) {
-                    args.put(dnnl.DNNL_ARG_DIFF_BIAS, p.user[5]);
-                }
-                return p.then(new convolution_backward_weights(weightsPd), args);
-            } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
-                return null;
-            }
-        }
-
-        /** The memory a primitive reads user array {@code i} from: the array itself or a blocked copy made first. */
-        private memory in(int i, memory.desc wanted) {
-            if (wanted.equals(user[i].get_desc())) {
-                return user[i];
-            }
-            for (memory[] pair : converted) {
-                if (pair[0] == user[i] && pair[1].get_desc().equals(wanted)) {
-                    return pair[1];
-                }
-            }
-            memory copy = blocked(wanted);
-            steps.add(conversion(user[i], copy));
-            converted.add(new memory[] {user[i], copy});
-            return copy;
-        }
-
-        /** The memory a primitive writes user array {@code i} to: the array itself or a blocked copy converted after. */
-        private memory out(int i, memory.desc wanted) {
-            if (wanted.equals(user[i].get_desc())) {
-                return user[i];
-            }
-            memory copy = blocked(wanted);
-            after.add(conversion(copy, user[i]));
-            return copy;
-        }
-
-        private memory blocked(memory.desc desc) {
-            memory m = OneDnn.unbound(desc);
-            blocked.add(m);
-            blockedBytes.add(desc.get_size());
-            return m;
-        }
-
-        /** Adds a primitive after the conversions of its inputs, and the conversions of its outputs after it. */
-        private Plan then(primitive primitive, IntMemoryMap args) {
-            steps.add(new Step(primitive, args));
-            steps.addAll(after);
-            after.clear();
-            return this;
-        }
-
-        private static Step conversion(memory from, memory to) {
-            return new Step(new reorder(from, to), OneDnn.args(dnnl.DNNL_ARG_FROM, from, dnnl.DNNL_ARG_TO, to));
-        }
-
-        /** Runs the pass on {@code arrays}, in the order of the plan's user memories (null where it has none). */
-        void run(INDArray... arrays) {
-            for (int i = 0; i < user.length; i++) {
-                if (user[i] != null) {
-                    user[i].set_data_handle(HostArrays.pointer(arrays[i]));
-                }
-            }
-            Scratch scratch = SCRATCH.get();
-            for (int i = 0; i < blocked.size(); i++) {
-                blocked.get(i).set_data_handle(scratch.get(i, blockedBytes.get(i)));
-            }
-            stream s = OneDnn.STREAM.get();
-            for (Step step : steps) {
-                step.primitive().execute(s, step.args());
-            }
-            s._wait();
+            return p.then(new convolution_backward_weights(weightsPd), args);
+        } catch (RuntimeException e) { // oneDNN's error: this shape is not for it
+            return null;
         }
     }
 }

@@ -18,12 +18,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class OneDnnRelu {
 
-    private final OneDnn.Plans<OneDnn.Bound> plans = new OneDnn.Plans<>();
+    private final OneDnn.Plans<OneDnn.Plan> plans = new OneDnn.Plans<>();
     private final boolean enabled = OneDnn.LOADED && FastPath.partOn("oneDnnRelu");
 
     /** {@code out = max(x, 0)}; false if not run. */
     boolean forward(INDArray x, INDArray out) {
-        OneDnn.Bound plan = plan(false, x, out);
+        OneDnn.Plan plan = plan(false, x, out);
         if (plan == null) {
             return false;
         }
@@ -33,7 +33,7 @@ final class OneDnnRelu {
 
     /** {@code out = x > 0 ? g : 0}; false if not run. */
     boolean backward(INDArray x, INDArray g, INDArray out) {
-        OneDnn.Bound plan = plan(true, x, g, out);
+        OneDnn.Plan plan = plan(true, x, g, out);
         if (plan == null) {
             return false;
         }
@@ -41,7 +41,7 @@ final class OneDnnRelu {
         return true;
     }
 
-    private OneDnn.Bound plan(boolean backward, INDArray... arrays) {
+    private OneDnn.Plan plan(boolean backward, INDArray... arrays) {
         if (!enabled) {
             return null;
         }
@@ -55,22 +55,22 @@ final class OneDnnRelu {
     }
 
     /** The primitive of one pass for one length, or null when oneDNN turns it down. */
-    private static OneDnn.Bound build(boolean backward, long length) {
+    private static OneDnn.Plan build(boolean backward, long length) {
         try {
             memory.desc flat = new memory.desc(new long[] {length}, memory.data_type.f32, memory.format_tag.a);
             var forward = new eltwise_forward.primitive_desc(new eltwise_forward.desc(
                     backward ? dnnl.prop_kind.forward_training : dnnl.prop_kind.forward_inference,
                     dnnl.algorithm.eltwise_relu, flat, 0f, 0f), OneDnn.ENGINE);
             if (!backward) {
-                memory[] m = {OneDnn.unbound(flat), OneDnn.unbound(flat)};
-                return new OneDnn.Bound(new eltwise_forward(forward), m,
-                        OneDnn.args(dnnl.DNNL_ARG_SRC, m[0], dnnl.DNNL_ARG_DST, m[1]));
+                OneDnn.Plan p = new OneDnn.Plan(OneDnn.unbound(flat), OneDnn.unbound(flat));
+                return p.then(new eltwise_forward(forward),
+                        OneDnn.args(dnnl.DNNL_ARG_SRC, p.user(0), dnnl.DNNL_ARG_DST, p.user(1)));
             }
             var pd = new eltwise_backward.primitive_desc(new eltwise_backward.desc(dnnl.algorithm.eltwise_relu,
                     flat, flat, 0f, 0f), OneDnn.ENGINE, forward);
-            memory[] m = {OneDnn.unbound(flat), OneDnn.unbound(flat), OneDnn.unbound(flat)};
-            return new OneDnn.Bound(new eltwise_backward(pd), m, OneDnn.args(dnnl.DNNL_ARG_SRC, m[0],
-                    dnnl.DNNL_ARG_DIFF_DST, m[1], dnnl.DNNL_ARG_DIFF_SRC, m[2]));
+            OneDnn.Plan p = new OneDnn.Plan(OneDnn.unbound(flat), OneDnn.unbound(flat), OneDnn.unbound(flat));
+            return p.then(new eltwise_backward(pd), OneDnn.args(dnnl.DNNL_ARG_SRC, p.user(0),
+                    dnnl.DNNL_ARG_DIFF_DST, p.user(1), dnnl.DNNL_ARG_DIFF_SRC, p.user(2)));
         } catch (RuntimeException e) { // oneDNN's error: not for it
             return null;
         }
