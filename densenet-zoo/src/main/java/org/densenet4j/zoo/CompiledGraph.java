@@ -166,6 +166,19 @@ public final class CompiledGraph {
         }
     }
 
+    /**
+     * The plan for inputs of {@code shape} ([N, C, H, W]), one line per step: the value it makes and
+     * oneDNN's implementation ({@code brgconv:avx512_core}, {@code bnorm_jit:avx512_common}, ...;
+     * {@code ref} ones are oneDNN's slow reference code), or what it copies.
+     */
+    public synchronized List<String> describe(long... shape) {
+        if (shape.length != 4) {
+            throw new IllegalArgumentException("expected a shape [N, C, H, W], got " + Arrays.toString(shape));
+        }
+        long[] s = shape.clone();
+        return plans.get(List.of(s[0], s[1], s[2], s[3]), () -> new Plan(s)).steps.stream().map(Step::label).toList();
+    }
+
     /** The first (for DenseNet, the only) output for {@code input}: {@code graph.outputSingle(input)}. */
     public INDArray outputSingle(INDArray input) {
         return output(input)[0];
@@ -685,9 +698,12 @@ public final class CompiledGraph {
     /** One step of a plan, run in order. */
     private interface Step {
         void run(Map<String, INDArray> arrays, stream s);
+
+        /** What the step does: the value it works on, oneDNN's primitive and its implementation. */
+        String label();
     }
 
-    private record Primitive(primitive primitive, IntMemoryMap args) implements Step {
+    private record Primitive(primitive primitive, IntMemoryMap args, String label) implements Step {
         @Override
         public void run(Map<String, INDArray> arrays, stream s) {
             primitive.execute(s, args);
@@ -700,7 +716,7 @@ public final class CompiledGraph {
      * see it) bound to it; DL4J's activation function is then applied in place, unless null.
      */
     private record ToArray(String name, long[] shape, primitive primitive, IntMemoryMap args, List<memory> views,
-            IActivation activation) implements Step {
+            IActivation activation, String label) implements Step {
         @Override
         public void run(Map<String, INDArray> arrays, stream s) {
             INDArray out = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');
@@ -824,6 +840,8 @@ public final class CompiledGraph {
         /** oneDNN's scratch space, one buffer for every primitive (they run one after another). */
         private final List<memory> scratch = new ArrayList<>();
         private long scratchBytes;
+        /** The value the operation being planned makes, for the steps' labels. */
+        private String current;
 
         Plan(long[] shape) {
             inputMemory = OneDnn.unbound(new memory.desc(shape, memory.data_type.f32, memory.format_tag.nchw));
@@ -837,6 +855,7 @@ public final class CompiledGraph {
             findChains();
             for (int i = 0; i < ops.size(); i++) {
                 Op op = ops.get(i);
+                current = op.out();
                 try {
                     add(op);
                 } catch (IllegalArgumentException e) {
@@ -948,23 +967,64 @@ public final class CompiledGraph {
                         + " input channels, got " + src.dims()[1]);
             }
             ConvGeometry g = window(c.out, ConvGeometry.of(src.dims(), c.shape, c.strides, c.pad, c.mode));
-            convolution_forward.primitive_desc pd = convolution(g, src.desc(), c);
+            memory.desc dstDesc = mapDesc(g.dst());
+            convolution_forward.primitive_desc pd = convolution(g, src.desc(), dstDesc, c);
             if (referenceOnly(pd) && !src.desc().equals(mapDesc(src.dims()))) {
                 src = inLayout(c.in); // oneDNN's fast kernels do not read this layout: convert first
-                pd = convolution(g, src.desc(), c);
+                pd = convolution(g, src.desc(), dstDesc, c);
             }
-            Value dst = produce(c.out, g.dst());
-            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_DST, dst.memory());
-            c.weights.addTo(args, pd.weights_desc());
-            then(new convolution_forward(pd), pd, args);
+            if (referenceOnly(pd)) {
+                // Not in the plan's layout either (a first convolution on one channel into NHWC, say):
+                // the layouts oneDNN picks for itself, with conversions around.
+                memory.desc any = new memory.desc(src.dims(), memory.data_type.f32, memory.format_tag.any);
+                var own = convolution(g, any, new memory.desc(g.dst(), memory.data_type.f32, memory.format_tag.any), c);
+                if (!referenceOnly(own)) {
+                    convolution(c, own, convertedTo(values.get(c.in), own.src_desc()), g.dst());
+                    return;
+                }
+            }
+            convolution(c, pd, src, g.dst());
         }
 
-        private convolution_forward.primitive_desc convolution(ConvGeometry g, memory.desc src, Conv c) {
+        /** The convolution step reading {@code src}; its output converted to the plan's layout if it is not in it. */
+        private void convolution(Conv c, convolution_forward.primitive_desc pd, Value src, long[] dims) {
+            Value dst = produce(c.out, dims);
+            Value out = pd.dst_desc().equals(dst.desc()) ? dst : temporary(pd.dst_desc(), dims);
+            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_DST, out.memory());
+            c.weights.addTo(args, pd.weights_desc());
+            then(new convolution_forward(pd), pd, args);
+            if (src != values.get(c.in) && src != inLayout.get(c.in)) {
+                slots.release(src.slot());
+            }
+            if (out != dst) {
+                copy(out.memory(), dst.memory());
+                slots.release(out.slot());
+            }
+        }
+
+        private convolution_forward.primitive_desc convolution(ConvGeometry g, memory.desc src, memory.desc dst,
+                Conv c) {
             return new convolution_forward.primitive_desc(new convolution_forward.desc(dnnl.prop_kind.forward_inference,
                     dnnl.algorithm.convolution_direct, src,
                     new memory.desc(g.weights(), memory.data_type.f32, memory.format_tag.any),
-                    c.weights.bias != null ? g.bias() : new memory.desc(), mapDesc(g.dst()), g.strides(), g.padLeft(),
+                    c.weights.bias != null ? g.bias() : new memory.desc(), dst, g.strides(), g.padLeft(),
                     g.padRight()), attr(c.relu), OneDnn.ENGINE);
+        }
+
+        /** {@code v} itself when it is in layout {@code desc}, else a temporary converted copy. */
+        private Value convertedTo(Value v, memory.desc desc) {
+            if (v.desc().equals(desc)) {
+                return v;
+            }
+            Value copy = temporary(desc, v.dims());
+            copy(v.memory(), copy.memory());
+            return copy;
+        }
+
+        /** A map in layout {@code desc} in a free buffer, for the caller to release once read. */
+        private Value temporary(memory.desc desc, long[] dims) {
+            int slot = slots.take(desc.get_size());
+            return new Value(slots.over(slot, desc), dims, slot);
         }
 
         private void norm(Norm n) {
@@ -1053,7 +1113,7 @@ public final class CompiledGraph {
             d.weights().addTo(args, pd.weights_desc());
             scratch(pd, args);
             steps.add(new ToArray(d.out(), shape, new inner_product_forward(pd), args, List.of(dst),
-                    d.relu() || d.identity() ? null : d.activation()));
+                    d.relu() || d.identity() ? null : d.activation(), label(pd)));
             values.put(d.out(), new Value(dst, shape, -1));
         }
 
@@ -1092,8 +1152,7 @@ public final class CompiledGraph {
             for (String name : extension ? c.in().subList(1, c.in().size()) : c.in()) {
                 Value v = inLayout(name);
                 memory part = slots.over(slot, buffer.submemory_desc(v.dims(), new long[] {0, offset, 0, 0}));
-                steps.add(new Primitive(new reorder(v.memory(), part),
-                        OneDnn.args(dnnl.DNNL_ARG_FROM, v.memory(), dnnl.DNNL_ARG_TO, part)));
+                copy(v.memory(), part);
                 offset += v.dims()[1];
             }
             values.put(c.out(), prefix(slot, buffer, dims));
@@ -1132,8 +1191,7 @@ public final class CompiledGraph {
             if (converted == null) {
                 int slot = slots.take(wanted.get_size());
                 converted = new Value(slots.over(slot, wanted), v.dims(), slot);
-                steps.add(new Primitive(new reorder(v.memory(), converted.memory()),
-                        OneDnn.args(dnnl.DNNL_ARG_FROM, v.memory(), dnnl.DNNL_ARG_TO, converted.memory())));
+                copy(v.memory(), converted.memory());
                 inLayout.put(name, converted);
             }
             return converted;
@@ -1172,7 +1230,8 @@ public final class CompiledGraph {
                 values.put(name, new Value(flatView, shape, -1));
             }
             steps.add(new ToArray(name, shape, new reorder(v.memory(), to),
-                    OneDnn.args(dnnl.DNNL_ARG_FROM, v.memory(), dnnl.DNNL_ARG_TO, to), views, null));
+                    OneDnn.args(dnnl.DNNL_ARG_FROM, v.memory(), dnnl.DNNL_ARG_TO, to), views, null,
+                    name + ": out to an array"));
         }
 
         /** Attributes every primitive gets: scratch space from the plan's shared buffer. */
@@ -1195,7 +1254,17 @@ public final class CompiledGraph {
         /** Adds {@code p} as the next step, with the plan's scratch buffer. */
         private void then(primitive p, primitive_desc_base pd, IntMemoryMap args) {
             scratch(pd, args);
-            steps.add(new Primitive(p, args));
+            steps.add(new Primitive(p, args, label(pd)));
+        }
+
+        /** Adds a conversion (or copy) of {@code from} into {@code to} as the next step. */
+        private void copy(memory from, memory to) {
+            steps.add(new Primitive(new reorder(from, to),
+                    OneDnn.args(dnnl.DNNL_ARG_FROM, from, dnnl.DNNL_ARG_TO, to), current + ": reorder"));
+        }
+
+        private String label(primitive_desc_base pd) {
+            return current + ": " + pd.impl_info_str().getString();
         }
 
         /** The plan's scratch buffer as {@code pd}'s scratch-space argument. */

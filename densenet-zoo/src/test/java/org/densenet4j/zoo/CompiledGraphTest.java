@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.List;
 import java.util.Random;
 
 import org.deeplearning4j.nn.api.Layer;
@@ -25,6 +26,8 @@ import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -165,6 +168,21 @@ class CompiledGraphTest {
             } finally {
                 System.clearProperty("densenet4j.compiledLayout");
             }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DenseNetPreset.class, names = {"DENSENET121", "CIFAR_DENSENET40_K12",
+        "CIFAR_DENSENET_BC100_K12", "FASHION_MNIST", "D2L_DENSENET"})
+    void everyStepOfTheZoosGraphsRunsOneDnnsFastCode(DenseNetPreset preset) {
+        DenseNetConfig c = preset.config();
+        CompiledGraph compiled = CompiledGraph.compile(DenseNetZooModel.of(preset).init());
+        for (long batch : new long[] {1, 4}) {
+            List<String> steps = compiled.describe(batch, c.inputChannels(), c.inputHeight(), c.inputWidth());
+            assertTrue(steps.size() > 10, String.join("\n", steps));
+            // oneDNN's reference code ("ref:any") is orders of magnitude slower: a first convolution on one
+            // channel into NHWC once fell to it and took most of the forward pass.
+            assertTrue(steps.stream().noneMatch(s -> s.contains(": ref")), String.join("\n", steps));
         }
     }
 
