@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.densenet4j.zoo.CompiledGraph;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -74,6 +75,10 @@ final class FeaturesCommand implements Callable<Integer> {
         long channels = PredictCommand.inputChannels(net);
         int c = channels > 0 ? (int) channels : 3;
 
+        // The compiled graph of the part up to the feature layer; the graph itself where that does not compile.
+        java.util.function.UnaryOperator<INDArray> extract = CompiledGraph.tryCompile(net, layer)
+                .<java.util.function.UnaryOperator<INDArray>>map(compiled -> compiled::outputSingle)
+                .orElse(x -> net.feedForward(x, false).get(layer));
         Progress progress = new Progress(spec.commandLine().getOut(), "features", files.size());
         INDArray features = null;
         for (int from = 0; from < files.size(); from += batch) {
@@ -82,7 +87,7 @@ final class FeaturesCommand implements Callable<Integer> {
             if (c == 3) {
                 x = new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x);
             }
-            INDArray f = net.feedForward(x, false).get(layer);
+            INDArray f = extract.apply(x);
             if (f.rank() != 2) {
                 throw new UserError(model + ": its layer '" + layer + "' gives " + java.util.Arrays.toString(f.shape())
                         + ", not a feature vector per image (a headless model without pooling?)");

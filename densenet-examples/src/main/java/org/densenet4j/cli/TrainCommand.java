@@ -15,6 +15,7 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.examples.TrainingCurves;
+import org.densenet4j.zoo.CompiledGraph;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.ModelFiles;
@@ -260,15 +261,16 @@ final class TrainCommand implements Callable<Integer> {
                 Math.pow(0.01, 1.0 / annealing));
     }
 
-    /** Mean test loss, accumulating the evaluation. */
+    /** Mean test loss, accumulating the evaluation; through the compiled graph of the weights as they are now. */
     private double evaluate(ComputationGraph net, DataSet test, Evaluation eval) {
+        java.util.function.UnaryOperator<INDArray> infer = CompiledGraph.inference(net);
         double loss = 0;
         int n = test.numExamples();
         for (int from = 0; from < n; from += 256) {
             int to = Math.min(n, from + 256);
             INDArray x = test.getFeatures().get(NDArrayIndex.interval(from, to));
             INDArray y = test.getLabels().get(NDArrayIndex.interval(from, to));
-            INDArray p = net.outputSingle(x);
+            INDArray p = infer.apply(x);
             eval.eval(y, p);
             // cross-entropy of the predicted probabilities
             loss -= org.nd4j.linalg.ops.transforms.Transforms.log(p.add(1e-12), false).mul(y).sumNumber().doubleValue();

@@ -3,9 +3,12 @@ package org.densenet4j.zoo;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 import org.bytedeco.dnnl.IntMemoryMap;
@@ -90,7 +93,8 @@ public final class CompiledGraph {
     /** The values the graph's outputs are, in the graph's order. */
     private final List<String> outputs;
     private final memory.format_tag layout;
-    private final OneDnn.Plans<Plan> plans = new OneDnn.Plans<>();
+    /** Plans of the input shapes used last: each holds its feature-map buffers, so only a few are kept. */
+    private final OneDnn.Plans<Plan> plans = new OneDnn.Plans<>(4);
 
     private CompiledGraph(String input, List<Op> ops, List<String> outputs, memory.format_tag layout) {
         this.input = input;
@@ -111,6 +115,19 @@ public final class CompiledGraph {
      *         or when oneDNN is not {@link #available()}
      */
     public static CompiledGraph compile(ComputationGraph graph) {
+        return compile(graph, graph.getConfiguration().getNetworkOutputs().toArray(String[]::new));
+    }
+
+    /**
+     * Compiles the part of {@code graph} that computes the vertices {@code outputs} (any of its
+     * vertices: {@code "pool5"} for DenseNet-121's pooled features, say), which are then the outputs
+     * of {@link #output}, in this order, as {@code graph.feedForward(x, false)} gives them.
+     *
+     * @throws UnsupportedOperationException naming the first vertex the compiled graph cannot run,
+     *         or when oneDNN is not {@link #available()}
+     * @throws IllegalArgumentException naming an output the graph does not have
+     */
+    public static CompiledGraph compile(ComputationGraph graph, String... outputs) {
         if (!available()) {
             throw new UnsupportedOperationException(
                     "compiled inference needs ND4J's CPU backend and oneDNN's natives (org.bytedeco:dnnl)");
@@ -119,7 +136,7 @@ public final class CompiledGraph {
             throw new IllegalStateException("the graph is not initialised: call init() first");
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return new Compiler(graph).compile();
+            return new Compiler(graph, List.of(outputs)).compile();
         }
     }
 
@@ -134,15 +151,18 @@ public final class CompiledGraph {
                 .orElse(x -> graph.outputSingle(false, x).detach());
     }
 
-    /** {@code graph} compiled, or empty where oneDNN is not {@link #available()} or a vertex is not supported. */
-    public static java.util.Optional<CompiledGraph> tryCompile(ComputationGraph graph) {
+    /**
+     * {@code graph} compiled (for {@code outputs}, or its own outputs when none are named), or empty
+     * where oneDNN is not {@link #available()} or a vertex is not supported.
+     */
+    public static Optional<CompiledGraph> tryCompile(ComputationGraph graph, String... outputs) {
         if (!available()) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         try {
-            return java.util.Optional.of(compile(graph));
+            return Optional.of(outputs.length == 0 ? compile(graph) : compile(graph, outputs));
         } catch (UnsupportedOperationException e) { // a vertex the compiled graph does not run
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
     }
 
@@ -187,11 +207,6 @@ public final class CompiledGraph {
     /** The activation layout the compiled graph keeps its feature maps in (nChw16c, nChw8c or nhwc). */
     public String layout() {
         return layout.name();
-    }
-
-    /** The number of compiled steps (primitives and classifier layers): fewer than the graph's layers, as fused. */
-    public int steps() {
-        return ops.size();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -440,13 +455,22 @@ public final class CompiledGraph {
         private final Map<String, String> alias = new HashMap<>();
         private final Map<String, Op> producer = new LinkedHashMap<>();
         /** Values that are [N, F] arrays (after global pooling) rather than feature maps. */
-        private final java.util.Set<String> flat = new java.util.HashSet<>();
+        private final Set<String> flat = new HashSet<>();
 
-        Compiler(ComputationGraph graph) {
+        private final List<String> wanted;
+
+        /** A compiler of the vertices {@code wanted} and what they need (a wanted vertex is not fused into). */
+        Compiler(ComputationGraph graph, List<String> wanted) {
             this.graph = graph;
             this.conf = graph.getConfiguration();
+            this.wanted = wanted;
+            for (String o : wanted) {
+                if (!conf.getVertices().containsKey(o) && !conf.getNetworkInputs().contains(o)) {
+                    throw new IllegalArgumentException("the graph has no vertex '" + o + "'");
+                }
+            }
             conf.getVertexInputs().values().forEach(ins -> ins.forEach(i -> consumers.merge(i, 1, Integer::sum)));
-            conf.getNetworkOutputs().forEach(o -> consumers.merge(o, 1, Integer::sum));
+            wanted.forEach(o -> consumers.merge(o, 1, Integer::sum));
         }
 
         CompiledGraph compile() {
@@ -462,15 +486,29 @@ public final class CompiledGraph {
                 }
             }
             List<String> outputs = new ArrayList<>();
-            for (String o : conf.getNetworkOutputs()) {
+            for (String o : wanted) {
                 String value = value(o);
                 if (value.equals(input)) {
                     throw new UnsupportedOperationException("output '" + o + "' is the graph's input");
                 }
                 outputs.add(value);
             }
-            List<Op> ops = new ArrayList<>(producer.values());
+            List<Op> ops = needed(outputs);
             return new CompiledGraph(input, ops, outputs, layout(input, ops));
+        }
+
+        /** The operations the outputs need, in order: those of other outputs of the graph left out. */
+        private List<Op> needed(List<String> outputs) {
+            Set<String> needed = new HashSet<>(outputs);
+            List<Op> ops = new ArrayList<>(producer.values());
+            List<Op> kept = new ArrayList<>();
+            for (int i = ops.size() - 1; i >= 0; i--) {
+                if (needed.contains(ops.get(i).out())) {
+                    needed.addAll(ops.get(i).in());
+                    kept.add(0, ops.get(i));
+                }
+            }
+            return kept;
         }
 
         private void add(String name, org.deeplearning4j.nn.conf.graph.GraphVertex vertex, List<String> inputs) {

@@ -61,17 +61,26 @@ final class OneDnn {
     }
 
     /**
-     * A layer's kept plans, by pass and input shape: the most recently used {@link #KEPT_PLANS}, so
-     * that a graph fed ever new image sizes does not hold on to primitives for all of them. A null
-     * plan (oneDNN turned the shape down) is kept too, so that oneDNN is not asked again.
+     * A layer's kept plans, by pass and input shape: the most recently used {@link #KEPT_PLANS} (or
+     * as many as asked), so that a graph fed ever new image sizes does not hold on to primitives and
+     * buffers for all of them. A null plan (oneDNN turned the shape down) is kept too, so that oneDNN
+     * is not asked again.
      */
     static final class Plans<P> {
-        private final Map<List<Long>, P> byKey = new LinkedHashMap<>(16, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<List<Long>, P> eldest) {
-                return size() > KEPT_PLANS;
-            }
-        };
+        private final Map<List<Long>, P> byKey;
+
+        Plans() {
+            this(KEPT_PLANS);
+        }
+
+        Plans(int kept) {
+            byKey = new LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<List<Long>, P> eldest) {
+                    return size() > kept;
+                }
+            };
+        }
 
         /** The plan for {@code key}, built by {@code build} the first time. */
         P get(List<Long> key, Supplier<P> build) {

@@ -210,6 +210,22 @@ class CompiledGraphTest {
     }
 
     @Test
+    void anyVerticesAsOutputsAsFeedForwardGivesThem() {
+        ComputationGraph net = randomised(new DenseNetZooModel("tiny", TinyNets.tinyBc().build()).init(), 14);
+        INDArray x = input(new long[] {3, 1, 12, 12}, 15);
+        var activations = net.feedForward(x, false);
+        // pooled features; a batch norm whose ReLU would otherwise be fused into it; that ReLU
+        String[] wanted = {"pool3", "conv2_blk_bn", "relu2_blk"};
+        INDArray[] actual = CompiledGraph.compile(net, wanted).output(x);
+        for (int i = 0; i < wanted.length; i++) {
+            assertClose(activations.get(wanted[i]), actual[i], wanted[i]);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CompiledGraph.compile(net, "pool9"));
+        assertTrue(e.getMessage().contains("no vertex 'pool9'"), e.getMessage());
+    }
+
+    @Test
     void aSnapshotOfTheParameters() {
         ComputationGraph net = randomised(new DenseNetZooModel("tiny", TinyNets.tinyBc().build()).init(), 9);
         INDArray x = input(new long[] {2, 1, 12, 12}, 10);
