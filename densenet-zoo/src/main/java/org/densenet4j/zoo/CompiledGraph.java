@@ -212,14 +212,36 @@ public final class CompiledGraph {
     // ---------------------------------------------------------------------------------------------
     // Compilation: the graph's vertices as a list of operations, fused where one feeds only the next.
 
-    /** One compiled operation: reads values named {@link #in()}, writes the value named {@link #out()}. */
-    private sealed interface Op permits Conv, Norm, Relu, Pool, GlobalPool, Concat, Dense {
-        String out();
+    /**
+     * One compiled operation: reads the values named {@link #in()}, writes the value named
+     * {@link #out()} (each the name of the graph vertex that makes it).
+     */
+    private abstract static sealed class Op permits Conv, Norm, Relu, Pool, GlobalPool, Concat, Dense {
+        final String out;
+        final List<String> in;
 
-        List<String> in();
+        Op(String out, List<String> in) {
+            this.out = out;
+            this.in = in;
+        }
 
-        /** Channels of the output, from those of the inputs. */
-        long channels(List<Long> inChannels);
+        String out() {
+            return out;
+        }
+
+        List<String> in() {
+            return in;
+        }
+
+        /** The single input of a one-input operation. */
+        String source() {
+            return in.get(0);
+        }
+
+        /** Channels (features) of the output, from those of the inputs: the first input's unless the operation sets them. */
+        long channels(List<Long> inChannels) {
+            return inChannels.get(0);
+        }
     }
 
     /**
@@ -274,9 +296,7 @@ public final class CompiledGraph {
     }
 
     /** A convolution, possibly with a batch normalisation folded in and a ReLU after. */
-    private static final class Conv implements Op {
-        final String out;
-        final String in;
+    private static final class Conv extends Op {
         final long[] shape;
         final Weights weights;
         final int[] strides;
@@ -286,8 +306,7 @@ public final class CompiledGraph {
 
         Conv(String out, String in, long[] shape, float[] weights, float[] bias, int[] strides, int[] pad,
                 ConvolutionMode mode, boolean relu) {
-            this.out = out;
-            this.in = in;
+            super(out, List.of(in));
             this.shape = shape;
             this.weights = new Weights(weights, new memory.desc(shape, memory.data_type.f32, memory.format_tag.oihw),
                     bias);
@@ -298,17 +317,7 @@ public final class CompiledGraph {
         }
 
         @Override
-        public String out() {
-            return out;
-        }
-
-        @Override
-        public List<String> in() {
-            return List.of(in);
-        }
-
-        @Override
-        public long channels(List<Long> inChannels) {
+        long channels(List<Long> inChannels) {
             return shape[0];
         }
 
@@ -330,40 +339,22 @@ public final class CompiledGraph {
     }
 
     /** Batch normalisation with the running statistics, possibly with a ReLU after. */
-    private static final class Norm implements Op {
-        final String out;
-        final String in;
+    private static final class Norm extends Op {
         final float[] gamma;
         final float[] beta;
         final float[] mean;
         final float[] var;
         final float eps;
         boolean relu;
-        memory[] parameters;
+        private memory[] parameters;
 
         Norm(String out, String in, float[] gamma, float[] beta, float[] mean, float[] var, float eps) {
-            this.out = out;
-            this.in = in;
+            super(out, List.of(in));
             this.gamma = gamma;
             this.beta = beta;
             this.mean = mean;
             this.var = var;
             this.eps = eps;
-        }
-
-        @Override
-        public String out() {
-            return out;
-        }
-
-        @Override
-        public List<String> in() {
-            return List.of(in);
-        }
-
-        @Override
-        public long channels(List<Long> inChannels) {
-            return gamma.length;
         }
 
         /** mean, variance, scale, shift as oneDNN memories, made once. */
@@ -376,47 +367,49 @@ public final class CompiledGraph {
         }
     }
 
-    private record Relu(String out, String source) implements Op {
-        @Override
-        public List<String> in() {
-            return List.of(source);
-        }
-
-        @Override
-        public long channels(List<Long> inChannels) {
-            return inChannels.get(0);
+    private static final class Relu extends Op {
+        Relu(String out, String in) {
+            super(out, List.of(in));
         }
     }
 
-    private record Pool(String out, String source, boolean max, boolean includePadding, int[] kernel, int[] strides,
-            int[] pad, ConvolutionMode mode) implements Op {
-        @Override
-        public List<String> in() {
-            return List.of(source);
-        }
+    private static final class Pool extends Op {
+        final boolean max;
+        final boolean includePadding;
+        final int[] kernel;
+        final int[] strides;
+        final int[] pad;
+        final ConvolutionMode mode;
 
-        @Override
-        public long channels(List<Long> inChannels) {
-            return inChannels.get(0);
+        Pool(String out, String in, boolean max, boolean includePadding, int[] kernel, int[] strides, int[] pad,
+                ConvolutionMode mode) {
+            super(out, List.of(in));
+            this.max = max;
+            this.includePadding = includePadding;
+            this.kernel = kernel;
+            this.strides = strides;
+            this.pad = pad;
+            this.mode = mode;
         }
     }
 
     /** Pooling over all of height and width: [N, C, H, W] to [N, C]. */
-    private record GlobalPool(String out, String source, boolean max) implements Op {
-        @Override
-        public List<String> in() {
-            return List.of(source);
-        }
+    private static final class GlobalPool extends Op {
+        final boolean max;
 
-        @Override
-        public long channels(List<Long> inChannels) {
-            return inChannels.get(0);
+        GlobalPool(String out, String in, boolean max) {
+            super(out, List.of(in));
+            this.max = max;
         }
     }
 
-    private record Concat(String out, List<String> in) implements Op {
+    private static final class Concat extends Op {
+        Concat(String out, List<String> in) {
+            super(out, in);
+        }
+
         @Override
-        public long channels(List<Long> inChannels) {
+        long channels(List<Long> inChannels) {
             return inChannels.stream().mapToLong(Long::longValue).sum();
         }
     }
@@ -425,15 +418,22 @@ public final class CompiledGraph {
      * A dense or output layer on [N, F] features: oneDNN's inner product, then the layer's activation
      * (a ReLU inside the primitive, anything else by DL4J's own activation function on the result).
      */
-    private record Dense(String out, String source, long inputs, long outputs, Weights weights,
-            IActivation activation) implements Op {
-        @Override
-        public List<String> in() {
-            return List.of(source);
+    private static final class Dense extends Op {
+        final long inputs;
+        final long outputs;
+        final Weights weights;
+        final IActivation activation;
+
+        Dense(String out, String in, long inputs, long outputs, Weights weights, IActivation activation) {
+            super(out, List.of(in));
+            this.inputs = inputs;
+            this.outputs = outputs;
+            this.weights = weights;
+            this.activation = activation;
         }
 
         @Override
-        public long channels(List<Long> inChannels) {
+        long channels(List<Long> inChannels) {
             return outputs;
         }
 
@@ -999,7 +999,7 @@ public final class CompiledGraph {
         }
 
         private void conv(Conv c) {
-            Value src = values.get(c.in);
+            Value src = values.get(c.source());
             if (src.dims()[1] != c.shape[1]) {
                 throw new IllegalArgumentException("layer '" + c.out + "' expects " + c.shape[1]
                         + " input channels, got " + src.dims()[1]);
@@ -1008,7 +1008,7 @@ public final class CompiledGraph {
             memory.desc dstDesc = mapDesc(g.dst());
             convolution_forward.primitive_desc pd = convolution(g, src.desc(), dstDesc, c);
             if (referenceOnly(pd) && !src.desc().equals(mapDesc(src.dims()))) {
-                src = inLayout(c.in); // oneDNN's fast kernels do not read this layout: convert first
+                src = inLayout(c.source()); // oneDNN's fast kernels do not read this layout: convert first
                 pd = convolution(g, src.desc(), dstDesc, c);
             }
             if (referenceOnly(pd)) {
@@ -1017,7 +1017,7 @@ public final class CompiledGraph {
                 memory.desc any = new memory.desc(src.dims(), memory.data_type.f32, memory.format_tag.any);
                 var own = convolution(g, any, new memory.desc(g.dst(), memory.data_type.f32, memory.format_tag.any), c);
                 if (!referenceOnly(own)) {
-                    convolution(c, own, convertedTo(values.get(c.in), own.src_desc()), g.dst());
+                    convolution(c, own, convertedTo(values.get(c.source()), own.src_desc()), g.dst());
                     return;
                 }
             }
@@ -1031,7 +1031,7 @@ public final class CompiledGraph {
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_DST, out.memory());
             c.weights.addTo(args, pd.weights_desc());
             then(new convolution_forward(pd), pd, args);
-            if (src != values.get(c.in) && src != inLayout.get(c.in)) {
+            if (src != values.get(c.source()) && src != inLayout.get(c.source())) {
                 slots.release(src.slot());
             }
             if (out != dst) {
@@ -1066,11 +1066,11 @@ public final class CompiledGraph {
         }
 
         private void norm(Norm n) {
-            if (!values.get(n.in).images().isEmpty()) {
-                normPerImage(n, values.get(n.in));
+            if (!values.get(n.source()).images().isEmpty()) {
+                normPerImage(n, values.get(n.source()));
                 return;
             }
-            Value src = inLayout(n.in);
+            Value src = inLayout(n.source());
             var pd = normalization(n, src.desc());
             Value dst = produce(n.out, src.dims());
             memory[] p = n.parameters();
@@ -1113,10 +1113,10 @@ public final class CompiledGraph {
         private void pool(Pool p) {
             Value src = inLayout(p.source());
             long[] d = src.dims();
-            ConvGeometry g = window(p.out(), ConvGeometry.of(d, new long[] {d[1], d[1], p.kernel()[0], p.kernel()[1]},
-                    p.strides(), p.pad(), p.mode()));
-            dnnl.algorithm algorithm = p.max() ? dnnl.algorithm.pooling_max
-                    : p.includePadding() ? dnnl.algorithm.pooling_avg_include_padding
+            ConvGeometry g = window(p.out(), ConvGeometry.of(d, new long[] {d[1], d[1], p.kernel[0], p.kernel[1]},
+                    p.strides, p.pad, p.mode));
+            dnnl.algorithm algorithm = p.max ? dnnl.algorithm.pooling_max
+                    : p.includePadding ? dnnl.algorithm.pooling_avg_include_padding
                     : dnnl.algorithm.pooling_avg_exclude_padding;
             pooling(p.out(), src, algorithm, g.dst(), g.strides(), g.kernel(), g.padLeft(), g.padRight());
         }
@@ -1125,7 +1125,7 @@ public final class CompiledGraph {
             Value src = inLayout(p.source());
             long[] d = src.dims();
             long[] pooled = {d[0], d[1], 1, 1};
-            Value dst = pooling(p.out() + "#maps", src, p.max() ? dnnl.algorithm.pooling_max
+            Value dst = pooling(p.out() + "#maps", src, p.max ? dnnl.algorithm.pooling_max
                     : dnnl.algorithm.pooling_avg_exclude_padding, pooled, new long[] {1, 1},
                     new long[] {d[2], d[3]}, new long[] {0, 0}, new long[] {0, 0});
             toArray(p.out(), dst, new long[] {d[0], d[1]});
@@ -1135,23 +1135,23 @@ public final class CompiledGraph {
         /** The inner product into a new [N, out] array, which later steps read as a flat value. */
         private void dense(Dense d) {
             Value src = values.get(d.source());
-            if (src.dims()[1] != d.inputs()) {
-                throw new IllegalArgumentException("layer '" + d.out() + "' expects " + d.inputs()
+            if (src.dims()[1] != d.inputs) {
+                throw new IllegalArgumentException("layer '" + d.out() + "' expects " + d.inputs
                         + " features, got " + src.dims()[1]);
             }
-            long[] shape = {src.dims()[0], d.outputs()};
+            long[] shape = {src.dims()[0], d.outputs};
             memory.desc dstDesc = new memory.desc(shape, memory.data_type.f32, memory.format_tag.nc);
             var pd = new inner_product_forward.primitive_desc(new inner_product_forward.desc(
                     dnnl.prop_kind.forward_inference, src.desc(),
-                    new memory.desc(new long[] {d.outputs(), d.inputs()}, memory.data_type.f32, memory.format_tag.any),
-                    d.weights().bias != null ? new memory.desc(new long[] {d.outputs()}, memory.data_type.f32,
+                    new memory.desc(new long[] {d.outputs, d.inputs}, memory.data_type.f32, memory.format_tag.any),
+                    d.weights.bias != null ? new memory.desc(new long[] {d.outputs}, memory.data_type.f32,
                             memory.format_tag.a) : new memory.desc(), dstDesc), attr(d.relu()), OneDnn.ENGINE);
             memory dst = OneDnn.unbound(dstDesc);
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_DST, dst);
-            d.weights().addTo(args, pd.weights_desc());
+            d.weights.addTo(args, pd.weights_desc());
             scratch(pd, args);
             steps.add(new ToArray(d.out(), shape, new inner_product_forward(pd), args, List.of(dst),
-                    d.relu() || d.identity() ? null : d.activation(), label(pd)));
+                    d.relu() || d.identity() ? null : d.activation, label(pd)));
             values.put(d.out(), new Value(dst, shape, -1));
         }
 
