@@ -193,6 +193,11 @@ class CompiledGraphTest {
         IllegalArgumentException channels = assertThrows(IllegalArgumentException.class,
                 () -> compiled.output(Nd4j.rand(DataType.FLOAT, 1, 1, 32, 32)));
         assertTrue(channels.getMessage().contains("'conv1' expects 3 input channels, got 1"), channels.getMessage());
+        // Inputs smaller than the pooling windows: DL4J sizes them with truncating division and pads;
+        // the compiled graph does the same and gives the same numbers.
+        for (long[] tiny : new long[][] {{2, 3, 1, 1}, {1, 3, 2, 3}}) {
+            assertSame(net, compiled, input(tiny, 16));
+        }
         IllegalArgumentException rank = assertThrows(IllegalArgumentException.class,
                 () -> compiled.output(Nd4j.rand(DataType.FLOAT, 3, 32, 32)));
         assertTrue(rank.getMessage().contains("[N, C, H, W]"), rank.getMessage());
