@@ -693,23 +693,23 @@ public final class CompiledGraph {
         /**
          * oneDNN's blocked layout when every feature map's channel count fills whole blocks (16 with
          * AVX-512, 8 otherwise), else NHWC. The graph's input is exempt: its first convolution reads it
-         * as NCHW.
+         * as NCHW. {@code -Ddensenet4j.compiledLayout=nchw|nhwc|nChw8c|nChw16c} sets it, for comparisons.
          */
         private static memory.format_tag layout(String input, List<Op> ops) {
-            int block = OneDnn.BLOCKED == memory.format_tag.nChw16c ? 16 : 8;
             String forced = System.getProperty("densenet4j.compiledLayout");
-            if (forced != null) {
-                return memory.format_tag.valueOf(forced);
+            memory.format_tag tag = forced != null ? memory.format_tag.valueOf(forced) : OneDnn.BLOCKED;
+            int block = tag == memory.format_tag.nChw16c ? 16 : tag == memory.format_tag.nChw8c ? 8 : 1;
+            Map<String, Long> channels = channels(input, 0, ops);
+            for (Op op : ops) {
+                if (!(op instanceof Dense) && channels.get(op.out()) % block != 0) {
+                    if (forced != null) {
+                        throw new IllegalArgumentException("-Ddensenet4j.compiledLayout=" + forced + ": '" + op.out()
+                                + "' has " + channels.get(op.out()) + " channels, not whole blocks of " + block);
+                    }
+                    return memory.format_tag.nhwc;
+                }
             }
-            boolean whole = true;
-            for (var entry : channels(input, 0, ops).entrySet()) {
-                whole &= entry.getKey().equals(input) || entry.getValue() % block == 0
-                        || ops.stream().anyMatch(op -> op instanceof Dense && op.out().equals(entry.getKey()));
-            }
-            if (!whole) {
-                return memory.format_tag.nhwc;
-            }
-            return OneDnn.BLOCKED;
+            return tag;
         }
     }
 
@@ -801,10 +801,9 @@ public final class CompiledGraph {
         private final List<memory> owned = new ArrayList<>();
 
         int take(long bytes) {
-            int best = -1;
+            int best = -1; // the smallest free buffer that holds it, else the largest free one (to grow)
             for (int i = 0; i < capacity.size(); i++) {
-                if (free.get(i) && (best < 0 || fits(i, bytes) && (!fits(best, bytes) || capacity.get(i) < capacity.get(best))
-                        || !fits(best, bytes) && capacity.get(i) > capacity.get(best))) {
+                if (free.get(i) && (best < 0 || better(i, best, bytes))) {
                     best = i;
                 }
             }
@@ -819,8 +818,13 @@ public final class CompiledGraph {
             return best;
         }
 
-        private boolean fits(int slot, long bytes) {
-            return capacity.get(slot) >= bytes;
+        private boolean better(int slot, int than, long bytes) {
+            boolean fits = capacity.get(slot) >= bytes;
+            boolean thanFits = capacity.get(than) >= bytes;
+            if (fits != thanFits) {
+                return fits;
+            }
+            return fits ? capacity.get(slot) < capacity.get(than) : capacity.get(slot) > capacity.get(than);
         }
 
         void release(int slot) {
@@ -930,43 +934,26 @@ public final class CompiledGraph {
             if (layout == memory.format_tag.nhwc || !FastPath.partOn("inPlaceConcat")) {
                 return;
             }
+            List<Concat> concats = ops.stream().filter(Concat.class::isInstance).map(Concat.class::cast).toList();
             Map<String, Integer> extensions = new HashMap<>();
+            concats.forEach(c -> extensions.merge(c.source(), 1, Integer::sum));
+            Set<String> concatValues = new HashSet<>();
             Map<String, String> next = new HashMap<>();
-            for (Op op : ops) {
-                if (op instanceof Concat c) {
-                    extensions.merge(c.in().get(0), 1, Integer::sum);
+            for (Concat c : concats) {
+                String first = c.source();
+                if (concatValues.contains(first) && extensions.get(first) == 1
+                        && !c.in().subList(1, c.in().size()).contains(first)) {
+                    next.put(first, c.out());
                 }
+                concatValues.add(c.out());
             }
-            List<String> concats = new ArrayList<>();
-            for (Op op : ops) {
-                if (op instanceof Concat c) {
-                    concats.add(c.out());
-                    String first = c.in().get(0);
-                    if (producer(first) instanceof Concat && extensions.get(first) == 1 && !c.in().subList(1,
-                            c.in().size()).contains(first)) {
-                        next.put(first, c.out());
-                    }
-                }
-            }
-            for (String c : concats) {
-                String end = c;
-                while (next.containsKey(end)) {
-                    end = next.get(end);
-                }
-                chainEnd.put(c, end);
+            for (int i = concats.size() - 1; i >= 0; i--) { // the last first, so that each end is known
+                String c = concats.get(i).out();
+                chainEnd.put(c, next.containsKey(c) ? chainEnd.get(next.get(c)) : c);
             }
             Map<String, Integer> chainLastRead = new HashMap<>();
             chainEnd.forEach((c, end) -> chainLastRead.merge(end, lastRead.getOrDefault(c, -1), Math::max));
             chainEnd.forEach((c, end) -> lastRead.put(c, chainLastRead.get(end)));
-        }
-
-        private Op producer(String value) {
-            for (Op op : ops) {
-                if (op.out().equals(value)) {
-                    return op;
-                }
-            }
-            return null;
         }
 
         INDArray[] run(INDArray x) {
@@ -1225,21 +1212,12 @@ public final class CompiledGraph {
             if (v.desc().equals(wanted)) {
                 return v;
             }
-            Value converted = inLayout.get(name);
-            if (converted == null) {
-                int slot = slots.take(wanted.get_size());
-                converted = new Value(slots.over(slot, wanted), v.dims(), slot);
-                copy(v.memory(), converted.memory());
-                inLayout.put(name, converted);
-            }
-            return converted;
+            return inLayout.computeIfAbsent(name, n -> convertedTo(v, wanted));
         }
 
         /** A new feature map {@code name} in the plan's layout, in a free buffer. */
         private Value produce(String name, long[] dims) {
-            memory.desc desc = mapDesc(dims);
-            int slot = slots.take(desc.get_size());
-            Value v = new Value(slots.over(slot, desc), dims, slot);
+            Value v = temporary(mapDesc(dims), dims);
             values.put(name, v);
             return v;
         }
