@@ -7,6 +7,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.io.Images;
@@ -75,10 +76,7 @@ final class FeaturesCommand implements Callable<Integer> {
         long channels = PredictCommand.inputChannels(net);
         int c = channels > 0 ? (int) channels : 3;
 
-        // The compiled graph of the part up to the feature layer; the graph itself where that does not compile.
-        java.util.function.UnaryOperator<INDArray> extract = CompiledGraph.tryCompile(net, layer)
-                .<java.util.function.UnaryOperator<INDArray>>map(compiled -> compiled::outputSingle)
-                .orElse(x -> net.feedForward(x, false).get(layer));
+        UnaryOperator<INDArray> extract = CompiledGraph.inference(net, layer);
         Progress progress = new Progress(spec.commandLine().getOut(), "features", files.size());
         INDArray features = null;
         for (int from = 0; from < files.size(); from += batch) {

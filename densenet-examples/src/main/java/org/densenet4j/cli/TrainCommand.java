@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
@@ -263,7 +264,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Mean test loss, accumulating the evaluation; through the compiled graph of the weights as they are now. */
     private double evaluate(ComputationGraph net, DataSet test, Evaluation eval) {
-        java.util.function.UnaryOperator<INDArray> infer = CompiledGraph.inference(net);
+        UnaryOperator<INDArray> infer = CompiledGraph.inference(net);
         double loss = 0;
         int n = test.numExamples();
         for (int from = 0; from < n; from += 256) {

@@ -152,6 +152,15 @@ public final class CompiledGraph {
     }
 
     /**
+     * As {@link #inference(ComputationGraph)}, for the activations of one vertex (pooled features,
+     * say): the compiled part of the graph that computes it, else {@code graph.feedForward(x, false)}.
+     */
+    public static UnaryOperator<INDArray> inference(ComputationGraph graph, String vertex) {
+        return tryCompile(graph, vertex).<UnaryOperator<INDArray>>map(c -> c::outputSingle)
+                .orElse(x -> graph.feedForward(x, false).get(vertex).detach());
+    }
+
+    /**
      * {@code graph} compiled (for {@code outputs}, or its own outputs when none are named), or empty
      * where oneDNN is not {@link #available()} or a vertex is not supported.
      */
