@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.keras.KerasDenseNetImporter;
 import org.densenet4j.zoo.CompiledGraph;
+import org.densenet4j.zoo.CompiledTrainer;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -55,9 +56,10 @@ final class BenchmarkCommand implements Callable<Integer> {
             + "(default: ND4J's own choice, OMP_NUM_THREADS or the cores).")
     Integer threads;
 
-    @Option(names = "--engine", defaultValue = "compiled", description = "For --mode infer: compiled "
-            + "(CompiledGraph, the zoo's inference engine) or graph (the ComputationGraph's own output()); "
-            + "default: ${DEFAULT-VALUE}, or graph where oneDNN is not available.")
+    @Option(names = "--engine", defaultValue = "compiled", description = "compiled (--mode infer: "
+            + "CompiledGraph, the zoo's inference engine; --mode train: CompiledTrainer) or graph (the "
+            + "ComputationGraph's own output() or fit()); default: ${DEFAULT-VALUE}, or graph where oneDNN is "
+            + "not available.")
     String engine;
 
     @Override
@@ -106,10 +108,7 @@ final class BenchmarkCommand implements Callable<Integer> {
         ComputationGraph net = new DenseNetZooModel(model, config).init();
         Nd4j.getRandom().setSeed(1);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
-        if (!engine.equalsIgnoreCase("graph") && !engine.equalsIgnoreCase("compiled")) {
-            throw new UserError("--engine must be compiled or graph, was '" + engine + "'");
-        }
-        if (engine.equalsIgnoreCase("compiled") && CompiledGraph.available()) {
+        if (compiled() && CompiledGraph.available()) {
             CompiledGraph compiled = CompiledGraph.compile(net);
             return () -> compiled.outputSingle(x);
         }
@@ -127,7 +126,22 @@ final class BenchmarkCommand implements Callable<Integer> {
             y.putScalar(i, i % config.numClasses(), 1f);
         }
         org.nd4j.linalg.dataset.DataSet data = new org.nd4j.linalg.dataset.DataSet(x, y);
+        if (compiled()) {
+            var trainer = CompiledTrainer.tryCompile(net);
+            if (trainer.isPresent()) {
+                return () -> trainer.get().fit(data);
+            }
+        }
+        engine = "graph";
         return () -> net.fit(data);
+    }
+
+    /** Whether --engine asks for the compiled engine (else the graph's own). */
+    private boolean compiled() {
+        if (!engine.equalsIgnoreCase("graph") && !engine.equalsIgnoreCase("compiled")) {
+            throw new UserError("--engine must be compiled or graph, was '" + engine + "'");
+        }
+        return engine.equalsIgnoreCase("compiled");
     }
 
     /** Peak resident memory of this process in MB (Linux), or -1. */
@@ -166,6 +180,6 @@ final class BenchmarkCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"input\":\"%s\",\"median_ms\":%.2f,"
                 + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\",\"peak_rss_mb\":%d%s}%n",
                 id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend, peakRssMb(),
-                mode.equalsIgnoreCase("infer") ? ",\"engine\":\"" + engine.toLowerCase(Locale.ROOT) + "\"" : "");
+                mode.equalsIgnoreCase("import") ? "" : ",\"engine\":\"" + engine.toLowerCase(Locale.ROOT) + "\"");
     }
 }

@@ -1,0 +1,181 @@
+package org.densenet4j.zoo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.densenet4j.zoo.DenseNetConfig.Stem;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * Compiled training against DL4J's own: the gradients of one batch (every parameter's, and the
+ * running statistics' entries), the score, and the parameters after several {@code fit} steps, on
+ * DenseNets in both layouts the trainer picks, with weight decay and both batch-norm parameterisations.
+ */
+class CompiledTrainerTest {
+
+    @BeforeAll
+    static void oneDnn() {
+        assumeTrue(CompiledTrainer.available(), "oneDNN natives not loaded on this platform");
+    }
+
+    /** 8 + 4k channels: NHWC. */
+    private static DenseNetConfig nhwcNet() {
+        return TinyNets.tinyBc().weightDecay(1e-3).updater(new Nesterovs(0.1, 0.9)).build();
+    }
+
+    /** The ImageNet stem (max pooling) and 32 + 16k channels: oneDNN's blocked layout. */
+    private static DenseNetConfig blockedNet() {
+        return TinyNets.tinyBc().stem(Stem.IMAGENET).growthRate(16).initialFilters(32).inputShape(24, 24, 1)
+                .weightDecay(1e-3).updater(new Nesterovs(0.1, 0.9)).build();
+    }
+
+    @Test
+    void gradientsAndScoreMatchDl4jInNhwc() {
+        compareGradients(nhwcNet(), 12, 6);
+    }
+
+    @Test
+    void gradientsAndScoreMatchDl4jInTheBlockedLayout() {
+        compareGradients(blockedNet(), 24, 5);
+    }
+
+    @Test
+    void fitStepsMatchDl4j() {
+        for (DenseNetConfig config : List.of(nhwcNet(), blockedNet())) {
+            int size = config.inputHeight();
+            ComputationGraph dl4j = CompiledGraphTest.randomised(new DenseNetZooModel("tiny", config).init(), 5);
+            ComputationGraph ours = dl4j.clone();
+            CompiledTrainer trainer = CompiledTrainer.compile(ours);
+            Counter counter = new Counter();
+            ours.setListeners(counter);
+            for (int step = 0; step < 4; step++) {
+                DataSet batch = TinyNets.bars(8, size, 100 + step);
+                dl4j.fit(batch);
+                trainer.fit(batch);
+                assertEquals(dl4j.score(), ours.score(), 1e-4 * Math.max(1, Math.abs(dl4j.score())), "score, step " + step);
+            }
+            assertEquals(4, ours.getIterationCount());
+            assertEquals(4, counter.iterations);
+            assertClose(dl4j, dl4j.params(), ours.params(), 2e-3, "parameters after 4 steps");
+        }
+    }
+
+    @Test
+    void fitOnAnIteratorCountsAnEpoch() {
+        ComputationGraph net = new DenseNetZooModel("tiny", nhwcNet()).init();
+        CompiledTrainer trainer = CompiledTrainer.compile(net);
+        Counter counter = new Counter();
+        net.setListeners(counter);
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            batches.add(TinyNets.bars(4, 12, i));
+        }
+        trainer.fit(new org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator<>(batches, 1));
+        assertEquals(1, net.getEpochCount());
+        assertEquals(3, counter.iterations);
+        assertEquals(1, counter.epochs);
+    }
+
+    @Test
+    void refusesWhatItDoesNotRun() {
+        ComputationGraph dense = new ComputationGraph(new NeuralNetConfiguration.Builder().graphBuilder()
+                .addInputs("in")
+                .addLayer("conv", new ConvolutionLayer.Builder(3, 3).nOut(4).activation(Activation.IDENTITY).build(),
+                        "in")
+                .addLayer("gp", new GlobalPoolingLayer.Builder().build(), "conv")
+                .addLayer("hidden", new DenseLayer.Builder().nOut(5).activation(Activation.TANH).build(), "gp")
+                .addLayer("out", new OutputLayer.Builder(LossFunction.MCXENT).nOut(2)
+                        .activation(Activation.SOFTMAX).build(), "hidden")
+                .setOutputs("out").setInputTypes(InputType.convolutional(8, 8, 1)).build());
+        dense.init();
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> CompiledTrainer.compile(dense));
+        assertTrue(e.getMessage().contains("'hidden'"), e.getMessage());
+        assertTrue(CompiledTrainer.tryCompile(dense).isEmpty());
+
+        ComputationGraph dropout = new DenseNetZooModel("tiny", TinyNets.tinyBc().dropoutRate(0.2).build()).init();
+        assertTrue(CompiledTrainer.tryCompile(dropout).isEmpty());
+    }
+
+    @Test
+    void clearErrorsForWrongLabels() {
+        ComputationGraph net = new DenseNetZooModel("tiny", nhwcNet()).init();
+        CompiledTrainer trainer = CompiledTrainer.compile(net);
+        DataSet batch = TinyNets.bars(4, 12, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> trainer.computeGradientAndScore(batch.getFeatures(), batch.getLabels().getColumn(0, true)));
+        assertTrue(e.getMessage().contains("fc6"), e.getMessage());
+    }
+
+    /** One batch's gradients and score, DL4J's {@code computeGradientAndScore} against the trainer's. */
+    private static void compareGradients(DenseNetConfig config, int size, long seed) {
+        ComputationGraph dl4j = CompiledGraphTest.randomised(new DenseNetZooModel("tiny", config).init(), seed);
+        ComputationGraph ours = dl4j.clone();
+        DataSet batch = TinyNets.bars(6, size, seed);
+        dl4j.setInputs(batch.getFeatures());
+        dl4j.setLabels(batch.getLabels());
+        dl4j.computeGradientAndScore();
+        INDArray expected = dl4j.getFlattenedGradients().dup();
+        CompiledTrainer trainer = CompiledTrainer.compile(ours);
+        ours.getFlattenedGradients().assign(Float.NaN); // every entry must be written
+        double score = trainer.computeGradientAndScore(batch.getFeatures(), batch.getLabels());
+        assertEquals(dl4j.score(), score, 1e-5 * Math.max(1, Math.abs(score)));
+        assertClose(dl4j, expected, ours.getFlattenedGradients(), 1e-3, "gradients");
+        assertEquals(dl4j.params(), ours.params(), "parameters untouched");
+    }
+
+    /** Each parameter's slice of {@code b} within {@code tolerance} of {@code a}'s, relative to that slice's largest magnitude. */
+    private static void assertClose(ComputationGraph net, INDArray a, INDArray b, double tolerance, String what) {
+        long covered = 0;
+        for (Layer layer : net.getLayers()) {
+            for (var entry : layer.paramTable().entrySet()) {
+                long n = entry.getValue().length();
+                long offset = (HostArrays.address(entry.getValue()) - HostArrays.address(net.params())) / 4;
+                INDArray x = a.reshape(a.length()).get(NDArrayIndex.interval(offset, offset + n));
+                INDArray y = b.reshape(b.length()).get(NDArrayIndex.interval(offset, offset + n));
+                double scale = Math.max(x.amaxNumber().doubleValue(), 1e-6);
+                double diff = x.sub(y).amaxNumber().doubleValue();
+                assertTrue(diff <= tolerance * scale, what + " of " + layer.conf().getLayer().getLayerName() + "_"
+                        + entry.getKey() + ": off by " + diff + " at scale " + scale);
+                covered += n;
+            }
+        }
+        assertEquals(a.length(), covered);
+    }
+
+    private static final class Counter extends BaseTrainingListener {
+        int iterations;
+        int epochs;
+
+        @Override
+        public void iterationDone(org.deeplearning4j.nn.api.Model model, int iteration, int epoch) {
+            iterations++;
+        }
+
+        @Override
+        public void onEpochEnd(org.deeplearning4j.nn.api.Model model) {
+            epochs++;
+        }
+    }
+}
