@@ -8,7 +8,10 @@ import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Training accuracy from the output layer's activations of each forward pass of fit(). */
+/**
+ * Training accuracy: from the output layer's activations of each forward pass of the graph's fit(),
+ * or from the outputs a CompiledTrainer step reports ({@link #add}).
+ */
 final class BatchAccuracy extends BaseTrainingListener {
     INDArray labels;
     long correct;
@@ -36,7 +39,12 @@ final class BatchAccuracy extends BaseTrainingListener {
             return;
         }
         var fc = net.getLayer(DenseNetBuilder.CLASSIFIER).paramTable();
-        INDArray predicted = features.mmul(fc.get("W")).addiRowVector(fc.get("b")).argMax(1);
+        add(features.mmul(fc.get("W")).addiRowVector(fc.get("b")));
+    }
+
+    /** Counts the batch whose class scores (logits or probabilities, [N, classes]) are {@code scores}. */
+    void add(INDArray scores) {
+        INDArray predicted = scores.argMax(1);
         INDArray actual = labels.argMax(1);
         correct += predicted.eq(actual).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
         seen += labels.size(0);

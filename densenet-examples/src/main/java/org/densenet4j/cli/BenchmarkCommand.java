@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -17,6 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -56,11 +58,11 @@ final class BenchmarkCommand implements Callable<Integer> {
             + "(default: ND4J's own choice, OMP_NUM_THREADS or the cores).")
     Integer threads;
 
-    @Option(names = "--engine", defaultValue = "compiled", description = "compiled (--mode infer: "
-            + "CompiledGraph, the zoo's inference engine; --mode train: CompiledTrainer) or graph (the "
-            + "ComputationGraph's own output() or fit()); default: ${DEFAULT-VALUE}, or graph where oneDNN is "
-            + "not available.")
-    String engine;
+    @Mixin
+    EngineOption engineOption;
+
+    /** The engine that ran: compiled, or graph where the compiled one was not asked for or cannot run the model. */
+    private String engine = "graph";
 
     @Override
     public Integer call() throws Exception {
@@ -108,11 +110,11 @@ final class BenchmarkCommand implements Callable<Integer> {
         ComputationGraph net = new DenseNetZooModel(model, config).init();
         Nd4j.getRandom().setSeed(1);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
-        if (compiled() && CompiledGraph.available()) {
+        if (engineOption.compiled() && CompiledGraph.available()) {
             CompiledGraph compiled = CompiledGraph.compile(net);
+            engine = "compiled";
             return () -> compiled.outputSingle(x);
         }
-        engine = "graph";
         return () -> net.outputSingle(x);
     }
 
@@ -126,22 +128,12 @@ final class BenchmarkCommand implements Callable<Integer> {
             y.putScalar(i, i % config.numClasses(), 1f);
         }
         org.nd4j.linalg.dataset.DataSet data = new org.nd4j.linalg.dataset.DataSet(x, y);
-        if (compiled()) {
-            var trainer = CompiledTrainer.tryCompile(net);
-            if (trainer.isPresent()) {
-                return () -> trainer.get().fit(data);
-            }
+        Optional<CompiledTrainer> trainer = engineOption.compiled() ? CompiledTrainer.tryCompile(net) : Optional.empty();
+        if (trainer.isPresent()) {
+            engine = "compiled";
+            return () -> trainer.get().fit(data);
         }
-        engine = "graph";
         return () -> net.fit(data);
-    }
-
-    /** Whether --engine asks for the compiled engine (else the graph's own). */
-    private boolean compiled() {
-        if (!engine.equalsIgnoreCase("graph") && !engine.equalsIgnoreCase("compiled")) {
-            throw new UserError("--engine must be compiled or graph, was '" + engine + "'");
-        }
-        return engine.equalsIgnoreCase("compiled");
     }
 
     /** Peak resident memory of this process in MB (Linux), or -1. */
@@ -180,6 +172,6 @@ final class BenchmarkCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"input\":\"%s\",\"median_ms\":%.2f,"
                 + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\",\"peak_rss_mb\":%d%s}%n",
                 id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend, peakRssMb(),
-                mode.equalsIgnoreCase("import") ? "" : ",\"engine\":\"" + engine.toLowerCase(Locale.ROOT) + "\"");
+                mode.equalsIgnoreCase("import") ? "" : ",\"engine\":\"" + engine + "\"");
     }
 }

@@ -17,6 +17,7 @@ import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.examples.TrainingCurves;
 import org.densenet4j.zoo.CompiledGraph;
+import org.densenet4j.zoo.CompiledTrainer;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.ModelFiles;
@@ -30,6 +31,7 @@ import org.nd4j.linalg.schedule.CycleSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -88,6 +90,9 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--no-augment", description = "Train without random flips and shifts.")
     boolean noAugment;
+
+    @Mixin
+    EngineOption engine;
 
     @Option(names = "--out", required = true, description = "The model zip to write; the curves go beside it.")
     Path out;
@@ -184,12 +189,16 @@ final class TrainCommand implements Callable<Integer> {
             net = new DenseNetZooModel(name, config).init();
         }
         BatchAccuracy accuracy = new BatchAccuracy();
-        net.setListeners(accuracy);
+        CompiledTrainer trainer = engine.compiled() ? CompiledTrainer.tryCompile(net).orElse(null) : null;
+        if (trainer == null) {
+            net.setListeners(accuracy); // the graph's fit() reports its forward passes to listeners
+        }
 
         PrintWriter o = spec.commandLine().getOut();
         o.printf("Training %s (%,d parameters) on %s: %,d training, %,d test images, %d epochs of %d "
-                + "batches of %d%s; %s%n", name, net.numParams(), dataName, n, test.numExamples(), epochs,
-                iterationsPerEpoch, batch, done > 0 ? ", resuming after epoch " + done : "", Backend.describe());
+                + "batches of %d%s; %s, %s%n", name, net.numParams(), dataName, n, test.numExamples(), epochs,
+                iterationsPerEpoch, batch, done > 0 ? ", resuming after epoch " + done : "", Backend.describe(),
+                trainer != null ? "compiled training steps" : "the graph's fit()");
         for (int epoch = done + 1; epoch <= epochs; epoch++) {
             Progress progress = new Progress(o, "epoch " + epoch + "/" + epochs, iterationsPerEpoch);
             int[] order = shuffled(n, rnd);
@@ -206,7 +215,12 @@ final class TrainCommand implements Callable<Integer> {
                     Augment.flipAndShift(x, 2, rnd);
                 }
                 accuracy.labels = y;
-                net.fit(new DataSet(x, y));
+                if (trainer != null) {
+                    trainer.fit(new DataSet(x, y));
+                    accuracy.add(trainer.lastOutput());
+                } else {
+                    net.fit(new DataSet(x, y));
+                }
                 lossSum += net.score() * (to - from);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 progress.update(it + 1, String.format(Locale.ROOT, "loss %.4f  acc %.4f  %.0f img/s",

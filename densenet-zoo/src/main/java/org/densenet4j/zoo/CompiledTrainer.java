@@ -103,6 +103,8 @@ public final class CompiledTrainer {
     /** The layers whose parameters this trainer computes gradients for, by name. */
     private final Map<String, List<String>> paramKeys;
     private final OneDnn.Plans<Plan> plans = new OneDnn.Plans<>(2);
+    /** The softmax probabilities of the last batch. */
+    private float[] lastOutput;
 
     private CompiledTrainer(ComputationGraph graph, String input, List<Node> nodes,
             Map<String, List<String>> paramKeys) {
@@ -213,6 +215,14 @@ public final class CompiledTrainer {
         float[] y = labels.castTo(DataType.FLOAT).dup('c').data().asFloat();
         double loss = plan.run(x, y);
         return loss / shape[0] + graph.calcRegularizationScore(true);
+    }
+
+    /**
+     * The classifier's softmax output of the last batch ({@code [N, classes]}), as the graph's
+     * {@code output()} would have given it before that step's update; null before the first step.
+     */
+    public synchronized INDArray lastOutput() {
+        return lastOutput == null ? null : Nd4j.create(lastOutput, lastOutput.length / output.classes, output.classes);
     }
 
     /** The step labels of the plan for input {@code shape} ([N, C, H, W]): oneDNN's implementation of each primitive. */
@@ -1055,6 +1065,7 @@ public final class CompiledTrainer {
             float[] z = new float[y.length];
             new FloatPointer(logits.get_data_handle()).get(z);
             float[] grad = new float[y.length];
+            float[] probabilities = new float[y.length];
             double eps = output.clip;
             double loss = 0;
             for (int i = 0; i < n; i++) {
@@ -1069,6 +1080,7 @@ public final class CompiledTrainer {
                 }
                 for (int k = 0; k < classes; k++) {
                     double p = Math.exp(z[o + k] - max) / sum;
+                    probabilities[o + k] = (float) p;
                     grad[o + k] = (float) (p - y[o + k]);
                     if (y[o + k] != 0) {
                         loss -= y[o + k] * Math.log(Math.min(Math.max(p, eps), 1 - eps));
@@ -1076,6 +1088,7 @@ public final class CompiledTrainer {
                 }
             }
             new FloatPointer(logitsGrad.get_data_handle()).put(grad);
+            lastOutput = probabilities;
             return loss;
         }
 

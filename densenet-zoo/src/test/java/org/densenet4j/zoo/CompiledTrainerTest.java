@@ -81,6 +81,75 @@ class CompiledTrainerTest {
         }
     }
 
+    /**
+     * A graph with what the zoo's DenseNets do not have: a convolution with bias in Same mode at
+     * stride 2 and a ReLU of its own after it (a bias before a batch norm has no gradient but float
+     * noise), a log10-std batch norm with its own decay, a fused ReLU whose output feeds two layers,
+     * a ReLU of its own after a merge, max and average pooling, global max pooling, L2; gradients and
+     * four steps against DL4J's. (Not Adam: its first steps move every parameter by about the
+     * learning rate whatever the gradient's size, so the float noise of gradients that are zero in
+     * exact arithmetic, such as a bias whose channel a batch norm re-centres, decides their sign.)
+     */
+    @Test
+    void aGraphWithEveryKindOfLayerMatchesDl4j() {
+        ComputationGraph dl4j = new ComputationGraph(new NeuralNetConfiguration.Builder().seed(3)
+                .updater(new org.nd4j.linalg.learning.config.Nesterovs(0.05, 0.9)).l2(1e-3)
+                .dataType(org.nd4j.linalg.api.buffer.DataType.FLOAT).graphBuilder()
+                .addInputs("in")
+                .addLayer("conv1", new ConvolutionLayer.Builder(3, 3).stride(2, 2).nOut(16)
+                        .convolutionMode(org.deeplearning4j.nn.conf.ConvolutionMode.Same)
+                        .activation(Activation.IDENTITY).build(), "in")
+                .addLayer("relu0", new org.deeplearning4j.nn.conf.layers.ActivationLayer(Activation.RELU), "conv1")
+                .addLayer("bn1", new org.deeplearning4j.nn.conf.layers.BatchNormalization.Builder().useLogStd(true)
+                        .decay(0.8).build(), "relu0")
+                .addLayer("relu1", new org.deeplearning4j.nn.conf.layers.ActivationLayer(Activation.RELU), "bn1")
+                .addLayer("conv2", new ConvolutionLayer.Builder(1, 1).nOut(8).hasBias(false)
+                        .activation(Activation.IDENTITY).build(), "relu1")
+                .addLayer("bn2", new org.deeplearning4j.nn.conf.layers.BatchNormalization.Builder().useLogStd(false)
+                        .build(), "conv2")
+                .addLayer("relu2", new org.deeplearning4j.nn.conf.layers.ActivationLayer(Activation.RELU), "bn2")
+                .addVertex("merge", new org.deeplearning4j.nn.conf.graph.MergeVertex(), "relu1", "relu2")
+                .addLayer("relu3", new org.deeplearning4j.nn.conf.layers.ActivationLayer(Activation.RELU), "merge")
+                .addLayer("max", new org.deeplearning4j.nn.conf.layers.SubsamplingLayer.Builder(
+                        org.deeplearning4j.nn.conf.layers.PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
+                        .padding(1, 1).build(), "relu3")
+                .addLayer("avg", new org.deeplearning4j.nn.conf.layers.SubsamplingLayer.Builder(
+                        org.deeplearning4j.nn.conf.layers.PoolingType.AVG).kernelSize(2, 2).stride(1, 1).build(), "max")
+                .addLayer("gp", new GlobalPoolingLayer.Builder(org.deeplearning4j.nn.conf.layers.PoolingType.MAX)
+                        .build(), "avg")
+                .addLayer("out", new OutputLayer.Builder(LossFunction.MCXENT).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "gp")
+                .setOutputs("out").setInputTypes(InputType.convolutional(15, 13, 3)).build());
+        dl4j.init();
+        FastPath.install(CompiledGraphTest.randomised(dl4j, 9));
+        ComputationGraph ours = dl4j.clone();
+        CompiledTrainer trainer = CompiledTrainer.compile(ours);
+        java.util.Random rnd = new java.util.Random(4);
+        for (int step = 0; step < 4; step++) {
+            org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(step);
+            INDArray x = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 5, 3, 15, 13);
+            INDArray y = org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, 5, 3);
+            for (int i = 0; i < 5; i++) {
+                y.putScalar(i, rnd.nextInt(3), 1);
+            }
+            if (step == 0) {
+                dl4j.setInputs(x);
+                dl4j.setLabels(y);
+                dl4j.computeGradientAndScore();
+                INDArray expected = dl4j.getFlattenedGradients().dup();
+                double score = trainer.computeGradientAndScore(x, y);
+                assertEquals(dl4j.score(), score, 1e-5 * Math.max(1, Math.abs(score)));
+                assertClose(dl4j, expected, ours.getFlattenedGradients(), 1e-3, "gradients");
+            }
+            dl4j.fit(new DataSet(x, y));
+            trainer.fit(new DataSet(x, y));
+            assertEquals(dl4j.score(), ours.score(), 1e-4 * Math.max(1, Math.abs(dl4j.score())), "score, step " + step);
+        }
+        assertClose(dl4j, dl4j.params(), ours.params(), 2e-3, "parameters after 4 steps");
+        assertTrue(trainer.describe(5, 3, 15, 13).stream().anyMatch(l -> l.contains("bnorm")),
+                String.join("\n", trainer.describe(5, 3, 15, 13)));
+    }
+
     @Test
     void fitOnAnIteratorCountsAnEpoch() {
         ComputationGraph net = new DenseNetZooModel("tiny", nhwcNet()).init();
