@@ -522,8 +522,24 @@ public final class CompiledTrainer {
         private final Set<String> written = new HashSet<>();
         private final List<memory> scratchMemories = new ArrayList<>();
         private long scratchBytes;
-        private final List<memory> tempMemories = new ArrayList<>();
-        private long tempBytes;
+        /**
+         * Short-lived buffers shared by all steps, by role: a batch norm's or convolution's output in
+         * its own layout before conversion, an output gradient converted for one, its input gradient
+         * before conversion, a gradient share before it is added.
+         */
+        private static final int OUT = 0;
+        private static final int DIFF_DST = 1;
+        private static final int DIFF_SRC = 2;
+        private static final int SHARE = 3;
+        private final List<List<memory>> transients = List.of(new ArrayList<>(), new ArrayList<>(),
+                new ArrayList<>(), new ArrayList<>());
+        private final long[] transientBytes = new long[4];
+        /** Gradient buffers, reused once a value's gradient has been read by its producer's backward step. */
+        private final List<Long> gradBuffers = new ArrayList<>();
+        private final List<Integer> freeGradBuffers = new ArrayList<>();
+        private final Map<String, Integer> gradBufferOf = new HashMap<>();
+        /** Views into values' gradients (a merge's parts), bound with them. */
+        private final List<Map.Entry<String, memory>> gradViews = new ArrayList<>();
         private final List<Runnable> afterBackward = new ArrayList<>();
         private memory inputMemory;
         private memory logits;
@@ -536,18 +552,28 @@ public final class CompiledTrainer {
             this.layout = layout(inputShape);
             memory.desc plain = new memory.desc(inputShape, memory.data_type.f32, memory.format_tag.nchw);
             inputMemory = OneDnn.unbound(plain);
-            values.put(input, new Value(plain, inputShape, inputMemory, null));
+            // The input's gradient is computed only where a layer other than a convolution reads it.
+            values.put(input, new Value(plain, inputShape, inputMemory, OneDnn.unbound(plain)));
             for (Node n : order) {
                 labels.add("-- " + n.name);
                 forward(n);
             }
             for (int i = order.size() - 1; i >= 0; i--) {
                 backward(order.get(i));
+                Integer done = gradBufferOf.get(order.get(i).name); // read by its producer: free again
+                if (done != null) {
+                    freeGradBuffers.add(done);
+                }
             }
             BytePointer scratch = allocate(scratchBytes);
             scratchMemories.forEach(m -> m.set_data_handle(scratch));
-            BytePointer temp = allocate(tempBytes);
-            tempMemories.forEach(m -> m.set_data_handle(temp));
+            for (int role = 0; role < transients.size(); role++) {
+                BytePointer buffer = allocate(transientBytes[role]);
+                transients.get(role).forEach(m -> m.set_data_handle(aligned(buffer)));
+            }
+            List<BytePointer> grads = gradBuffers.stream().map(this::allocate).toList();
+            gradBufferOf.forEach((v, i) -> values.get(v).grad().set_data_handle(aligned(grads.get(i))));
+            gradViews.forEach(e -> e.getValue().set_data_handle(aligned(grads.get(gradBufferOf.get(e.getKey())))));
         }
 
         /** The layout of the plan's feature maps: {@link CompiledGraph}'s choice for these channel counts. */
@@ -576,15 +602,43 @@ public final class CompiledTrainer {
         /** A new value of {@code dims} in the plan's layout, with buffers for it and its gradient. */
         private Value value(String name, long[] dims) {
             memory.desc desc = new memory.desc(dims, memory.data_type.f32, layout);
-            Value v = new Value(desc, dims, owned(desc), owned(desc));
+            Value v = new Value(desc, dims, owned(desc), OneDnn.unbound(desc));
             values.put(name, v);
             return v;
         }
 
         private memory owned(memory.desc desc) {
-            long bytes = desc.get_size();
-            BytePointer p = allocate(bytes);
-            return new memory(desc, OneDnn.ENGINE, HostArrays.at((p.address() + 63) & ~63L));
+            return new memory(desc, OneDnn.ENGINE, aligned(allocate(desc.get_size())));
+        }
+
+        private Pointer aligned(BytePointer p) {
+            return HostArrays.at((p.address() + 63) & ~63L);
+        }
+
+        /** A memory of {@code desc} in the shared buffer of {@code role}, valid until the next step of that role. */
+        private memory transientMemory(int role, memory.desc desc) {
+            transientBytes[role] = Math.max(transientBytes[role], desc.get_size());
+            memory m = OneDnn.unbound(desc);
+            transients.get(role).add(m);
+            return m;
+        }
+
+        /** Gives {@code value}'s gradient a buffer (a free one that fits, else a new one) when it is first written. */
+        private void gradBuffer(String value) {
+            long bytes = values.get(value).desc().get_size();
+            Integer best = null;
+            for (Integer i : freeGradBuffers) {
+                if (gradBuffers.get(i) >= bytes && (best == null || gradBuffers.get(i) < gradBuffers.get(best))) {
+                    best = i;
+                }
+            }
+            if (best == null) {
+                gradBuffers.add(bytes);
+                best = gradBuffers.size() - 1;
+            } else {
+                freeGradBuffers.remove(best);
+            }
+            gradBufferOf.put(value, best);
         }
 
         /** A memory over one parameter (or its gradient) of a layer, bound to the graph's arrays on every step. */
@@ -637,7 +691,7 @@ public final class CompiledTrainer {
             ConvGeometry g = window(c.name, ConvGeometry.of(src.dims(), w, c.conf.getStride(), c.conf.getPadding(),
                     c.conf.getConvolutionMode()));
             Value dst = value(c.name, g.dst());
-            var pd = convolution(c, g, src.grad() == null ? any(src.dims()) : src.desc(), dst.desc());
+            var pd = convolution(c, g, c.in.get(0).equals(input) ? any(src.dims()) : src.desc(), dst.desc());
             if (referenceOnly(pd)) {
                 // No fast kernel in these layouts (one input channel into NHWC, say): oneDNN's own
                 // layouts, with conversions around.
@@ -646,7 +700,7 @@ public final class CompiledTrainer {
             }
             memory srcMemory = converted(forward, src.data(), pd.src_desc());
             memory weights = converted(forward, param(c.name, "W", false, g.plainWeights()), pd.weights_desc());
-            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : owned(pd.dst_desc());
+            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : transientMemory(OUT, pd.dst_desc());
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, srcMemory, dnnl.DNNL_ARG_WEIGHTS, weights,
                     dnnl.DNNL_ARG_DST, out);
             if (c.conf.hasBias()) {
@@ -677,7 +731,7 @@ public final class CompiledTrainer {
                 pd = normalization(b, new memory.desc(src.dims(), memory.data_type.f32, OneDnn.BLOCKED));
             }
             memory in = converted(forward, src.data(), pd.src_desc());
-            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : owned(pd.dst_desc());
+            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : transientMemory(OUT, pd.dst_desc());
             memory mean = perChannel(channels);
             memory variance = perChannel(channels);
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, in, dnnl.DNNL_ARG_DST, out,
@@ -758,7 +812,7 @@ public final class CompiledTrainer {
             long offset = 0;
             for (String i : c.in) {
                 Value part = values.get(i);
-                if (part.grad() == null || part.dims()[0] != dims[0] || part.dims()[2] != dims[2]
+                if (part.dims()[0] != dims[0] || part.dims()[2] != dims[2]
                         || part.dims()[3] != dims[3]) {
                     throw new IllegalArgumentException("merge '" + c.name + "': input '" + i + "' of "
                             + java.util.Arrays.toString(part.dims()) + " does not match the others ("
@@ -825,7 +879,7 @@ public final class CompiledTrainer {
             memory srcMemory = (memory) s[2];
             memory weights = (memory) s[3];
             boolean bias = c.conf.hasBias();
-            memory diffDst = converted(backward, values.get(c.name).grad(), hint.dst_desc());
+            memory diffDst = convertedTransient(values.get(c.name).grad(), hint.dst_desc());
             var weightsPd = new convolution_backward_weights.primitive_desc(new convolution_backward_weights.desc(
                     dnnl.algorithm.convolution_direct, srcMemory.get_desc(), any(g.weights()),
                     bias ? g.bias() : new memory.desc(), diffDst.get_desc(), g.strides(), g.padLeft(), g.padRight()),
@@ -841,7 +895,7 @@ public final class CompiledTrainer {
             add(backward, new convolution_backward_weights(weightsPd), weightsPd, args);
             convert(backward, diffWeights, userGrad);
             String in = c.in.get(0);
-            if (values.get(in).grad() == null) {
+            if (in.equals(input)) {
                 return; // the graph's input: no gradient wanted
             }
             var dataPd = new convolution_backward_data.primitive_desc(new convolution_backward_data.desc(
@@ -849,7 +903,8 @@ public final class CompiledTrainer {
                     g.strides(), g.padLeft(), g.padRight()), attr(), OneDnn.ENGINE, hint);
             memory w = converted(backward, weights, dataPd.weights_desc());
             memory target = gradientTarget(in);
-            memory out = dataPd.diff_src_desc().equals(target.get_desc()) ? target : owned(dataPd.diff_src_desc());
+            memory out = dataPd.diff_src_desc().equals(target.get_desc()) ? target
+                    : transientMemory(DIFF_SRC, dataPd.diff_src_desc());
             add(backward, new convolution_backward_data(dataPd), dataPd, OneDnn.args(
                     dnnl.DNNL_ARG_DIFF_DST, diffDst, dnnl.DNNL_ARG_WEIGHTS, w, dnnl.DNNL_ARG_DIFF_SRC, out));
             convert(backward, out, target);
@@ -866,9 +921,9 @@ public final class CompiledTrainer {
             var pd = new batch_normalization_backward.primitive_desc(new batch_normalization_backward.desc(
                     dnnl.prop_kind.backward.value, data, data, (float) b.conf.getEps(), flags(b)), attr(),
                     OneDnn.ENGINE, hint);
-            memory diffDst = converted(backward, values.get(b.name).grad(), data);
+            memory diffDst = convertedTransient(values.get(b.name).grad(), data);
             memory target = gradientTarget(b.in.get(0));
-            memory out = data.equals(target.get_desc()) ? target : owned(data);
+            memory out = data.equals(target.get_desc()) ? target : transientMemory(DIFF_SRC, data);
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, in, dnnl.DNNL_ARG_DIFF_DST, diffDst,
                     dnnl.DNNL_ARG_SCALE, param(b.name, "gamma", false, pc),
                     dnnl.DNNL_ARG_SHIFT, param(b.name, "beta", false, pc),
@@ -917,8 +972,8 @@ public final class CompiledTrainer {
             long offset = 0;
             for (String i : c.in) {
                 Value part = values.get(i);
-                memory view = new memory(whole.desc().submemory_desc(part.dims(), new long[] {0, offset, 0, 0}),
-                        OneDnn.ENGINE, whole.grad().get_data_handle());
+                memory view = OneDnn.unbound(whole.desc().submemory_desc(part.dims(), new long[] {0, offset, 0, 0}));
+                gradViews.add(Map.entry(c.name, view)); // bound with the merge's gradient buffer
                 memory target = gradientTarget(i);
                 backward.add(new Step(new reorder(view, target),
                         OneDnn.args(dnnl.DNNL_ARG_FROM, view, dnnl.DNNL_ARG_TO, target)));
@@ -960,12 +1015,10 @@ public final class CompiledTrainer {
         private memory gradientTarget(String value) {
             Value v = values.get(value);
             if (!written.contains(value)) {
+                gradBuffer(value);
                 return v.grad();
             }
-            tempBytes = Math.max(tempBytes, v.desc().get_size() + 64);
-            memory temp = OneDnn.unbound(v.desc());
-            tempMemories.add(temp);
-            return temp;
+            return transientMemory(SHARE, v.desc());
         }
 
         private void accumulate(String value, memory target) {
@@ -988,6 +1041,16 @@ public final class CompiledTrainer {
             }
             memory copy = owned(wanted);
             convert(steps, m, copy);
+            return copy;
+        }
+
+        /** An output gradient as a backward step wants it: itself, or a short-lived converted copy. */
+        private memory convertedTransient(memory grad, memory.desc wanted) {
+            if (grad.get_desc().equals(wanted)) {
+                return grad;
+            }
+            memory copy = transientMemory(DIFF_DST, wanted);
+            convert(backward, grad, copy);
             return copy;
         }
 
