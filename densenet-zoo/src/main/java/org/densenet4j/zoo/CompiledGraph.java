@@ -1000,7 +1000,7 @@ public final class CompiledGraph {
                 throw new IllegalArgumentException("layer '" + c.out + "' expects " + c.shape[1]
                         + " input channels, got " + src.dims()[1]);
             }
-            ConvGeometry g = window(c.out, ConvGeometry.of(src.dims(), c.shape, c.strides, c.pad, c.mode));
+            ConvGeometry g = ConvGeometry.of(src.dims(), c.shape, c.strides, c.pad, c.mode).fitting(c.out);
             memory.desc dstDesc = mapDesc(g.dst());
             convolution_forward.primitive_desc pd = convolution(g, src.desc(), dstDesc, c);
             if (referenceOnly(pd) && !src.desc().equals(mapDesc(src.dims()))) {
@@ -1109,8 +1109,8 @@ public final class CompiledGraph {
         private void pool(Pool p) {
             Value src = inLayout(p.source());
             long[] d = src.dims();
-            ConvGeometry g = window(p.out(), ConvGeometry.of(d, new long[] {d[1], d[1], p.kernel[0], p.kernel[1]},
-                    p.strides, p.pad, p.mode));
+            ConvGeometry g = ConvGeometry.of(d, new long[] {d[1], d[1], p.kernel[0], p.kernel[1]},
+                    p.strides, p.pad, p.mode).fitting(p.out());
             dnnl.algorithm algorithm = p.max ? dnnl.algorithm.pooling_max
                     : p.includePadding ? dnnl.algorithm.pooling_avg_include_padding
                     : dnnl.algorithm.pooling_avg_exclude_padding;
@@ -1301,14 +1301,6 @@ public final class CompiledGraph {
             args.put(dnnl.DNNL_ARG_SCRATCHPAD, m);
         }
 
-        /** {@code g}, or an error naming the layer when its window does not fit the input. */
-        private ConvGeometry window(String layer, ConvGeometry g) {
-            if (g.empty()) {
-                throw new IllegalArgumentException("layer '" + layer + "': input of " + g.src()[2] + "x" + g.src()[3]
-                        + " is smaller than its " + g.weights()[2] + "x" + g.weights()[3] + " window");
-            }
-            return g;
-        }
 
         private static boolean referenceOnly(primitive_desc_base pd) {
             return pd.impl_info_str().getString().startsWith("ref");

@@ -688,8 +688,8 @@ public final class CompiledTrainer {
                 throw new IllegalArgumentException("layer '" + c.name + "' expects " + w[1] + " input channels, got "
                         + src.dims()[1]);
             }
-            ConvGeometry g = window(c.name, ConvGeometry.of(src.dims(), w, c.conf.getStride(), c.conf.getPadding(),
-                    c.conf.getConvolutionMode()));
+            ConvGeometry g = ConvGeometry.of(src.dims(), w, c.conf.getStride(), c.conf.getPadding(),
+                    c.conf.getConvolutionMode()).fitting(c.name);
             Value dst = value(c.name, g.dst());
             var pd = convolution(c, g, c.in.get(0).equals(input) ? any(src.dims()) : src.desc(), dst.desc());
             if (referenceOnly(pd)) {
@@ -774,8 +774,8 @@ public final class CompiledTrainer {
             Value src = values.get(p.in.get(0));
             long[] d = src.dims();
             SubsamplingLayer s = p.conf;
-            ConvGeometry g = window(p.name, ConvGeometry.of(d, new long[] {d[1], d[1], s.getKernelSize()[0],
-                    s.getKernelSize()[1]}, s.getStride(), s.getPadding(), s.getConvolutionMode()));
+            ConvGeometry g = ConvGeometry.of(d, new long[] {d[1], d[1], s.getKernelSize()[0],
+                    s.getKernelSize()[1]}, s.getStride(), s.getPadding(), s.getConvolutionMode()).fitting(p.name);
             dnnl.algorithm algorithm = s.getPoolingType() == PoolingType.MAX ? dnnl.algorithm.pooling_max
                     : s.isAvgPoolIncludePadInDivisor() ? dnnl.algorithm.pooling_avg_include_padding
                     : dnnl.algorithm.pooling_avg_exclude_padding;
@@ -1086,13 +1086,6 @@ public final class CompiledTrainer {
             labels.add((steps == forward ? "forward " : "backward ") + pd.impl_info_str().getString());
         }
 
-        private ConvGeometry window(String layer, ConvGeometry g) {
-            if (g.empty()) {
-                throw new IllegalArgumentException("layer '" + layer + "': input of " + g.src()[2] + "x" + g.src()[3]
-                        + " is smaller than its " + g.weights()[2] + "x" + g.weights()[3] + " window");
-            }
-            return g;
-        }
 
         /**
          * One step's forward and backward passes on {@code x} with one-hot (or soft) labels {@code y}:

@@ -115,4 +115,13 @@ record ConvGeometry(long[] src, long[] weights, long[] dst, long[] strides, long
                 new memory.desc(weights, memory.data_type.f32, memory.format_tag.any),
                 hasBias ? bias() : new memory.desc(), wanted(dst), strides, padLeft, padRight), OneDnn.ENGINE);
     }
+
+    /** This geometry, or an error naming {@code layer} when its window does not fit the input. */
+    ConvGeometry fitting(String layer) {
+        if (empty()) {
+            throw new IllegalArgumentException("layer '" + layer + "': input of " + src[2] + "x" + src[3]
+                    + " is smaller than its " + weights[2] + "x" + weights[3] + " window");
+        }
+        return this;
+    }
 }
