@@ -105,6 +105,8 @@ public final class CompiledTrainer {
     private final OneDnn.Plans<Plan> plans = new OneDnn.Plans<>(2);
     /** The softmax probabilities of the last batch. */
     private float[] lastOutput;
+    /** The updater's view of the gradient array, kept while the graph keeps that array. */
+    private DefaultGradient gradient;
 
     private CompiledTrainer(ComputationGraph graph, String input, List<Node> nodes,
             Map<String, List<String>> paramKeys) {
@@ -230,10 +232,17 @@ public final class CompiledTrainer {
         return plans.get(List.of(shape[0], shape[1], shape[2], shape[3]), () -> new Plan(shape)).labels;
     }
 
-    /** DL4J's Gradient over the flattened array, one entry per parameter, as the updater expects. */
-    private Gradient gradient() {
-        DefaultGradient g = new DefaultGradient(graph.getFlattenedGradients());
-        INDArray flat = graph.getFlattenedGradients().reshape(graph.getFlattenedGradients().length());
+    /**
+     * DL4J's Gradient over the flattened array, one entry per parameter, as the updater expects:
+     * views built once, and again only if the graph's gradient array is replaced.
+     */
+    private DefaultGradient gradient() {
+        INDArray flattened = graph.getFlattenedGradients();
+        if (gradient != null && gradient.gradient() == flattened) {
+            return gradient;
+        }
+        DefaultGradient g = new DefaultGradient(flattened);
+        INDArray flat = flattened.reshape(flattened.length());
         for (Map.Entry<String, List<String>> layer : paramKeys.entrySet()) {
             for (String key : layer.getValue()) {
                 INDArray p = graph.getLayer(layer.getKey()).getParam(key);
@@ -242,6 +251,7 @@ public final class CompiledTrainer {
                         flat.get(NDArrayIndex.interval(at, at + p.length())).reshape(p.ordering(), p.shape()));
             }
         }
+        gradient = g;
         return g;
     }
 
@@ -382,9 +392,16 @@ public final class CompiledTrainer {
                     throw unsupported(name, "parameters outside the path to the output");
                 }
             }
-            if (nodes.stream().anyMatch(n -> n.in.contains(out) || n != producer.get(value(out))
-                    && nodes.stream().noneMatch(m -> m.in.contains(n.name)))) {
-                throw new UnsupportedOperationException("compiled training needs every vertex to lead to the output");
+            Set<String> read = new HashSet<>();
+            nodes.forEach(n -> read.addAll(n.in));
+            Node last = producer.get(value(out));
+            if (read.contains(last.name)) {
+                throw unsupported(last.name, "the output layer feeds another layer");
+            }
+            for (Node n : nodes) {
+                if (n != last && !read.contains(n.name)) {
+                    throw unsupported(n.name, "its output does not lead to the graph's output");
+                }
             }
             return new CompiledTrainer(graph, input, nodes, paramKeys);
         }
@@ -544,23 +561,21 @@ public final class CompiledTrainer {
         private memory inputMemory;
         private memory logits;
         private memory logitsGrad;
-        private final List<Node> order;
         private final Map<Node, Object[]> saved = new HashMap<>();
 
         Plan(long[] inputShape) {
-            this.order = nodes;
             this.layout = layout(inputShape);
             memory.desc plain = new memory.desc(inputShape, memory.data_type.f32, memory.format_tag.nchw);
             inputMemory = OneDnn.unbound(plain);
             // The input's gradient is computed only where a layer other than a convolution reads it.
             values.put(input, new Value(plain, inputShape, inputMemory, OneDnn.unbound(plain)));
-            for (Node n : order) {
+            for (Node n : nodes) {
                 labels.add("-- " + n.name);
                 forward(n);
             }
-            for (int i = order.size() - 1; i >= 0; i--) {
-                backward(order.get(i));
-                Integer done = gradBufferOf.get(order.get(i).name); // read by its producer: free again
+            for (int i = nodes.size() - 1; i >= 0; i--) {
+                backward(nodes.get(i));
+                Integer done = gradBufferOf.get(nodes.get(i).name); // read by its producer: free again
                 if (done != null) {
                     freeGradBuffers.add(done);
                 }
@@ -582,7 +597,7 @@ public final class CompiledTrainer {
             channels.put(input, inputShape[1]);
             int block = OneDnn.BLOCKED == memory.format_tag.nChw16c ? 16 : 8;
             boolean fits = true;
-            for (Node n : order) {
+            for (Node n : nodes) {
                 long c = n instanceof ConcatNode ? n.in.stream().mapToLong(channels::get).sum()
                         : n instanceof ConvNode conv ? conv.conf.getNOut()
                         : n instanceof OutputNode o ? o.classes
@@ -1162,14 +1177,14 @@ public final class CompiledTrainer {
             new FloatPointer(batchVar.get_data_handle()).get(var);
             Layer layer = graph.getLayer(b.name);
             double decay = b.conf.getDecay();
-            float[] globalMean = layer.getParam("mean").dup('c').data().asFloat();
+            float[] globalMean = floats(layer.getParam("mean"), c);
             float[] meanGrad = new float[c];
             for (int i = 0; i < c; i++) {
                 meanGrad[i] = (float) ((globalMean[i] - mean[i]) * (1 - decay));
             }
             put(gradientOf(b.name, "mean"), meanGrad);
             String key = b.conf.isUseLogStd() ? "log10stdev" : "var";
-            float[] global = layer.getParam(key).dup('c').data().asFloat();
+            float[] global = floats(layer.getParam(key), c);
             float[] grad = new float[c];
             for (int i = 0; i < c; i++) {
                 if (b.conf.isUseLogStd()) {
@@ -1181,6 +1196,13 @@ public final class CompiledTrainer {
                 }
             }
             put(gradientOf(b.name, key), grad);
+        }
+
+        /** A dense float parameter's values, read where it lies. */
+        private float[] floats(INDArray param, int n) {
+            float[] values = new float[n];
+            new FloatPointer(HostArrays.pointer(param)).get(values);
+            return values;
         }
 
         private void put(Pointer at, float[] values) {
