@@ -90,13 +90,13 @@ class ImagesTest {
         String[] sources = {"rgb.png", "rgb.jpg", "noisy.jpg", "gray16.png", "cmyk.jpg"};
         ByteMutator mutator = new ByteMutator(Fuzz.SEED);
         Path f = dir.resolve("case.img");
-        try (Fuzz fuzz = new Fuzz("Image fuzz", 10, Set.of("loaded", "rejected"))) {
+        try (Fuzz fuzz = new Fuzz("Image fuzz", "densenet-keras-import", ImagesTest.class, 10, Set.of("loaded", "rejected"))) {
             for (int i = 0; i < Fuzz.CASES; i++) {
                 String source = sources[i % sources.length];
                 ByteMutator.Mutation m = mutator.mutate(Files.readAllBytes(images.resolve(source)), i / sources.length);
                 Files.write(f, m.bytes());
                 int channels = source.startsWith("gray") ? 1 : 3;
-                fuzz.run(source + " " + m.kind(), () -> {
+                fuzz.run(source + " " + m.kind(), f, () -> {
                     try {
                         Images.load(List.of(f), 16, 16, channels);
                         return "loaded";

@@ -48,11 +48,11 @@ class NpyFuzzTest {
 
         ByteMutator mutator = new ByteMutator(Fuzz.SEED);
         Path f = dir.resolve("case.npy");
-        try (Fuzz fuzz = new Fuzz(".npy fuzz", 10, Set.of("same", "changed", "rejected"))) {
+        try (Fuzz fuzz = new Fuzz(".npy fuzz", "densenet-keras-import", NpyFuzzTest.class, 10, Set.of("same", "changed", "rejected"))) {
             for (int i = 0; i < Fuzz.CASES; i++) {
                 ByteMutator.Mutation m = mutator.mutate(bytes, i);
                 Files.write(f, m.bytes());
-                fuzz.run(m.kind(), () -> {
+                fuzz.run(m.kind(), f, () -> {
                     try {
                         INDArray y = Npy.read(f);
                         if (!java.util.Arrays.equals(y.shape(), x.shape())) {

@@ -52,10 +52,17 @@ public final class Fixtures {
         String name = arch + "-" + layout + "-" + height + "x" + width + "-b" + batch + (classes == 1000 ? "" : "-c" + classes);
         Path dir = DIR.resolve(name);
         if (!Files.exists(dir.resolve("meta.json"))) {
-            run(TOOLS.resolve("make_densenet_fixtures.py").toString(), "--arch", arch, "--layout", layout,
-                    "--height", Integer.toString(height), "--width", Integer.toString(width),
-                    "--batch", Integer.toString(batch), "--classes", Integer.toString(classes), "--out", dir.toString());
+            generate(arch, layout, height, width, batch, classes, dir);
         }
+        return new Fixture(dir);
+    }
+
+    /** Writes the fixture of {@code arch} in {@code layout} into {@code dir}, made anew. */
+    public static Fixture generate(String arch, String layout, int height, int width, int batch, int classes, Path dir)
+            throws IOException {
+        run(TOOLS.resolve("make_densenet_fixtures.py").toString(), "--arch", arch, "--layout", layout,
+                "--height", Integer.toString(height), "--width", Integer.toString(width),
+                "--batch", Integer.toString(batch), "--classes", Integer.toString(classes), "--out", dir.toString());
         return new Fixture(dir);
     }
 

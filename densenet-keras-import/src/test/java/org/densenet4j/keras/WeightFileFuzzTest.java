@@ -24,7 +24,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * shaped, missing and duplicated datasets and attributes). Each must load with the same weights as
  * the original, load with no more changed values than it has changed weight bytes (a flip inside
  * HDF5 weight data is a valid file with another number: Keras files carry no checksum), or fail with
- * the importer's own exception and a message, within 10 s, without running out of memory.
+ * the importer's own exception and a message, within 10 s of CPU time, without running out of memory.
  *
  * <p>300 cases per run with a fixed seed; more with
  * {@code mvn -pl densenet-keras-import test -Dtest=WeightFileFuzzTest -Ddensenet.fuzz.cases=10000}.
@@ -32,7 +32,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 class WeightFileFuzzTest {
 
     private static final long BOUND_SECONDS = 10;
-    private static final String[] LAYOUTS = {"keras1-tf", "keras1-th", "keras2", "keras2-full"};
+    static final String[] LAYOUTS = {"keras1-tf", "keras1-th", "keras2", "keras2-full"};
 
     /** What a mutated file did. */
     enum Outcome {
@@ -88,7 +88,7 @@ class WeightFileFuzzTest {
         }
         assertEquals(Fuzz.CASES, cases.size());
 
-        try (Fuzz fuzz = new Fuzz("Weight-file fuzz", BOUND_SECONDS,
+        try (Fuzz fuzz = new Fuzz("Weight-file fuzz", "densenet-keras-import", WeightFileFuzzTest.class, BOUND_SECONDS,
                 Set.of(Outcome.SAME.name(), Outcome.CHANGED_VALUES.name(), Outcome.REJECTED.name()))) {
             for (Case c : cases) {
                 Path file = c.file();
@@ -97,7 +97,7 @@ class WeightFileFuzzTest {
                     Files.write(file, c.bytes());
                 }
                 Path target = file;
-                fuzz.run(c.base().layout() + " " + c.mutation(), () -> {
+                fuzz.run(c.base().layout() + " " + c.mutation(), target, () -> {
                     String[] detail = new String[1];
                     Outcome outcome = run(c, target, detail);
                     return outcome.name() + " " + detail[0];
@@ -108,7 +108,7 @@ class WeightFileFuzzTest {
                     + String.join("\n", fuzz.broken()));
             long rejected = fuzz.counts().entrySet().stream().filter(e -> e.getKey().endsWith(": REJECTED"))
                     .mapToLong(Map.Entry::getValue).sum();
-            assertTrue(rejected > Fuzz.CASES / 4, "most mutations should be caught: " + fuzz.counts());
+            assertTrue(Fuzz.single() || rejected > Fuzz.CASES / 4, "most mutations should be caught: " + fuzz.counts());
         }
     }
 
