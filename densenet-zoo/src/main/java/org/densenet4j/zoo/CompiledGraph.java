@@ -2,8 +2,10 @@ package org.densenet4j.zoo;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +28,7 @@ import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -83,7 +86,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * INDArray probabilities = fast.output(images);   // [N, 1000], as net.outputSingle(images)
  * }</pre>
  */
-public final class CompiledGraph {
+public final class CompiledGraph implements AutoCloseable {
 
     private static final int BN_FLAGS = dnnl.normalization_flags.use_global_stats.value
             | dnnl.normalization_flags.use_scale.value | dnnl.normalization_flags.use_shift.value;
@@ -95,6 +98,7 @@ public final class CompiledGraph {
     private final memory.format_tag layout;
     /** Plans of the input shapes used last: each holds its feature-map buffers, so only a few are kept. */
     private final OneDnn.Plans<Plan> plans = new OneDnn.Plans<>(4);
+    private boolean closed;
 
     private CompiledGraph(String input, List<Op> ops, List<String> outputs, memory.format_tag layout) {
         this.input = input;
@@ -183,6 +187,7 @@ public final class CompiledGraph {
      *         smaller than a window), naming the layer
      */
     public synchronized INDArray[] output(INDArray input) {
+        checkOpen();
         if (input.rank() != 4) {
             throw new IllegalArgumentException("expected an input of shape [N, C, H, W], got "
                     + Arrays.toString(input.shape()));
@@ -201,6 +206,7 @@ public final class CompiledGraph {
      * {@code ref} ones are oneDNN's slow reference code), or what it copies.
      */
     public synchronized List<String> describe(long... shape) {
+        checkOpen();
         if (shape.length != 4) {
             throw new IllegalArgumentException("expected a shape [N, C, H, W], got " + Arrays.toString(shape));
         }
@@ -216,6 +222,32 @@ public final class CompiledGraph {
     /** The activation layout the compiled graph keeps its feature maps in (nChw16c, nChw8c or nhwc). */
     public String layout() {
         return layout.name();
+    }
+
+    /**
+     * Releases the native memory the compiled graph holds (its weights in oneDNN's layouts, every
+     * plan's feature-map and scratch buffers, its primitives) now rather than when the garbage
+     * collector finds it; waits for a running call. Later calls of {@link #output} fail.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        plans.drain(Plan::release);
+        ops.forEach(Op::release);
+    }
+
+    /** Whether {@link #close} has run. */
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("this compiled graph is closed");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -250,6 +282,10 @@ public final class CompiledGraph {
         /** Channels (features) of the output, from those of the inputs: the first input's unless the operation sets them. */
         long channels(List<Long> inChannels) {
             return inChannels.get(0);
+        }
+
+        /** Frees the native memory the operation's parameters were copied into. */
+        void release() {
         }
     }
 
@@ -295,6 +331,15 @@ public final class CompiledGraph {
             return biasMemory;
         }
 
+        void release() {
+            converted.forEach(memory::close);
+            converted.clear();
+            if (biasMemory != null) {
+                biasMemory.close();
+                biasMemory = null;
+            }
+        }
+
         /** The weights and bias as primitive arguments. */
         void addTo(IntMemoryMap args, memory.desc desc) {
             args.put(dnnl.DNNL_ARG_WEIGHTS, in(desc));
@@ -312,6 +357,11 @@ public final class CompiledGraph {
         final int[] pad;
         final ConvolutionMode mode;
         boolean relu;
+
+        @Override
+        void release() {
+            weights.release();
+        }
 
         Conv(String out, String in, long[] shape, float[] weights, float[] bias, int[] strides, int[] pad,
                 ConvolutionMode mode, boolean relu) {
@@ -373,6 +423,14 @@ public final class CompiledGraph {
                 parameters = new memory[] {filled(d, mean), filled(d, var), filled(d, gamma), filled(d, beta)};
             }
             return parameters;
+        }
+
+        @Override
+        void release() {
+            if (parameters != null) {
+                Arrays.stream(parameters).forEach(memory::close);
+                parameters = null;
+            }
         }
     }
 
@@ -444,6 +502,11 @@ public final class CompiledGraph {
         @Override
         long channels(List<Long> inChannels) {
             return outputs;
+        }
+
+        @Override
+        void release() {
+            weights.release();
         }
 
         boolean relu() {
@@ -748,6 +811,10 @@ public final class CompiledGraph {
 
         /** What the step does: the value it works on, oneDNN's primitive and its implementation. */
         String label();
+
+        primitive primitive();
+
+        IntMemoryMap args();
     }
 
     private record Primitive(primitive primitive, IntMemoryMap args, String label) implements Step {
@@ -853,6 +920,12 @@ public final class CompiledGraph {
             memory m = OneDnn.unbound(desc);
             users.get(slot).add(new Placed(m, offset));
             return m;
+        }
+
+        /** Adds the buffers and the memories made over them to {@code natives}. */
+        void addTo(Set<Pointer> natives) {
+            users.forEach(placed -> placed.forEach(p -> natives.add(p.memory())));
+            natives.addAll(owned);
         }
 
         /** Allocates the buffers (64-byte aligned, by oneDNN) and binds every memory made over them. */
@@ -963,6 +1036,26 @@ public final class CompiledGraph {
             Map<String, Integer> chainLastRead = new HashMap<>();
             chainEnd.forEach((c, end) -> chainLastRead.merge(end, lastRead.getOrDefault(c, -1), Math::max));
             chainEnd.forEach((c, end) -> lastRead.put(c, chainLastRead.get(end)));
+        }
+
+        /** Frees the plan's buffers, primitives and memories, each once (values share memories). */
+        void release() {
+            Set<Pointer> natives = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (Step step : steps) {
+                natives.add(step.primitive());
+                natives.add(step.args());
+                if (step instanceof ToArray toArray) {
+                    natives.addAll(toArray.views());
+                }
+            }
+            slots.addTo(natives);
+            natives.addAll(scratch);
+            for (Value v : values.values()) {
+                natives.add(v.memory());
+                natives.addAll(v.images());
+            }
+            natives.add(inputMemory);
+            natives.forEach(Pointer::close);
         }
 
         INDArray[] run(INDArray x) {

@@ -31,7 +31,9 @@ public final class ConcurrentPredictor implements AutoCloseable {
 
     private final BlockingQueue<UnaryOperator<INDArray>> idle;
     private final List<ComputationGraph> graphs = new ArrayList<>();
+    private final List<CompiledGraph> compiled = new ArrayList<>();
     private final int replicas;
+    private volatile boolean closed;
 
     /** A predictor of {@code model} with {@code replicas} independent copies. */
     public ConcurrentPredictor(ComputationGraph model, int replicas) {
@@ -40,12 +42,13 @@ public final class ConcurrentPredictor implements AutoCloseable {
         }
         this.replicas = replicas;
         this.idle = new ArrayBlockingQueue<>(replicas);
-        Optional<CompiledGraph> compiled = CompiledGraph.tryCompile(model);
-        if (compiled.isPresent()) {
-            idle.add(compiled.get()::outputSingle);
+        Optional<CompiledGraph> first = CompiledGraph.tryCompile(model);
+        if (first.isPresent()) {
+            compiled.add(first.get());
             for (int i = 1; i < replicas; i++) {
-                idle.add(CompiledGraph.compile(model)::outputSingle);
+                compiled.add(CompiledGraph.compile(model));
             }
+            compiled.forEach(c -> idle.add(c::outputSingle));
             return;
         }
         graphs.add(model);
@@ -63,9 +66,13 @@ public final class ConcurrentPredictor implements AutoCloseable {
     /**
      * The model's output for {@code input}, in inference mode. Safe to call from any number of threads.
      *
-     * @throws IllegalStateException if the thread is interrupted while waiting for a replica
+     * @throws IllegalStateException if the predictor is closed, or the thread is interrupted while
+     *         waiting for a replica
      */
     public INDArray predict(INDArray input) {
+        if (closed) {
+            throw new IllegalStateException("the predictor is closed");
+        }
         UnaryOperator<INDArray> replica;
         try {
             replica = idle.take();
@@ -85,9 +92,18 @@ public final class ConcurrentPredictor implements AutoCloseable {
         return replicas;
     }
 
-    /** Releases the replicas' memory; waits for running predictions to finish. */
+    /** The compiled replicas (empty when the replicas are clones of the model), for tests. */
+    List<CompiledGraph> compiledReplicas() {
+        return List.copyOf(compiled);
+    }
+
+    /** Releases every replica's memory, native memory included; waits for running predictions to finish. */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         for (int i = 0; i < replicas; i++) {
             try {
                 idle.take();
@@ -96,6 +112,7 @@ public final class ConcurrentPredictor implements AutoCloseable {
                 return;
             }
         }
+        compiled.forEach(CompiledGraph::close);
         graphs.forEach(ComputationGraph::close);
     }
 }

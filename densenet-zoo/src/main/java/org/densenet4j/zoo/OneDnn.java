@@ -3,6 +3,8 @@ package org.densenet4j.zoo;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import java.util.ArrayList;
@@ -80,6 +82,12 @@ final class OneDnn {
                     return size() > kept;
                 }
             };
+        }
+
+        /** Removes every kept plan, handing each to {@code release}. */
+        void drain(Consumer<P> release) {
+            byKey.values().stream().filter(Objects::nonNull).forEach(release);
+            byKey.clear();
         }
 
         /** The plan for {@code key}, built by {@code build} the first time. */

@@ -2,7 +2,9 @@ package org.densenet4j.zoo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,6 +73,28 @@ class ConcurrentPredictorTest {
                 assertEquals(800, total);
             }
         });
+    }
+
+    @Test
+    void closeReleasesEveryCompiledReplica() {
+        assumeTrue(CompiledGraph.available(), "oneDNN's natives are not loaded");
+        ComputationGraph net = new DenseNetZooModel("tiny", TinyNets.tinyBc().build()).init();
+        INDArray x = TinyNets.bars(2, 12, 7).getFeatures();
+        ConcurrentPredictor predictor = new ConcurrentPredictor(net, 3);
+        List<CompiledGraph> replicas = predictor.compiledReplicas();
+        assertEquals(3, replicas.size());
+        for (CompiledGraph replica : replicas) {
+            replica.output(x); // each replica plans its buffers and converts its weights
+        }
+        predictor.close();
+        for (CompiledGraph replica : replicas) {
+            assertTrue(replica.isClosed(), "every replica's native memory is released");
+            assertThrows(IllegalStateException.class, () -> replica.output(x));
+        }
+        assertThrows(IllegalStateException.class, () -> predictor.predict(x));
+        predictor.close(); // a second close is harmless
+        CompiledGraphTest.assertClose(net.outputSingle(x), CompiledGraph.compile(net).outputSingle(x),
+                "the model itself is untouched by closing its replicas");
     }
 
     /** {@code net}'s configuration and parameters with an identity vertex before its output layer. */
