@@ -47,7 +47,8 @@ final class FeaturesCommand implements Callable<Integer> {
     @Option(names = "--preprocess", defaultValue = "caffe", description = "caffe, torch or none (default: ${DEFAULT-VALUE}).")
     String preprocess;
 
-    @Option(names = "--size", defaultValue = "224x224", description = "Images are resized to HxW (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input size; for a "
+            + "model zip 224x224 in colour, 28x28 in grayscale).")
     String size;
 
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
@@ -69,22 +70,18 @@ final class FeaturesCommand implements Callable<Integer> {
             throw new UserError(out + ": exists; pass --force to replace it");
         }
         ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(preprocess);
-        int[] hw = Models.parseInput(size);
         List<Path> files = PredictCommand.imageFiles(images);
-        ComputationGraph net = Models.load(model);
+        Models.Loaded loaded = Models.load(model);
+        ComputationGraph net = loaded.net();
+        int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
         String layer = featureLayer(net);
-        long channels = PredictCommand.inputChannels(net);
-        int c = channels > 0 ? (int) channels : 3;
 
         UnaryOperator<INDArray> extract = CompiledGraph.inference(net, layer);
         Progress progress = new Progress(spec.commandLine().getOut(), "features", files.size());
         INDArray features = null;
         for (int from = 0; from < files.size(); from += batch) {
             int to = Math.min(files.size(), from + batch);
-            INDArray x = Images.load(files.subList(from, to), hw[0], hw[1], c);
-            if (c == 3) {
-                x = new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x);
-            }
+            INDArray x = loaded.normalise(Images.load(files.subList(from, to), hw[0], hw[1], loaded.channels()), mode);
             INDArray f = extract.apply(x);
             if (f.rank() != 2) {
                 throw new UserError(model + ": its layer '" + layer + "' gives " + java.util.Arrays.toString(f.shape())

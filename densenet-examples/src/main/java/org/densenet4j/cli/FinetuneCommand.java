@@ -100,7 +100,8 @@ final class FinetuneCommand implements Callable<Integer> {
         List<Path> files = folder.files();
         List<Integer> labels = folder.labels();
 
-        ComputationGraph base = Models.load(model);
+        Models.Loaded loaded = Models.load(model);
+        ComputationGraph base = loaded.net();
         if (base.getConfiguration().getVertices().get(DenseNetBuilder.CLASSIFIER) == null) {
             throw new UserError(model + ": has no '" + DenseNetBuilder.CLASSIFIER + "' classifier to replace "
                     + "(a headless model?)");
@@ -120,10 +121,9 @@ final class FinetuneCommand implements Callable<Integer> {
                 .build();
         FastPath.install(net); // TransferLearning made new layers with DL4J's default helpers
 
-        long channels = PredictCommand.inputChannels(net);
-        int c = channels > 0 ? (int) channels : 3;
-        int[] hw = size != null ? Models.parseInput(size) : defaultSize(c);
-        DataNormalization stored = Models.normalizer(model);
+        int c = loaded.channels();
+        int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
+        DataNormalization stored = loaded.normalizer();
         PrintWriter o = spec.commandLine().getOut();
         o.printf("Fine-tuning %s on %s: %d classes %s, %d images at %dx%dx%d; frozen up to %s; %s%n", model, images,
                 classes.size(), classes, files.size(), hw[0], hw[1], c, frozen, Backend.describe());
@@ -143,12 +143,7 @@ final class FinetuneCommand implements Callable<Integer> {
             accuracy.reset();
             for (int it = 0; it < iterations; it++) {
                 List<Integer> idx = order.subList(it * batch, Math.min(files.size(), (it + 1) * batch));
-                INDArray x = Images.load(idx.stream().map(files::get).toList(), hw[0], hw[1], c);
-                if (stored != null) {
-                    stored.transform(x);
-                } else if (c == 3) {
-                    x = new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x);
-                }
+                INDArray x = loaded.normalise(Images.load(idx.stream().map(files::get).toList(), hw[0], hw[1], c), mode);
                 INDArray y = Nd4j.zeros(DataType.FLOAT, idx.size(), classes.size());
                 for (int i = 0; i < idx.size(); i++) {
                     y.putScalar(i, labels.get(idx.get(i)), 1f);
@@ -167,14 +162,5 @@ final class FinetuneCommand implements Callable<Integer> {
         ModelFiles.write(net, out, force, stored, Map.of("labels", classes, "model", "finetuned " + model));
         o.printf("Wrote %s (%d classes, labels stored with it)%n", out, classes.size());
         return 0;
-    }
-
-    /** The preset's input size; for a model zip, 224x224 in colour or 28x28 in grayscale. */
-    private int[] defaultSize(int channels) {
-        if (!Models.isFile(model)) {
-            var config = Models.preset(model).config();
-            return new int[] {config.inputHeight(), config.inputWidth()};
-        }
-        return channels == 1 ? new int[] {28, 28} : new int[] {224, 224};
     }
 }

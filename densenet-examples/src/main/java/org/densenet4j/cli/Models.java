@@ -7,11 +7,16 @@ import java.util.List;
 import java.util.Map;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.ModelFiles;
+import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 
 /** Resolves the {@code --model} option: a model zip, or a preset id. */
 final class Models {
@@ -34,12 +39,44 @@ final class Models {
     }
 
     /**
-     * A ready graph: the model zip {@code spec}, or the pretrained model of preset {@code spec} from
-     * the zoo cache.
+     * A model ready to run, with what was stored beside its weights: the graph, the zip it came from
+     * (a preset's pretrained model in the zoo cache), its class names and its input normalisation.
      */
-    static ComputationGraph load(String spec) throws IOException {
+    record Loaded(ComputationGraph net, Path zip, List<String> storedLabels, DataNormalization normalizer,
+            int[] defaultSize) {
+
+        /** The class names for {@code classes} outputs: stored ones, else ImageNet's for 1000, else null. */
+        List<String> labels(long classes) {
+            if (storedLabels != null && storedLabels.size() == classes) {
+                return storedLabels;
+            }
+            return classes == 1000 ? ImageNetLabels.imageNet() : null;
+        }
+
+        /** Channels of the first convolution (3 when the graph does not start with one). */
+        int channels() {
+            long c = PredictCommand.inputChannels(net);
+            return c > 0 ? (int) c : 3;
+        }
+
+        /** {@code x} (decoded images) normalised: the stored normalisation, else {@code mode} for colour images. */
+        INDArray normalise(INDArray x, ImageNetPreprocessor.Mode mode) {
+            if (normalizer != null) {
+                normalizer.transform(x); // the scaling the model was trained with
+                return x;
+            }
+            return x.size(1) == 3 ? new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x) : x;
+        }
+    }
+
+    /**
+     * The model zip {@code spec}, or the pretrained model of preset {@code spec} (of whatever kind the
+     * preset has: ImageNet weights, or the Fashion-MNIST model) from the zoo cache.
+     */
+    static Loaded load(String spec) throws IOException {
         if (isFile(spec)) {
-            ComputationGraph net = ModelFiles.read(Path.of(spec), false);
+            Path zip = Path.of(spec);
+            ComputationGraph net = ModelFiles.read(zip, false);
             var vertices = net.getConfiguration().getVertices();
             boolean denseNet = vertices.containsKey("conv1")
                     && vertices.keySet().stream().anyMatch(v -> v.startsWith("concat_"));
@@ -47,40 +84,29 @@ final class Models {
                 throw new UserError(spec + ": a DL4J model, but not a DenseNet (it has no conv1 and concat_* layers); "
                         + "convert one with 'densenet convert' or train one with 'densenet train'");
             }
-            return net;
+            long channels = PredictCommand.inputChannels(net);
+            return stored(net, zip, channels == 1 ? new int[] {28, 28} : new int[] {224, 224});
         }
         DenseNetPreset preset = preset(spec);
-        return DenseNetZooModel.of(preset).initPretrained(PretrainedType.IMAGENET);
+        ComputationGraph net = DenseNetZooModel.of(preset).initPretrained();
+        Path zip = ModelFiles.cachedModel(preset.id(), preset.pretrainedType().orElse(PretrainedType.IMAGENET));
+        return stored(net, zip, new int[] {preset.config().inputHeight(), preset.config().inputWidth()});
     }
 
-    /**
-     * The class names stored with a model zip trained or fine-tuned here, or the ImageNet names for
-     * a 1000-class model, or null (classes are then printed by index).
-     */
-    static List<String> labels(String spec, long classes) {
-        if (isFile(spec)) {
-            try {
-                List<String> stored = org.deeplearning4j.util.ModelSerializer.getObjectFromFile(Path.of(spec).toFile(), "labels");
-                if (stored != null && stored.size() == classes) {
-                    return stored;
-                }
-            } catch (RuntimeException e) {
-                // no labels stored: fall through
-            }
-        }
-        return classes == 1000 ? org.densenet4j.preprocess.ImageNetLabels.imageNet() : null;
-    }
-
-    /** The input normalisation stored with a model zip trained here, or null. */
-    static org.nd4j.linalg.dataset.api.preprocessor.DataNormalization normalizer(String spec) {
-        if (!isFile(spec)) {
-            return null;
-        }
+    private static Loaded stored(ComputationGraph net, Path zip, int[] defaultSize) {
+        List<String> labels = null;
         try {
-            return org.deeplearning4j.util.ModelSerializer.restoreNormalizerFromFile(Path.of(spec).toFile());
-        } catch (RuntimeException | IOException e) {
-            return null;
+            labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels");
+        } catch (RuntimeException e) {
+            // no labels stored
         }
+        DataNormalization normalizer = null;
+        try {
+            normalizer = ModelSerializer.restoreNormalizerFromFile(zip.toFile());
+        } catch (RuntimeException | IOException e) {
+            // no normalisation stored
+        }
+        return new Loaded(net, zip, labels, normalizer, defaultSize);
     }
 
     /** An architecture named on the command line: its display name and its settings, to be completed. */

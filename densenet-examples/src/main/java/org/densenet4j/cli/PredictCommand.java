@@ -59,7 +59,8 @@ final class PredictCommand implements Callable<Integer> {
             description = "Image normalisation: caffe, torch or none (default: ${DEFAULT-VALUE}).")
     String preprocess;
 
-    @Option(names = "--size", defaultValue = "224x224", description = "Images are resized to HxW (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input size; for a "
+            + "model zip 224x224 in colour, 28x28 in grayscale).")
     String size;
 
     @Option(names = "--top", defaultValue = "3", description = "Classes printed per image (default: ${DEFAULT-VALUE}).")
@@ -83,22 +84,16 @@ final class PredictCommand implements Callable<Integer> {
             throw new UserError(output + ": exists; pass --force to replace it");
         }
         ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(preprocess);
-        ComputationGraph net = Models.load(model);
+        Models.Loaded loaded = Models.load(model);
+        ComputationGraph net = loaded.net();
         List<Path> files = source.images == null ? List.of() : imageFiles(source.images);
         INDArray x;
         if (source.input != null) {
             x = Npy.read(source.input);
             checkShape(net, x);
         } else {
-            int[] hw = Models.parseInput(size);
-            long channels = inputChannels(net);
-            x = Images.load(files, hw[0], hw[1], channels > 0 ? (int) channels : 3);
-            var stored = Models.normalizer(model);
-            if (stored != null) {
-                stored.transform(x); // the scaling the model was trained with
-            } else if (x.size(1) == 3) {
-                x = new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x);
-            }
+            int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
+            x = loaded.normalise(Images.load(files, hw[0], hw[1], loaded.channels()), mode);
         }
         long n = x.size(0);
         UnaryOperator<INDArray> infer = CompiledGraph.inference(net);
@@ -124,7 +119,7 @@ final class PredictCommand implements Callable<Integer> {
         double ms = (System.nanoTime() - start) / 1e6;
         var out = spec.commandLine().getOut();
         if (!files.isEmpty()) {
-            List<String> labels = Models.labels(model, probabilities.size(1));
+            List<String> labels = loaded.labels(probabilities.size(1));
             var tops = ImageNetLabels.topK(probabilities, top, labels);
             for (int i = 0; i < files.size(); i++) {
                 StringBuilder line = new StringBuilder(files.get(i).toString()).append(':');

@@ -164,6 +164,59 @@ class FinetuneAndDemoTest {
     }
 
     @Test
+    void aPresetIdLoadsThePresetsOwnPretrainedModelInEveryCommandThatLoadsOne() throws Exception {
+        // densenet-fmnist's pretrained model is the bundled Fashion-MNIST one (PretrainedType.MNIST),
+        // installed into the empty zoo cache on first use, with its labels and input scaling.
+        Path root = Files.createDirectories(dir.resolve("gray"));
+        Random rnd = new Random(5);
+        for (String cls : List.of("dark", "light")) {
+            Path folder = Files.createDirectories(root.resolve(cls));
+            for (int i = 0; i < 4; i++) {
+                BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+                for (int y = 0; y < 28; y++) {
+                    for (int x = 0; x < 28; x++) {
+                        int v = (cls.equals("dark") ? 0 : 150) + rnd.nextInt(100);
+                        img.getRaster().setSample(x, y, 0, v);
+                    }
+                }
+                ImageIO.write(img, "png", folder.resolve(cls + i + ".png").toFile());
+            }
+        }
+        Path probabilities = dir.resolve("p.npy");
+        Cli.Run p = run("predict", "--model", "densenet-fmnist", "--images", root.resolve("dark").toString(),
+                "--output", probabilities.toString());
+        assertEquals(0, p.code(), p.err());
+        Path cached = ModelFiles.cachedModel("densenet-fmnist", PretrainedType.MNIST);
+        List<String> labels = ModelSerializer.getObjectFromFile(cached.toFile(), "labels");
+        assertTrue(p.out().contains("dark0.png:  1. ") && labels.stream().anyMatch(l -> p.out().contains(" " + l + " (")),
+                "the stored class names: " + p.out());
+
+        // The same numbers as the model's own pipeline: 28x28 grayscale, the stored scaling, the graph.
+        ComputationGraph net = ModelFiles.read(cached, false);
+        List<Path> files = PredictCommand.imageFiles(List.of(root.resolve("dark")));
+        org.nd4j.linalg.api.ndarray.INDArray x = org.densenet4j.io.Images.load(files, 28, 28, 1);
+        org.nd4j.linalg.dataset.api.preprocessor.DataNormalization scaling =
+                ModelSerializer.restoreNormalizerFromFile(cached.toFile());
+        scaling.transform(x);
+        org.nd4j.linalg.api.ndarray.INDArray expected = net.outputSingle(x);
+        org.nd4j.linalg.api.ndarray.INDArray actual = org.densenet4j.io.Npy.read(probabilities);
+        assertTrue(expected.equalsWithEps(actual, 1e-4), "predict normalises as the model was trained:\n"
+                + expected + "\n" + actual);
+
+        Path features = dir.resolve("f.npy");
+        Cli.Run f = run("features", "--model", "densenet-fmnist", "--images", root.resolve("light").toString(),
+                "--out", features.toString());
+        assertEquals(0, f.code(), f.err());
+        assertEquals(4, org.densenet4j.io.Npy.read(features).size(0));
+
+        Path tuned = dir.resolve("tuned.zip");
+        Cli.Run t = run("finetune", "--model", "densenet-fmnist", "--images", root.toString(), "--epochs", "1",
+                "--batch", "4", "--out", tuned.toString());
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().contains("2 classes [dark, light], 8 images at 28x28x1"), t.out());
+    }
+
+    @Test
     void theShippedModelReaches93PercentOnTheFashionMnistTestSet() throws Exception {
         // The real thing: an empty zoo cache, the model bundled in densenet-zoo, all 10,000 test images.
         Cli.Run r = run("demo", "--show", "0");
