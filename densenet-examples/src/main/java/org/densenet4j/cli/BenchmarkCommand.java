@@ -131,6 +131,7 @@ final class BenchmarkCommand implements Callable<Integer> {
         Optional<CompiledTrainer> trainer = engineOption.compiled() ? CompiledTrainer.tryCompile(net) : Optional.empty();
         if (trainer.isPresent()) {
             engine = "compiled";
+            Models.prepare(model, trainer.get(), x.shape());
             return () -> trainer.get().fit(data);
         }
         return () -> net.fit(data);

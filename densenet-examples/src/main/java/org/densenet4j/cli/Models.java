@@ -9,10 +9,12 @@ import java.util.Map;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.zoo.CompiledTrainer;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.ModelFiles;
+import org.densenet4j.zoo.NativeMemory;
 import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -107,6 +109,18 @@ final class Models {
             // no normalisation stored
         }
         return new Loaded(net, zip, labels, normalizer, defaultSize);
+    }
+
+    /**
+     * Allocates the trainer's buffers for batches of {@code shape} before the first step; a batch
+     * that does not fit is a one-line error naming the model.
+     */
+    static void prepare(String model, CompiledTrainer trainer, long... shape) {
+        try {
+            trainer.prepare(shape);
+        } catch (NativeMemory.TooLargeException e) {
+            throw new UserError(model + ": " + e.getMessage());
+        }
     }
 
     /** An architecture named on the command line: its display name and its settings, to be completed. */

@@ -199,6 +199,10 @@ final class TrainCommand implements Callable<Integer> {
                 + "batches of %d%s; %s, %s%n", name, net.numParams(), dataName, n, test.numExamples(), epochs,
                 iterationsPerEpoch, batch, done > 0 ? ", resuming after epoch " + done : "", Backend.describe(),
                 trainer != null ? "compiled training steps" : "the graph's fit()");
+        if (trainer != null) {
+            long[] shape = train.getFeatures().shape();
+            Models.prepare(name, trainer, Math.min(batch, n), shape[1], shape[2], shape[3]);
+        }
         for (int epoch = done + 1; epoch <= epochs; epoch++) {
             Progress progress = new Progress(o, "epoch " + epoch + "/" + epochs, iterationsPerEpoch);
             int[] order = shuffled(n, rnd);

@@ -209,6 +209,15 @@ class CliTest {
     }
 
     @Test
+    void aTrainingBatchTooLargeForNativeMemoryIsOneLineBeforeTheFirstStep() {
+        // 20,000 32x32 images: a 245 MB input, a plan of tens of GB, over the tests' 12 GB limit.
+        assertBadInput(run("benchmark", "--model", "densenet121", "--mode", "train", "--input", "32x32",
+                "--batch", "20000", "--warmup", "0", "--iterations", "1"),
+                "densenet121: training a batch of [20000, 3, 32, 32] with the compiled trainer needs ",
+                "MB are available", "train a smaller batch", "DENSENET_NATIVE_MEMORY=SIZE");
+    }
+
+    @Test
     void existingFilesAreNotReplacedWithoutForce() throws Exception {
         Path zip = dir.resolve("m.zip");
         Files.writeString(zip, "precious");

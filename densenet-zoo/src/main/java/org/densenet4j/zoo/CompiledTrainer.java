@@ -211,7 +211,7 @@ public final class CompiledTrainer {
                     + " for " + shape[0] + " examples of layer '" + output.name + "' (" + output.classes
                     + " classes)");
         }
-        Plan plan = plans.get(List.of(shape[0], shape[1], shape[2], shape[3]), () -> new Plan(shape));
+        Plan plan = plans.get(List.of(shape[0], shape[1], shape[2], shape[3]), () -> new Plan(shape).allocate());
         INDArray x = HostArrays.contiguous(features.dataType() == DataType.FLOAT ? features
                 : features.castTo(DataType.FLOAT));
         float[] y = labels.castTo(DataType.FLOAT).dup('c').data().asFloat();
@@ -229,7 +229,27 @@ public final class CompiledTrainer {
 
     /** The step labels of the plan for input {@code shape} ([N, C, H, W]): oneDNN's implementation of each primitive. */
     public synchronized List<String> describe(long... shape) {
-        return plans.get(List.of(shape[0], shape[1], shape[2], shape[3]), () -> new Plan(shape)).labels;
+        return new Plan(shape).labels;
+    }
+
+    /**
+     * Plans and allocates the buffers of training steps on inputs of {@code shape} ([N, C, H, W]) now,
+     * so that a batch too large for the native memory allowed fails before the first step.
+     *
+     * @return the bytes allocated ({@link #plannedBytes})
+     * @throws NativeMemory.TooLargeException naming the batch, the bytes needed and available, and the remedies
+     */
+    public synchronized long prepare(long... shape) {
+        return plans.get(List.of(shape[0], shape[1], shape[2], shape[3]), () -> new Plan(shape).allocate()).bytes();
+    }
+
+    /**
+     * The native bytes a training step on inputs of {@code shape} ([N, C, H, W]) allocates for its
+     * feature maps, gradients, workspaces and scratch space, beyond the graph's own parameters,
+     * gradients and updater state; planned without allocating them.
+     */
+    public synchronized long plannedBytes(long... shape) {
+        return new Plan(shape).bytes();
     }
 
     /**
@@ -535,6 +555,11 @@ public final class CompiledTrainer {
         private final List<Step> backward = new ArrayList<>();
         private final List<Bound> bound = new ArrayList<>();
         private final List<BytePointer> owned = new ArrayList<>();
+        /** Memories of the plan's own buffers, bound when the plan is allocated, with their sizes. */
+        private final List<memory> pending = new ArrayList<>();
+        private final List<Long> pendingBytes = new ArrayList<>();
+        /** Views into a pending memory (a merge's parts), bound to it when it is. */
+        private final List<Map.Entry<memory, memory>> pendingViews = new ArrayList<>();
         /** Values whose gradient has been written by a backward step already (later ones add to it). */
         private final Set<String> written = new HashSet<>();
         private final List<memory> scratchMemories = new ArrayList<>();
@@ -580,6 +605,40 @@ public final class CompiledTrainer {
                     freeGradBuffers.add(done);
                 }
             }
+        }
+
+        /** What {@link #allocate} allocates: each buffer with room to align it to 64 bytes. */
+        long bytes() {
+            long total = aligned(scratchBytes);
+            for (long b : transientBytes) {
+                total += aligned(b);
+            }
+            for (long b : gradBuffers) {
+                total += aligned(b);
+            }
+            for (long b : pendingBytes) {
+                total += aligned(b);
+            }
+            return total;
+        }
+
+        private static long aligned(long bytes) {
+            return Math.max(bytes, 1) + 64;
+        }
+
+        /**
+         * Allocates the plan's buffers and binds its memories to them, after checking that they fit in
+         * what JavaCPP may still allocate: a batch too large fails here, in one line, not in the middle
+         * of a step with an OutOfMemoryError.
+         */
+        Plan allocate() {
+            long[] shape = values.get(input).dims();
+            NativeMemory.check(bytes(), "training a batch of " + java.util.Arrays.toString(shape)
+                    + " with the compiled trainer", "train a smaller batch");
+            for (int i = 0; i < pending.size(); i++) {
+                pending.get(i).set_data_handle(aligned(allocate(pendingBytes.get(i))));
+            }
+            pendingViews.forEach(e -> e.getKey().set_data_handle(e.getValue().get_data_handle()));
             BytePointer scratch = allocate(scratchBytes);
             scratchMemories.forEach(m -> m.set_data_handle(scratch));
             for (int role = 0; role < transients.size(); role++) {
@@ -589,6 +648,7 @@ public final class CompiledTrainer {
             List<BytePointer> grads = gradBuffers.stream().map(this::allocate).toList();
             gradBufferOf.forEach((v, i) -> values.get(v).grad().set_data_handle(aligned(grads.get(i))));
             gradViews.forEach(e -> e.getValue().set_data_handle(aligned(grads.get(gradBufferOf.get(e.getKey())))));
+            return this;
         }
 
         /** The layout of the plan's feature maps: {@link CompiledGraph}'s choice for these channel counts. */
@@ -622,8 +682,12 @@ public final class CompiledTrainer {
             return v;
         }
 
+        /** A memory of {@code desc} with a buffer of its own, allocated with the plan's. */
         private memory owned(memory.desc desc) {
-            return new memory(desc, OneDnn.ENGINE, aligned(allocate(desc.get_size())));
+            memory m = OneDnn.unbound(desc);
+            pending.add(m);
+            pendingBytes.add(desc.get_size());
+            return m;
         }
 
         private Pointer aligned(BytePointer p) {
@@ -833,8 +897,8 @@ public final class CompiledTrainer {
                             + java.util.Arrays.toString(part.dims()) + " does not match the others ("
                             + java.util.Arrays.toString(dims) + " after merging)");
                 }
-                memory view = new memory(dst.desc().submemory_desc(part.dims(), new long[] {0, offset, 0, 0}),
-                        OneDnn.ENGINE, dst.data().get_data_handle());
+                memory view = OneDnn.unbound(dst.desc().submemory_desc(part.dims(), new long[] {0, offset, 0, 0}));
+                pendingViews.add(Map.entry(view, dst.data()));
                 forward.add(new Step(new reorder(part.data(), view),
                         OneDnn.args(dnnl.DNNL_ARG_FROM, part.data(), dnnl.DNNL_ARG_TO, view)));
                 labels.add(c.name + ": reorder into the merge");

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -48,6 +49,34 @@ class CompiledTrainerTest {
     private static DenseNetConfig blockedNet() {
         return TinyNets.tinyBc().stem(Stem.IMAGENET).growthRate(16).initialFilters(32).inputShape(24, 24, 1)
                 .weightDecay(1e-3).updater(new Nesterovs(0.1, 0.9)).build();
+    }
+
+    @Test
+    void aBatchThatCannotFitFailsBeforeAnythingIsAllocated() {
+        ComputationGraph net = new DenseNetZooModel("tiny", nhwcNet()).init();
+        CompiledTrainer trainer = CompiledTrainer.compile(net);
+        long perExample = trainer.plannedBytes(1, 1, 12, 12);
+        assertTrue(trainer.plannedBytes(8, 1, 12, 12) > 4 * perExample, "the plan grows with the batch");
+        long batch = 2 * NativeMemory.available() / perExample + 1;
+        assumeTrue(batch < Integer.MAX_VALUE, "JavaCPP allows too much native memory to exceed it here");
+
+        long before = Pointer.totalBytes();
+        NativeMemory.TooLargeException e = assertThrows(NativeMemory.TooLargeException.class,
+                () -> trainer.prepare(batch, 1, 12, 12));
+        // Planning made a few small oneDNN objects; none of the plan's buffers were allocated.
+        long allocated = Pointer.totalBytes() - before;
+        assertTrue(allocated < e.needed() / 1000, allocated + " bytes allocated while planning " + e.needed());
+        assertTrue(e.needed() > e.available(), e.getMessage());
+        assertTrue(e.getMessage().startsWith("training a batch of [" + batch + ", 1, 12, 12] with the compiled "
+                + "trainer needs "), e.getMessage());
+        assertTrue(e.getMessage().contains("MB are available") && e.getMessage().contains("train a smaller batch")
+                && e.getMessage().contains("-Dorg.bytedeco.javacpp.maxbytes="), e.getMessage());
+
+        // A batch that fits is allocated as planned, and trains.
+        assertEquals(trainer.plannedBytes(4, 1, 12, 12), trainer.prepare(4, 1, 12, 12));
+        assertTrue(Pointer.totalBytes() >= before + trainer.plannedBytes(4, 1, 12, 12));
+        trainer.fit(TinyNets.bars(4, 12, 3));
+        assertTrue(Double.isFinite(net.score()));
     }
 
     @Test
