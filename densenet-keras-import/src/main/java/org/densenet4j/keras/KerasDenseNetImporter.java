@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.densenet4j.keras.KerasWeightFile.Tensor;
+import org.densenet4j.keras.WeightFile.Tensor;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,7 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Loads DenseNet weights saved by Keras into the zoo's graphs, exactly:
+ * Loads DenseNet weights saved by Keras, or by PyTorch, into the zoo's graphs, exactly:
  *
  * <pre>{@code
  * // the seed's Caffe-converted DenseNet-121 ('tf' or 'th' ordering, detected)
@@ -42,8 +42,18 @@ import org.slf4j.LoggerFactory;
  * finite) fails with a {@link WeightImportException} naming the file, the layer and the expected and
  * found shapes, and no graph is returned.
  *
+ * <p>torchvision's and timm's DenseNet state_dicts load the same way ({@code .pth}/{@code .pt} as
+ * {@code torch.save} writes them, zip or legacy, and {@code .safetensors}; see {@link TorchNames} for
+ * the names, the published checkpoints' legacy ones included), with BN epsilon 1e-5:
+ *
+ * <pre>{@code
+ * ComputationGraph tv = KerasDenseNetImporter.load(Path.of("densenet121-a639ec97.pth"),
+ *         DenseNetPreset.DENSENET121.config());
+ * }</pre>
+ *
  * <p>What the conversion does: conv kernels go from (kh, kw, in, out) or, for Theano files, from
- * spatially flipped (out, in, kh, kw) to DL4J's (out, in, kh, kw); a Keras 1 {@code Scale} layer is
+ * spatially flipped (out, in, kh, kw) to DL4J's (out, in, kh, kw) (PyTorch's are DL4J's already);
+ * PyTorch's (out, in) classifier is transposed to DL4J's (in, out); a Keras 1 {@code Scale} layer is
  * folded into the BatchNormalization before it ({@code gamma' = s_gamma * gamma},
  * {@code beta' = s_gamma * beta + s_beta}); {@code running_std} is, despite its name, the variance;
  * the graph's BN epsilon is the layout's (1.1e-5 for the seed's files, 1.001e-5 for keras.applications).
@@ -101,8 +111,8 @@ public final class KerasDenseNetImporter {
     public static ComputationGraph load(Path file, DenseNetConfig target, WeightLayout layout)
             throws WeightImportException {
         long start = System.nanoTime();
-        KerasWeightFile weights = KerasWeightFile.read(file);
-        WeightLayout actual = layout != null ? layout : detect(weights);
+        WeightFile weights = WeightFile.readAny(file);
+        WeightLayout actual = layout != null ? checked(weights, layout) : detect(weights);
         Map<String, Source> sources = byZooName(weights, actual);
 
         DenseNetConfig config = target.toBuilder().bnEpsilon(actual.bnEpsilon()).build();
@@ -129,7 +139,7 @@ public final class KerasDenseNetImporter {
      * @throws WeightImportException if the file cannot be read or is not a DenseNet weight file
      */
     public static WeightFileSummary inspect(Path file) throws WeightImportException {
-        KerasWeightFile weights = KerasWeightFile.read(file);
+        WeightFile weights = WeightFile.readAny(file);
         WeightLayout layout = detect(weights);
         return summarise(file, layout, byZooName(weights, layout));
     }
@@ -138,17 +148,20 @@ public final class KerasDenseNetImporter {
      * The layout of a file: keras.applications names mean {@link WeightLayout#KERAS2}; otherwise the
      * order of the kernel dimensions tells 'tf' (kh, kw, in, out) from 'th' (out, in, kh, kw).
      */
-    static WeightLayout detect(KerasWeightFile weights) throws WeightImportException {
-        List<KerasWeightFile.Layer> layers = weights.weightLayers();
+    static WeightLayout detect(WeightFile weights) throws WeightImportException {
+        List<WeightFile.Layer> layers = weights.weightLayers();
         if (layers.isEmpty()) {
             throw new WeightImportException(weights.file(), "the file holds no weights");
+        }
+        if (weights.stateDict()) {
+            return WeightLayout.TORCHVISION;
         }
         if (layers.stream().anyMatch(l -> KerasNames.isKeras2Name(l.name()))) {
             return WeightLayout.KERAS2;
         }
         int tf = 0;
         int th = 0;
-        for (KerasWeightFile.Layer layer : layers) {
+        for (WeightFile.Layer layer : layers) {
             for (Tensor t : layer.weights()) {
                 long[] s = t.shape();
                 if (s.length == 4 && Role.of(layer.name(), t.name()) == Role.KERNEL) {
@@ -169,13 +182,26 @@ public final class KerasDenseNetImporter {
                 + tf + " look 'tf', " + th + " look 'th'); name the layout (keras1-tf, keras1-th or keras2)");
     }
 
+    /** {@code layout}, when it can be the file's: a state_dict layout for a PyTorch file, a Keras one for HDF5. */
+    private static WeightLayout checked(WeightFile weights, WeightLayout layout) throws WeightImportException {
+        if (layout.stateDict() != weights.stateDict()) {
+            throw new WeightImportException(weights.file(), "is a " + weights.format() + " file, which cannot be in the "
+                    + "'" + layout.id() + "' layout (" + (weights.stateDict() ? "torchvision" : "keras1-tf, keras1-th "
+                    + "or keras2") + " can)");
+        }
+        return layout;
+    }
+
     /** The file's weight layers keyed by the zoo layer they fill, Scale layers attached to their BN. */
-    static Map<String, Source> byZooName(KerasWeightFile weights, WeightLayout layout) throws WeightImportException {
+    static Map<String, Source> byZooName(WeightFile weights, WeightLayout layout) throws WeightImportException {
         Path file = weights.file();
+        if (layout == WeightLayout.TORCHVISION) {
+            return byZooNameFromStateDict(weights);
+        }
         int finalStage = KerasNames.keras2FinalStage(weights.layers().keySet());
         Map<String, Source> sources = new LinkedHashMap<>();
-        Map<String, KerasWeightFile.Layer> scales = new LinkedHashMap<>();
-        for (KerasWeightFile.Layer layer : weights.weightLayers()) {
+        Map<String, WeightFile.Layer> scales = new LinkedHashMap<>();
+        for (WeightFile.Layer layer : weights.weightLayers()) {
             if (layout != WeightLayout.KERAS2 && layer.name().endsWith("_scale")) {
                 scales.put(layer.name(), layer);
                 continue;
@@ -187,17 +213,33 @@ public final class KerasDenseNetImporter {
             if (sources.containsKey(zoo)) {
                 throw WeightImportException.atLayer(file, layer.name(), "fills '" + zoo + "', which another layer fills too");
             }
-            sources.put(zoo, new Source(layer.name(), roles(file, layer), null, Map.of()));
+            sources.put(zoo, new Source(layer.name(), roles(file, layer, Role::of), null, Map.of()));
         }
         checkScaleLayers(weights, layout, scales, sources);
-        for (KerasWeightFile.Layer scale : scales.values()) {
+        for (WeightFile.Layer scale : scales.values()) {
             String bnName = scale.name().substring(0, scale.name().length() - "_scale".length()) + "_bn";
             Source bn = sources.get(bnName);
             if (bn == null) {
                 throw WeightImportException.atLayer(file, scale.name(), "is a Scale layer without its BatchNormalization '"
                         + bnName + "'");
             }
-            sources.put(bnName, new Source(bn.fileLayer(), bn.tensors(), scale.name(), roles(file, scale)));
+            sources.put(bnName, new Source(bn.fileLayer(), bn.tensors(), scale.name(), roles(file, scale, Role::of)));
+        }
+        return sources;
+    }
+
+    /** A state_dict's modules keyed by the zoo layer they fill ({@link TorchNames}). */
+    private static Map<String, Source> byZooNameFromStateDict(WeightFile weights) throws WeightImportException {
+        Path file = weights.file();
+        int finalStage = TorchNames.finalStage(weights.layers().keySet());
+        Map<String, Source> sources = new LinkedHashMap<>();
+        for (WeightFile.Layer module : weights.weightLayers()) {
+            String zoo = TorchNames.toZoo(module.name(), finalStage).orElseThrow(() -> WeightImportException.atLayer(
+                    file, module.name(), "is not a module of a torchvision DenseNet"));
+            if (sources.containsKey(zoo)) {
+                throw WeightImportException.atLayer(file, module.name(), "fills '" + zoo + "', which another module fills too");
+            }
+            sources.put(zoo, new Source(module.name(), roles(file, module, (m, p) -> TorchNames.role(zoo, p)), null, Map.of()));
         }
         return sources;
     }
@@ -206,14 +248,14 @@ public final class KerasDenseNetImporter {
      * The seed's files give every BatchNormalization a Scale layer: a file that has Scale layers
      * must have one, with weights, for every BN, or a damaged file would load with some BNs unscaled.
      */
-    private static void checkScaleLayers(KerasWeightFile weights, WeightLayout layout,
-                                         Map<String, KerasWeightFile.Layer> scales, Map<String, Source> sources)
+    private static void checkScaleLayers(WeightFile weights, WeightLayout layout,
+                                         Map<String, WeightFile.Layer> scales, Map<String, Source> sources)
             throws WeightImportException {
         if (layout == WeightLayout.KERAS2) {
             return;
         }
         boolean anyScale = !scales.isEmpty();
-        for (KerasWeightFile.Layer layer : weights.layers().values()) {
+        for (WeightFile.Layer layer : weights.layers().values()) {
             if (layer.name().endsWith("_scale") && layer.weights().isEmpty()) {
                 throw WeightImportException.atLayer(weights.file(), layer.name(), "is a Scale layer that lists no weights");
             }
@@ -230,10 +272,12 @@ public final class KerasDenseNetImporter {
         }
     }
 
-    private static Map<Role, Tensor> roles(Path file, KerasWeightFile.Layer layer) throws WeightImportException {
+    private static Map<Role, Tensor> roles(Path file, WeightFile.Layer layer,
+                                           java.util.function.BiFunction<String, String, Role> roleOf)
+            throws WeightImportException {
         Map<Role, Tensor> byRole = new EnumMap<>(Role.class);
         for (Tensor t : layer.weights()) {
-            Role role = Role.of(layer.name(), t.name());
+            Role role = roleOf.apply(layer.name(), t.name());
             if (role == null) {
                 throw WeightImportException.atLayer(file, layer.name(), "has a weight '" + t.name()
                         + "' that no DenseNet layer holds");
@@ -355,7 +399,8 @@ public final class KerasDenseNetImporter {
         } else if (params.get("W").rank() == 4) {
             fillConv(file, layout, name, params, unused);
         } else {
-            assign(file, name, "kernel", params.get("W"), take(file, name, unused, Role.KERNEL));
+            Tensor kernel = take(file, name, unused, Role.KERNEL);
+            assign(file, name, "kernel", params.get("W"), layout.denseOutIn() ? transposed(kernel) : kernel);
             if (params.containsKey("b")) {
                 assign(file, name, "bias", params.get("b"), take(file, name, unused, Role.BIAS));
             }
@@ -430,6 +475,23 @@ public final class KerasDenseNetImporter {
         return t.data().clone();
     }
 
+    /** A stored (out, in) dense kernel as (in, out); any other tensor as it is (the shape check then fails). */
+    private static Tensor transposed(Tensor t) {
+        if (t.shape().length != 2) {
+            return t;
+        }
+        int out = (int) t.shape()[0];
+        int in = (int) t.shape()[1];
+        float[] src = t.data();
+        float[] dst = new float[src.length];
+        for (int o = 0; o < out; o++) {
+            for (int i = 0; i < in; i++) {
+                dst[i * out + o] = src[o * in + i];
+            }
+        }
+        return new Tensor(t.name(), new long[] {in, out}, dst);
+    }
+
     /** Copies a tensor stored as DL4J stores it (dense kernels (in, out), biases) into a parameter. */
     private static void assign(Path file, String layer, String what, INDArray param, Tensor t) throws WeightImportException {
         long[] expected = param.rank() == 2 && param.size(0) == 1 && t.shape().length == 1
@@ -477,7 +539,7 @@ public final class KerasDenseNetImporter {
                     }
                 }
             }
-        } else {
+        } else if (layout.flipped()) {
             int out = (int) s[0], in = (int) s[1], kh = (int) s[2], kw = (int) s[3];
             int plane = kh * kw;
             for (int oc = 0; oc < out * in; oc++) {
@@ -487,6 +549,8 @@ public final class KerasDenseNetImporter {
                     }
                 }
             }
+        } else {
+            System.arraycopy(src, 0, dst, 0, src.length); // PyTorch's (out, in, kh, kw) is DL4J's
         }
         return dst;
     }

@@ -20,7 +20,13 @@ public enum WeightLayout {
      * keras.applications DenseNet121/169/201 (Keras 2 names such as {@code conv2_block1_1_conv}),
      * weights-only or full-model files; kernels (kh, kw, in, out), no Scale layers.
      */
-    KERAS2("keras2", 1.001e-5);
+    KERAS2("keras2", 1.001e-5),
+    /**
+     * A torchvision (or timm) DenseNet state_dict ({@code features.denseblock1.denselayer1.conv1.weight},
+     * or the published checkpoints' {@code denselayer1.conv.1.weight}): conv kernels stored
+     * (out, in, kh, kw) as DL4J stores them, the classifier (out, in); BN epsilon 1e-5.
+     */
+    TORCHVISION("torchvision", 1e-5);
 
     private final String id;
     private final double bnEpsilon;
@@ -42,7 +48,22 @@ public enum WeightLayout {
 
     /** Whether conv kernels are stored (kh, kw, in, out). */
     boolean kernelsLast() {
-        return this != KERAS1_TH;
+        return this == KERAS1_TF || this == KERAS2;
+    }
+
+    /** Whether conv kernels are stored spatially flipped (Theano's convolution). */
+    boolean flipped() {
+        return this == KERAS1_TH;
+    }
+
+    /** Whether dense kernels are stored (out, in), as PyTorch's Linear keeps them, not (in, out). */
+    boolean denseOutIn() {
+        return this == TORCHVISION;
+    }
+
+    /** Whether the layout is a PyTorch state_dict's rather than a Keras HDF5 file's. */
+    boolean stateDict() {
+        return this == TORCHVISION;
     }
 
     /**

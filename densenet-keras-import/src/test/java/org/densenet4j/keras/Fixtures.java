@@ -66,6 +66,63 @@ public final class Fixtures {
         return new Fixture(dir);
     }
 
+    /** A torchvision fixture's files ({@code tools/fixtures/make_torch_fixtures.py}). */
+    public record TorchFixture(Path dir) {
+        /** The state_dict as torch.save writes it (zip). */
+        public Path pth() {
+            return dir.resolve("weights.pth");
+        }
+
+        /** The same in the legacy format, with the published checkpoints' key names. */
+        public Path legacyPth() {
+            return dir.resolve("weights-legacy.pth");
+        }
+
+        /** The same as safetensors. */
+        public Path safetensors() {
+            return dir.resolve("weights.safetensors");
+        }
+
+        /** The weights rounded to float16, as torch.save writes them. */
+        public Path float16Pth() {
+            return dir.resolve("weights-f16.pth");
+        }
+
+        /** The float16 weights widened to float32 by torch, as safetensors. */
+        public Path float16Widened() {
+            return dir.resolve("weights-f16-widened.safetensors");
+        }
+
+        /** The NCHW input. */
+        public Path input() {
+            return dir.resolve("x.npy");
+        }
+
+        /** torchvision's log-probabilities for the input. */
+        public Path logProbabilities() {
+            return dir.resolve("logp.npy");
+        }
+    }
+
+    /**
+     * The torchvision fixture of {@code arch} (densenet121/161/169/201, or densenet-tiny) for an
+     * input of {@code height x width}, made if missing (needs Debian's python3-torchvision).
+     */
+    public static synchronized TorchFixture torch(String arch, int height, int width, int batch, int classes)
+            throws IOException {
+        Path dir = DIR.resolve("torch").resolve(arch + "-" + height + "x" + width + "-b" + batch + "-c" + classes);
+        if (!Files.exists(dir.resolve("meta.json"))) {
+            List<String> args = new ArrayList<>(List.of(TOOLS.resolve("make_torch_fixtures.py").toString(), "--arch", arch,
+                    "--height", Integer.toString(height), "--width", Integer.toString(width),
+                    "--batch", Integer.toString(batch), "--classes", Integer.toString(classes), "--out", dir.toString()));
+            if (arch.equals("densenet-tiny")) {
+                args.add("--exact"); // the fuzz tests' base files: the same bytes on every machine
+            }
+            run(args.toArray(String[]::new));
+        }
+        return new TorchFixture(dir);
+    }
+
     /** The test images of {@code tools/fixtures/make_images.py} (needs Debian's python3-pil). */
     public static synchronized Path images() throws IOException {
         Path out = DIR.resolve("images");
@@ -117,9 +174,9 @@ public final class Fixtures {
             if (p.exitValue() != 0) {
                 throw new IOException("fixture script failed (" + cmd + "):\n"
                         + Files.readString(log, StandardCharsets.UTF_8)
-                        + "\nThe golden tests need Debian's python3-torch, python3-h5py and python3-numpy "
-                        + "(apt-get install python3-torch python3-h5py python3-numpy), or DENSENET_PYTHON "
-                        + "naming a Python that has torch, h5py and numpy.");
+                        + "\nThe golden tests need Debian's python3-torch, python3-torchvision, python3-h5py and "
+                        + "python3-numpy (apt-get install python3-torch python3-torchvision python3-h5py python3-numpy), "
+                        + "or DENSENET_PYTHON naming a Python that has torch, torchvision, h5py and numpy.");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

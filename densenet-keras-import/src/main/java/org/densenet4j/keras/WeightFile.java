@@ -12,6 +12,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.densenet4j.torch.StateTensor;
+import org.densenet4j.torch.TorchStateDict;
+
 import io.jhdf.HdfFile;
 import io.jhdf.api.Attribute;
 import io.jhdf.api.Dataset;
@@ -19,9 +22,12 @@ import io.jhdf.api.Group;
 import io.jhdf.api.Node;
 
 /**
- * The weights of a Keras HDF5 file, read whole into memory: the layers in file order, each with its
- * named tensors. Reads the layout Keras 1 and 2 write ({@code layer_names} on the root or on
- * {@code model_weights}, {@code weight_names} on each layer group) and nothing else.
+ * The weights of a weight file, read whole into memory: the layers in file order, each with its
+ * named tensors. From a Keras HDF5 file, the layout Keras 1 and 2 write ({@code layer_names} on the
+ * root or on {@code model_weights}, {@code weight_names} on each layer group) and nothing else; from
+ * a PyTorch state_dict ({@link TorchStateDict}: {@code .pth}, {@code .pt}, {@code .safetensors}),
+ * one layer per module ({@code features.denseblock1.denselayer1.norm1}) with its parameters
+ * ({@code weight}, {@code running_var}, ...).
  *
  * <p>Reading is defensive: the file is parsed by jHDF, a pure-Java reader, so a malformed file
  * raises an exception instead of taking the JVM down in native code; jHDF reads a read-only mapping
@@ -29,7 +35,7 @@ import io.jhdf.api.Node;
  * allocating what it claims; every dataset's claimed size is checked against the file's before
  * anything is allocated; non-float data is rejected.
  */
-public final class KerasWeightFile {
+public final class WeightFile {
 
     /** The largest tensor accepted (DenseNet's largest, 264's fc6, has 2.7 million values). */
     static final long MAX_TENSOR_VALUES = 1L << 26;
@@ -57,11 +63,68 @@ public final class KerasWeightFile {
     private final Path file;
     private final boolean fullModel;
     private final Map<String, Layer> layers;
+    private final TorchStateDict.Format stateDictFormat;
 
-    private KerasWeightFile(Path file, boolean fullModel, Map<String, Layer> layers) {
+    private WeightFile(Path file, boolean fullModel, Map<String, Layer> layers, TorchStateDict.Format stateDictFormat) {
         this.file = file;
         this.fullModel = fullModel;
         this.layers = Collections.unmodifiableMap(layers);
+        this.stateDictFormat = stateDictFormat;
+    }
+
+    /** The container: "HDF5", or the PyTorch format the state_dict was read from. */
+    public String format() {
+        return stateDictFormat == null ? "HDF5" : stateDictFormat.toString();
+    }
+
+    /** Whether the weights came from a PyTorch state_dict (torchvision's or timm's names). */
+    public boolean stateDict() {
+        return stateDictFormat != null;
+    }
+
+    /**
+     * Reads a weight file of any kind the importer knows: a PyTorch state_dict when its first bytes
+     * say so ({@link TorchStateDict#sniff}), else a Keras HDF5 file.
+     *
+     * @throws WeightImportException if the file is missing, unreadable, of no known kind, or damaged
+     */
+    public static WeightFile readAny(Path file) throws WeightImportException {
+        try {
+            if (Files.isRegularFile(file) && TorchStateDict.sniff(file) != null) {
+                return of(TorchStateDict.read(file));
+            }
+        } catch (IOException e) {
+            throw new WeightImportException(file, "cannot read: " + e.getMessage(), e);
+        }
+        return read(file);
+    }
+
+    /**
+     * A state_dict's entries as layers: one per module, in file order, each parameter a tensor. The
+     * batch counters ({@code num_batches_tracked}) are dropped; any other entry that is not floating
+     * point is refused by name.
+     */
+    static WeightFile of(TorchStateDict.Contents contents) throws WeightImportException {
+        Map<String, List<Tensor>> byModule = new LinkedHashMap<>();
+        for (StateTensor t : contents.tensors().values()) {
+            String parameter = TorchNames.parameter(t.key());
+            if (!t.dtype().floating()) {
+                if (parameter.equals(TorchNames.BATCHES_TRACKED)) {
+                    continue;
+                }
+                throw new WeightImportException(contents.file(), "entry '" + t.key() + "' holds " + t.dtype()
+                        + " values; weights are floating point (float32; float16, bfloat16 and float64 are converted)");
+            }
+            List<Tensor> tensors = byModule.computeIfAbsent(TorchNames.module(t.key()), m -> new ArrayList<>());
+            if (tensors.stream().anyMatch(x -> x.name().equals(parameter))) {
+                throw new WeightImportException(contents.file(), "entry '" + t.key() + "' is stored twice (under "
+                        + "today's and the legacy name)");
+            }
+            tensors.add(new Tensor(parameter, t.shape(), t.values()));
+        }
+        Map<String, Layer> layers = new LinkedHashMap<>();
+        byModule.forEach((module, tensors) -> layers.put(module, new Layer(module, List.copyOf(tensors))));
+        return new WeightFile(contents.file(), false, layers, contents.format());
     }
 
     /** The file this was read from. */
@@ -89,7 +152,7 @@ public final class KerasWeightFile {
      *
      * @throws WeightImportException if the file is missing, unreadable, not a Keras weight file, or damaged
      */
-    public static KerasWeightFile read(Path file) throws WeightImportException {
+    public static WeightFile read(Path file) throws WeightImportException {
         if (!Files.isRegularFile(file)) {
             throw new WeightImportException(file, "no such file");
         }
@@ -120,7 +183,7 @@ public final class KerasWeightFile {
                 layers.put(name, readLayer(file, fileSize, root, name, extents));
             }
             extents.check();
-            return new KerasWeightFile(file, fullModel, layers);
+            return new WeightFile(file, fullModel, layers, null);
         } catch (WeightImportException e) {
             throw e;
         } catch (RuntimeException | StackOverflowError e) {
