@@ -112,14 +112,21 @@ public final class Fixtures {
             throws IOException {
         Path dir = DIR.resolve("torch").resolve(arch + "-" + height + "x" + width + "-b" + batch + "-c" + classes);
         if (!Files.exists(dir.resolve("meta.json"))) {
-            List<String> args = new ArrayList<>(List.of(TOOLS.resolve("make_torch_fixtures.py").toString(), "--arch", arch,
-                    "--height", Integer.toString(height), "--width", Integer.toString(width),
-                    "--batch", Integer.toString(batch), "--classes", Integer.toString(classes), "--out", dir.toString()));
-            if (arch.equals("densenet-tiny")) {
-                args.add("--exact"); // the fuzz tests' base files: the same bytes on every machine
-            }
-            run(args.toArray(String[]::new));
+            generateTorch(arch, height, width, batch, classes, dir);
         }
+        return new TorchFixture(dir);
+    }
+
+    /** Writes the torchvision fixture into {@code dir}, made anew. */
+    public static TorchFixture generateTorch(String arch, int height, int width, int batch, int classes, Path dir)
+            throws IOException {
+        List<String> args = new ArrayList<>(List.of(TOOLS.resolve("make_torch_fixtures.py").toString(), "--arch", arch,
+                "--height", Integer.toString(height), "--width", Integer.toString(width),
+                "--batch", Integer.toString(batch), "--classes", Integer.toString(classes), "--out", dir.toString()));
+        if (arch.equals("densenet-tiny")) {
+            args.add("--exact"); // the fuzz tests' base files: the same bytes on every machine
+        }
+        run(args.toArray(String[]::new));
         return new TorchFixture(dir);
     }
 
