@@ -18,21 +18,24 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code densenet convert}: a Keras weight file to a DL4J model zip. */
+/** {@code densenet convert}: a Keras or PyTorch weight file to a DL4J model zip. */
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = "Convert a Keras DenseNet weight file (.h5) into a DL4J model zip.")
+        description = {"Convert a DenseNet weight file into a DL4J model zip: Keras (.h5: the seed's Caffe-converted "
+                + "files, keras.applications') or PyTorch (torchvision/timm state_dicts: .pth, .pt, .safetensors).",
+                "The zip records the weights' preprocessing, input size, labels and source, which predict, features "
+                        + "and finetune then use."})
 final class ConvertCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--weights", required = true, description = "The Keras weight file (.h5).")
+    @Option(names = "--weights", required = true, description = "The weight file (.h5, .pth, .pt, .safetensors).")
     Path weights;
 
     @Option(names = "--model", description = "Preset the file must be, e.g. densenet121 (default: what the file holds).")
     String model;
 
-    @Option(names = "--layout", description = "keras1-tf, keras1-th or keras2 (default: detected).")
+    @Option(names = "--layout", description = "keras1-tf, keras1-th, keras2 or torchvision (default: detected).")
     String layout;
 
     static final class Target {
@@ -79,7 +82,9 @@ final class ConvertCommand implements Callable<Integer> {
         } else {
             out = target.out;
         }
-        ModelFiles.write(graph, out, force || target.install);
+        WeightLayout used = forced != null ? forced : summary.layout();
+        ModelFiles.write(graph, out, force || target.install, null, java.util.Map.of(), false,
+                KerasDenseNetImporter.card(weights, used, config));
         progress.done("written and read back");
         var o = spec.commandLine().getOut();
         o.printf("Converted %s (%s, %s, %s) to %s in %.1f s%n", weights,

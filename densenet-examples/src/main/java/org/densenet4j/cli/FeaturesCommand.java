@@ -44,7 +44,7 @@ final class FeaturesCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "features.csv or features.npy")
     Path out;
 
-    @Option(names = "--preprocess", defaultValue = "caffe", description = "caffe, torch or none (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--preprocess", description = "caffe, torch or none (default: what the model records).")
     String preprocess;
 
     @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input size; for a "
@@ -69,12 +69,15 @@ final class FeaturesCommand implements Callable<Integer> {
         if (Files.exists(out) && !force) {
             throw new UserError(out + ": exists; pass --force to replace it");
         }
-        ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(preprocess);
+        if (preprocess != null) {
+            ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
+        }
         List<Path> files = PredictCommand.imageFiles(images);
         Models.Loaded loaded = Models.load(model);
         ComputationGraph net = loaded.net();
         int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
         String layer = featureLayer(net);
+        ImageNetPreprocessor.Mode mode = loaded.preprocessing(preprocess, spec.commandLine().getErr());
 
         UnaryOperator<INDArray> extract = CompiledGraph.inference(net, layer);
         Progress progress = new Progress(spec.commandLine().getOut(), "features", files.size());

@@ -21,6 +21,7 @@ import org.densenet4j.io.Images;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.FastPath;
+import org.densenet4j.zoo.ModelCard;
 import org.densenet4j.zoo.ModelFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -73,8 +74,8 @@ final class FinetuneCommand implements Callable<Integer> {
                     + "for a grayscale model).")
     String size;
 
-    @Option(names = "--preprocess", defaultValue = "caffe",
-            description = "caffe, torch or none, for colour models without a stored scaling (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--preprocess", description = "caffe, torch or none, for colour models without a stored scaling "
+            + "(default: what the model records).")
     String preprocess;
 
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -94,7 +95,9 @@ final class FinetuneCommand implements Callable<Integer> {
         if (Files.exists(out) && !force) {
             throw new UserError(out + ": exists; pass --force to replace it");
         }
-        ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(preprocess);
+        if (preprocess != null) {
+            ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
+        }
         ImageFolder folder = ImageFolder.scan(images);
         List<String> classes = folder.classes();
         List<Path> files = folder.files();
@@ -102,6 +105,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
         Models.Loaded loaded = Models.load(model);
         ComputationGraph base = loaded.net();
+        ImageNetPreprocessor.Mode mode = loaded.preprocessing(preprocess, spec.commandLine().getErr());
         if (base.getConfiguration().getVertices().get(DenseNetBuilder.CLASSIFIER) == null) {
             throw new UserError(model + ": has no '" + DenseNetBuilder.CLASSIFIER + "' classifier to replace "
                     + "(a headless model?)");
@@ -159,7 +163,9 @@ final class FinetuneCommand implements Callable<Integer> {
                     accuracy.value()));
         }
         net.setListeners();
-        ModelFiles.write(net, out, force, stored, Map.of("labels", classes, "model", "finetuned " + model));
+        ModelFiles.write(net, out, force, stored, Map.of("labels", classes, "model", "finetuned " + model), false,
+                new ModelCard(stored != null ? ModelCard.STORED : mode.name().toLowerCase(java.util.Locale.ROOT), hw[0],
+                        hw[1], c, classes, Map.of("finetunedFrom", model)));
         o.printf("Wrote %s (%d classes, labels stored with it)%n", out, classes.size());
         return 0;
     }

@@ -13,6 +13,7 @@ import org.densenet4j.zoo.CompiledTrainer;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.ModelCard;
 import org.densenet4j.zoo.ModelFiles;
 import org.densenet4j.zoo.NativeMemory;
 import org.densenet4j.preprocess.ImageNetLabels;
@@ -45,7 +46,31 @@ final class Models {
      * (a preset's pretrained model in the zoo cache), its class names and its input normalisation.
      */
     record Loaded(ComputationGraph net, Path zip, List<String> storedLabels, DataNormalization normalizer,
-            int[] defaultSize) {
+            int[] defaultSize, ModelCard card) {
+
+        /**
+         * The image normalisation to use: {@code option} when given (with a warning on {@code err}
+         * when the model records another), else the one the model's card records, else Caffe's (the
+         * seed's weights, for model zips written before cards).
+         */
+        ImageNetPreprocessor.Mode preprocessing(String option, java.io.PrintWriter err) {
+            ImageNetPreprocessor.Mode recorded = null;
+            if (card != null && !card.preprocessing().equals(ModelCard.STORED)) {
+                recorded = ImageNetPreprocessor.Mode.fromId(card.preprocessing());
+            }
+            if (option == null) {
+                return recorded != null ? recorded : ImageNetPreprocessor.Mode.CAFFE;
+            }
+            ImageNetPreprocessor.Mode asked = ImageNetPreprocessor.Mode.fromId(option);
+            if (normalizer != null) {
+                err.println("warning: " + zip + " stores the input scaling it was trained with; --preprocess "
+                        + option + " is not used");
+            } else if (recorded != null && recorded != asked) {
+                err.println("warning: " + zip + " records " + card.preprocessing() + " preprocessing for its weights; "
+                        + "--preprocess " + option + " overrides it");
+            }
+            return asked;
+        }
 
         /** The class names for {@code classes} outputs: stored ones, else ImageNet's for 1000, else null. */
         List<String> labels(long classes) {
@@ -95,12 +120,18 @@ final class Models {
         return stored(net, zip, new int[] {preset.config().inputHeight(), preset.config().inputWidth()});
     }
 
-    private static Loaded stored(ComputationGraph net, Path zip, int[] defaultSize) {
-        List<String> labels = null;
-        try {
-            labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels");
-        } catch (RuntimeException e) {
-            // no labels stored
+    private static Loaded stored(ComputationGraph net, Path zip, int[] defaultSize) throws IOException {
+        ModelCard card = ModelCard.read(zip).orElse(null);
+        if (card != null) {
+            defaultSize = new int[] {card.inputHeight(), card.inputWidth()};
+        }
+        List<String> labels = card != null && !card.labels().isEmpty() ? card.labels() : null;
+        if (labels == null) {
+            try {
+                labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels"); // zips written before cards
+            } catch (RuntimeException e) {
+                // no labels stored
+            }
         }
         DataNormalization normalizer = null;
         try {
@@ -108,7 +139,7 @@ final class Models {
         } catch (RuntimeException | IOException e) {
             // no normalisation stored
         }
-        return new Loaded(net, zip, labels, normalizer, defaultSize);
+        return new Loaded(net, zip, labels, normalizer, defaultSize, card);
     }
 
     /**

@@ -55,8 +55,8 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--output", description = "Where to write the probabilities (.npy); required with --input.")
     Path output;
 
-    @Option(names = "--preprocess", defaultValue = "caffe",
-            description = "Image normalisation: caffe, torch or none (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--preprocess", description = "Image normalisation: caffe, torch or none (default: what the "
+            + "model records: caffe for the seed's weights, torch for keras.applications' and torchvision's).")
     String preprocess;
 
     @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input size; for a "
@@ -83,7 +83,9 @@ final class PredictCommand implements Callable<Integer> {
         if (output != null && Files.exists(output) && !force) {
             throw new UserError(output + ": exists; pass --force to replace it");
         }
-        ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(preprocess);
+        if (preprocess != null) {
+            ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
+        }
         Models.Loaded loaded = Models.load(model);
         ComputationGraph net = loaded.net();
         List<Path> files = source.images == null ? List.of() : imageFiles(source.images);
@@ -93,6 +95,7 @@ final class PredictCommand implements Callable<Integer> {
             checkShape(net, x);
         } else {
             int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
+            ImageNetPreprocessor.Mode mode = loaded.preprocessing(preprocess, spec.commandLine().getErr());
             x = loaded.normalise(Images.load(files, hw[0], hw[1], loaded.channels()), mode);
         }
         long n = x.size(0);

@@ -18,6 +18,7 @@ import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.examples.TrainingCurves;
 import org.densenet4j.zoo.CompiledGraph;
 import org.densenet4j.zoo.CompiledTrainer;
+import org.densenet4j.zoo.ModelCard;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.ModelFiles;
@@ -242,7 +243,9 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         net.setListeners();
-        ModelFiles.write(net, out, force, scaler, Map.of("labels", labels, "model", name));
+        ModelFiles.write(net, out, force, scaler, Map.of("labels", labels, "model", name), false,
+                new ModelCard(scaler != null ? ModelCard.STORED : "none", config.inputHeight(), config.inputWidth(),
+                        config.inputChannels(), labels, Map.of("trainedOn", fashion ? dataName : dataset, "model", name)));
         curves.writeCsv(csv);
         curves.writePng(png, name + " on " + (fashion ? dataName : Path.of(dataset).getFileName()));
         Files.deleteIfExists(checkpoint);

@@ -18,6 +18,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.keras.WeightFile.Tensor;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.ModelCard;
+import org.densenet4j.zoo.ModelFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -131,6 +133,27 @@ public final class KerasDenseNetImporter {
         log.info("Loaded {} ({}) into a {}-parameter graph in {} ms", file, actual.id(), graph.numParams(),
                 (System.nanoTime() - start) / 1_000_000);
         return graph;
+    }
+
+    /**
+     * The model card of weights imported from {@code file} in {@code layout} into a graph of
+     * {@code config}: the layout's preprocessing, the configuration's input size, ImageNet's class
+     * names for a 1000-class classifier, and the file's name, SHA-256, format and layout.
+     */
+    public static ModelCard card(Path file, WeightLayout layout, DenseNetConfig config) throws WeightImportException {
+        Map<String, String> source = new LinkedHashMap<>();
+        source.put("file", file.getFileName().toString());
+        try {
+            source.put("sha256", ModelFiles.sha256(file));
+            source.put("format", WeightFile.readAny(file).format());
+        } catch (java.io.IOException e) {
+            throw new WeightImportException(file, "cannot read: " + e.getMessage(), e);
+        }
+        source.put("layout", layout.id());
+        List<String> labels = config.includeTop() && config.numClasses() == 1000
+                ? org.densenet4j.preprocess.ImageNetLabels.imageNet() : List.of();
+        return new ModelCard(layout.preprocessing().name().toLowerCase(Locale.ROOT), config.inputHeight(),
+                config.inputWidth(), config.inputChannels(), labels, source);
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.densenet4j.keras;
 
+import org.densenet4j.preprocess.ImageNetPreprocessor;
+
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -59,6 +61,14 @@ public enum WeightLayout {
     /** Whether dense kernels are stored (out, in), as PyTorch's Linear keeps them, not (in, out). */
     boolean denseOutIn() {
         return this == TORCHVISION;
+    }
+
+    /**
+     * How images are normalised for weights published in this layout: Caffe-style for the seed's
+     * Caffe-converted files, ImageNet mean/std on RGB for keras.applications' and torchvision's.
+     */
+    public ImageNetPreprocessor.Mode preprocessing() {
+        return this == KERAS1_TF || this == KERAS1_TH ? ImageNetPreprocessor.Mode.CAFFE : ImageNetPreprocessor.Mode.TORCH;
     }
 
     /** Whether the layout is a PyTorch state_dict's rather than a Keras HDF5 file's. */

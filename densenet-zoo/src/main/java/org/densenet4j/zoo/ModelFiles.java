@@ -79,6 +79,16 @@ public final class ModelFiles {
     public static void write(ComputationGraph graph, Path target, boolean replace,
                              org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer,
                              java.util.Map<String, ?> objects, boolean saveUpdater) throws IOException {
+        write(graph, target, replace, normalizer, objects, saveUpdater, null);
+    }
+
+    /**
+     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean, org.nd4j.linalg.dataset.api.preprocessor.Normalizer, java.util.Map, boolean)}
+     * does, with its {@link ModelCard} (preprocessing, input size, labels, provenance), unless null.
+     */
+    public static void write(ComputationGraph graph, Path target, boolean replace,
+                             org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer,
+                             java.util.Map<String, ?> objects, boolean saveUpdater, ModelCard card) throws IOException {
         Path absolute = target.toAbsolutePath();
         if (!replace && Files.exists(absolute)) {
             throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
@@ -91,7 +101,35 @@ public final class ModelFiles {
             for (var e : objects.entrySet()) {
                 ModelSerializer.addObjectToFile(tmp.toFile(), e.getKey(), e.getValue());
             }
+            if (card != null) {
+                addEntry(tmp, ModelCard.ENTRY, card.toJson().getBytes(StandardCharsets.UTF_8));
+            }
         }, (tmp, sum) -> verifyReadable(tmp, graph.numParams()));
+    }
+
+    /** Rewrites {@code zip} with one more entry (a temporary copy beside it, renamed over it). */
+    private static void addEntry(Path zip, String name, byte[] data) throws IOException {
+        Path copy = Files.createTempFile(zip.getParent(), "." + zip.getFileName(), ".entry.part");
+        try {
+            try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(
+                    new java.io.BufferedInputStream(Files.newInputStream(zip)));
+                 java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(
+                    new java.io.BufferedOutputStream(Files.newOutputStream(copy)))) {
+                for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                    if (!e.getName().equals(name)) {
+                        out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                        in.transferTo(out);
+                        out.closeEntry();
+                    }
+                }
+                out.putNextEntry(new java.util.zip.ZipEntry(name));
+                out.write(data);
+                out.closeEntry();
+            }
+            Files.move(copy, zip, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(copy);
+        }
     }
 
     /** Writes a temporary file beside a target; the file is then vetted and renamed into place. */
