@@ -125,10 +125,11 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
 
     /**
      * The pretrained model from the local zoo cache ({@link ModelFiles#cachedModel}), checked against
-     * its checksum and architecture. Nothing is downloaded: a model bundled in this jar is installed
-     * into the cache on first use; the published ImageNet weights are Keras files that
-     * {@code densenet convert --install} turns into the cached model, and the error says which
-     * file to get and the exact command when the cache has no model yet.
+     * its checksum and architecture. A model bundled in this jar is installed into the cache on first
+     * use; the published ImageNet weights are downloaded and converted by a {@link PretrainedProvider}
+     * when one is on the class path (densenet-keras-import's, checked against the publishers'
+     * hashes), or converted by hand with {@code densenet convert --install}, which the error names
+     * when neither can be done.
      *
      * @throws UnsupportedOperationException if no weights are published for this model and type
      * @throws IOException naming the file and what to do when the cached model is missing or damaged
@@ -154,7 +155,7 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
                             + "./densenet train --model " + name + " --out " + name + ".zip) and copy it there with "
                             + "its .sha256 file");
                 }
-            } else {
+            } else if (!installedByProvider(pretrainedType, zip)) {
                 throw new NoSuchFileException(zip.toString(), null, "no converted " + name + " model in the zoo cache. "
                         + "Get " + source.fileName() + " (" + source.origin() + ") and run:\n  ./densenet convert --weights "
                         + source.fileName() + " --model " + name + " --install");
@@ -168,6 +169,16 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
                             : "convert it again"));
         }
         return (M) graph;
+    }
+
+    /** Whether a {@link PretrainedProvider} on the class path (densenet-keras-import's downloads) installed the model. */
+    private boolean installedByProvider(PretrainedType type, Path zip) throws IOException {
+        for (PretrainedProvider provider : java.util.ServiceLoader.load(PretrainedProvider.class)) {
+            if (provider.install(name, type, zip)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The cached model's location (a file URL): models are installed from this jar or by conversion, not downloaded. */

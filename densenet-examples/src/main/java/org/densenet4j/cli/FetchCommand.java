@@ -1,0 +1,102 @@
+package org.densenet4j.cli;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.keras.PretrainedWeights;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.Download;
+import org.densenet4j.zoo.ModelFiles;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code densenet fetch}: download a preset's published weights, check, convert and install them. */
+@Command(name = "fetch", mixinStandardHelpOptions = true,
+        description = {"Download a preset's published ImageNet weights (keras.applications' or torchvision's), check "
+                + "them against the publisher's hash, convert them and install the model zip into the DL4J zoo cache "
+                + "(where initPretrained() finds it) or write it to --out.",
+                "A mirror: --from URL --sha256 HEX for one file, or -Ddensenet4j.weights.baseUrl / DENSENET_WEIGHTS_URL "
+                        + "for all; DENSENET_OFFLINE=1 forbids downloads."})
+final class FetchCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "densenet121, densenet161, densenet169 or densenet201.")
+    String model;
+
+    @Option(names = "--source", description = "keras or torchvision (default: the preset's more accurate published "
+            + "weights: keras for 121/169/201, torchvision for 161).")
+    String source;
+
+    @Option(names = "--no-top", description = "The weights without the classifier (keras.applications' _notop files).")
+    boolean noTop;
+
+    @Option(names = "--from", description = "Download from this URL (http, https, file) instead; needs --sha256.")
+    URI from;
+
+    @Option(names = "--sha256", description = "The SHA-256 (or a prefix of at least 8 hex digits) the --from file must have.")
+    String sha256;
+
+    @Option(names = "--out", description = "Write the model zip here instead of installing it into the zoo cache.")
+    Path out;
+
+    @Option(names = "--force", description = "Replace an existing model zip.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        DenseNetPreset preset = Models.preset(model);
+        PretrainedWeights.Source src;
+        try {
+            src = source == null ? null : PretrainedWeights.Source.fromId(source);
+        } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+        }
+        if ((from == null) != (sha256 == null)) {
+            throw new UserError("--from and --sha256 go together: a download is only as good as its hash");
+        }
+        PretrainedWeights weights = PretrainedWeights.of(preset, src, !noTop).orElseThrow(() -> new UserError(
+                "no published " + (noTop ? "headless " : "") + "ImageNet weights of " + preset.id() + " from "
+                        + (src != null ? src.id() : PretrainedWeights.defaultSource(preset).id())
+                        + "; see densenet fetch --help"));
+        Path target = out != null ? out : ModelFiles.cachedModel(preset.id(), PretrainedType.IMAGENET);
+        if (Files.exists(target) && !force) {
+            throw new UserError(target + ": exists; pass --force to replace it");
+        }
+        if (out == null && noTop) {
+            throw new UserError("the zoo cache holds models with their classifier; write a headless one with --out");
+        }
+        long start = System.nanoTime();
+        var o = spec.commandLine().getOut();
+        ComputationGraph graph;
+        if (from != null) {
+            DenseNetConfig config = noTop ? preset.config().toBuilder().headless(DenseNetConfig.Pooling.AVG).build()
+                    : preset.config();
+            Download.Expected expected;
+            try {
+                expected = new Download.Expected("SHA-256", sha256);
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--sha256: " + e.getMessage());
+            }
+            graph = PretrainedWeights.fetch(from, expected, config, null, target, true, Download.Options.defaults(
+                    "check the mirror, or download the file yourself and run densenet convert"));
+        } else {
+            o.println("Fetching " + weights.url() + " (" + weights.expected() + ")");
+            graph = weights.fetch(target, true);
+        }
+        o.printf("Installed %s (%s, %,d parameters) as %s in %.1f s%n", preset.id(), from != null ? from : weights.url(),
+                graph.numParams(), target, (System.nanoTime() - start) / 1e9);
+        o.println("sha256 " + ModelFiles.sha256(target));
+        graph.close();
+        return 0;
+    }
+}

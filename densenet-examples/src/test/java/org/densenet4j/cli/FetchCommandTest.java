@@ -1,0 +1,175 @@
+package org.densenet4j.cli;
+
+import static org.densenet4j.cli.Cli.assertBadInput;
+import static org.densenet4j.cli.Cli.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import com.sun.net.httpserver.HttpServer;
+
+import org.deeplearning4j.common.resources.DL4JResources;
+import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.io.Npy;
+import org.densenet4j.keras.Fixtures;
+import org.densenet4j.keras.PretrainedWeights;
+import org.densenet4j.keras.WeightLayout;
+import org.densenet4j.zoo.DenseNet121;
+import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.Download;
+import org.densenet4j.zoo.ModelCard;
+import org.densenet4j.zoo.ModelFiles;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * {@code densenet fetch} and {@code initPretrained()}'s downloads against a loopback server: a
+ * torchvision state_dict written by torch, served as a mirror would, fetched, checked, converted
+ * and used; a wrong hash, a mirror with other bytes and the offline switch each end in one line
+ * naming the URL, and leave the cache as it was.
+ */
+class FetchCommandTest {
+
+    private static HttpServer server;
+    private static String base;
+    private static Fixtures.TorchFixture torch121;
+    private static String sha256;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void serve() throws Exception {
+        torch121 = Fixtures.torch("densenet121", 224, 224, 2, 1000);
+        sha256 = ModelFiles.sha256(torch121.pth());
+        byte[] pth = Files.readAllBytes(torch121.pth());
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(Executors.newFixedThreadPool(4));
+        // The mirror serves the fixture under every name: its hash is not the published file's.
+        server.createContext("/", ex -> {
+            ex.sendResponseHeaders(200, pth.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(pth);
+            }
+        });
+        server.start();
+        base = "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.stop(0);
+    }
+
+    @BeforeEach
+    void emptyZooCache() throws Exception {
+        DL4JResources.setBaseDirectory(Files.createDirectories(dir.resolve("cache")).toFile());
+    }
+
+    @AfterEach
+    void resetZooCache() {
+        DL4JResources.resetBaseDirectoryLocation();
+        System.clearProperty("densenet4j.weights.baseUrl");
+        System.clearProperty("densenet4j.offline");
+    }
+
+    @Test
+    void fetchFromAMirrorChecksConvertsAndPredictsAsTorchvision() throws Exception {
+        Path zip = dir.resolve("m.zip");
+        Cli.Run r = run("fetch", "--model", "densenet121", "--source", "torchvision", "--from", base + "/model.pth",
+                "--sha256", sha256, "--out", zip.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Installed densenet121"), r.out());
+        ModelCard card = ModelCard.read(zip).orElseThrow();
+        assertEquals("torch", card.preprocessing());
+        assertEquals(base + "/model.pth", card.source().get("url"));
+        assertEquals("model.pth", card.source().get("file"));
+        assertEquals(sha256, card.source().get("sha256"));
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of("cache", "m.zip", "m.zip.sha256"), left.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "the download was converted and deleted");
+        }
+        Path p = dir.resolve("p.npy");
+        assertEquals(0, run("predict", "--model", zip.toString(), "--input", torch121.input().toString(), "--output",
+                p.toString()).code());
+        INDArray expected = Npy.read(torch121.logProbabilities());
+        double diff = Transforms.abs(Transforms.log(Npy.read(p), true).sub(expected)).maxNumber().doubleValue();
+        assertTrue(diff <= 1e-3, "max |log p - log p_torch| = " + diff);
+    }
+
+    @Test
+    void aWrongHashIsOneLineAndLeavesNothing() throws Exception {
+        Path zip = dir.resolve("m.zip");
+        assertBadInput(run("fetch", "--model", "densenet121", "--from", base + "/model.pth", "--sha256",
+                "00000000" + sha256.substring(8), "--out", zip.toString()),
+                base + "/model.pth: its SHA-256 is " + sha256, "expected 00000000");
+        assertBadInput(run("fetch", "--model", "densenet121", "--from", base + "/model.pth", "--out", zip.toString()),
+                "--from and --sha256 go together");
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of("cache"), left.map(p -> p.getFileName().toString()).toList());
+        }
+    }
+
+    @Test
+    void aMirrorWithOtherBytesAndTheOfflineSwitchLeaveTheCacheAlone() throws Exception {
+        System.setProperty("densenet4j.weights.baseUrl", base + "/mirror");
+        Path cached = ModelFiles.cachedModel("densenet121", PretrainedType.IMAGENET);
+        assertBadInput(run("fetch", "--model", "densenet121", "--source", "torchvision"),
+                base + "/mirror/densenet121-a639ec97.pth: its SHA-256 is " + sha256, "expected a639ec97",
+                "to do it by hand, download " + base + "/mirror/densenet121-a639ec97.pth");
+        IOException e = assertThrows(IOException.class, () -> new DenseNet121().initPretrained());
+        assertTrue(e.getMessage().startsWith(base + "/mirror/densenet121_weights_tf_dim_ordering_tf_kernels.h5: its MD5 is"),
+                "initPretrained() downloads the default source (keras.applications for 121): " + e.getMessage());
+        assertFalse(Files.exists(cached), "the cache is as it was");
+
+        System.setProperty("densenet4j.offline", "true");
+        IOException off = assertThrows(IOException.class, () -> new DenseNet121().initPretrained());
+        assertTrue(off.getMessage().contains("not downloaded, downloads are off"), off.getMessage());
+        try (var left = Files.list(cached.getParent())) {
+            assertEquals(0, left.count(), "nothing is left in the cache");
+        }
+    }
+
+    @Test
+    void twoFetchesAtOnceEachWriteAWholeFile() throws Exception {
+        Path zip = dir.resolve("both.zip");
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<Future<?>> runs = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            runs.add(pool.submit(() -> {
+                PretrainedWeights.fetch(URI.create(base + "/model.pth"), new Download.Expected("SHA-256", sha256),
+                        DenseNetPreset.DENSENET121.config(), WeightLayout.TORCHVISION, zip, true,
+                        Download.Options.defaults(null)).close();
+                return null;
+            }));
+        }
+        for (Future<?> f : runs) {
+            f.get();
+        }
+        pool.shutdown();
+        assertEquals(8_062_504, ModelFiles.read(zip, true).numParams(), "a whole, checked model");
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of("both.zip", "both.zip.sha256", "cache"),
+                    left.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+}
