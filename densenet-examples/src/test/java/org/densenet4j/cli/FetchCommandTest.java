@@ -89,7 +89,7 @@ class FetchCommandTest {
     void resetZooCache() {
         DL4JResources.resetBaseDirectoryLocation();
         System.clearProperty("densenet4j.weights.baseUrl");
-        System.clearProperty("densenet4j.offline");
+        System.setProperty("densenet4j.offline", "true");
     }
 
     @Test
@@ -131,6 +131,8 @@ class FetchCommandTest {
 
     @Test
     void aMirrorWithOtherBytesAndTheOfflineSwitchLeaveTheCacheAlone() throws Exception {
+        // Downloads on (the build turns them off for every test), from this test's loopback mirror only.
+        System.setProperty("densenet4j.offline", "false");
         System.setProperty("densenet4j.weights.baseUrl", base + "/mirror");
         Path cached = ModelFiles.cachedModel("densenet121", PretrainedType.IMAGENET);
         assertBadInput(run("fetch", "--model", "densenet121", "--source", "torchvision"),
