@@ -4,16 +4,22 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
 
+import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.ModelMetaData;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.deeplearning4j.zoo.ZooModel;
 import org.deeplearning4j.zoo.ZooType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A DenseNet as a DL4J {@link ZooModel}, so it drops into code written for DL4J's own zoo:
@@ -168,7 +174,78 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
                     + " (" + expected + "); " + (source.bundled() ? "delete it to reinstall the bundled model"
                             : "convert it again"));
         }
-        return (M) graph;
+        return (M) (config.equals(preset.config()) ? graph : transferred(graph, zip));
+    }
+
+    /**
+     * The pretrained weights in a graph of this model's configuration, as Keras'
+     * {@code weights='imagenet', include_top=False} and torchvision's weights with a new classifier
+     * give them: every layer but the classifier takes the pretrained parameters; a classifier of
+     * another size starts fresh, a headless graph has none; the input size is free (global pooling).
+     *
+     * @throws IllegalArgumentException naming the first layer that cannot take the weights (another
+     *         growth rate, other blocks, another stem or input channels)
+     */
+    private ComputationGraph transferred(ComputationGraph pretrained, Path zip) {
+        double eps = config.bnEpsilon(); // the weights', which the conversion chose for their layout
+        for (Layer l : pretrained.getLayers()) {
+            if (l.conf().getLayer() instanceof BatchNormalization bn) {
+                eps = bn.getEps();
+                break;
+            }
+        }
+        ComputationGraph graph = new DenseNetZooModel(name, null, config.toBuilder().bnEpsilon(eps).build()).init();
+        for (Layer layer : graph.getLayers()) {
+            String layerName = layer.conf().getLayer().getLayerName();
+            if (layer.numParams() == 0) {
+                continue;
+            }
+            // getLayer throws for a name the graph does not have
+            Layer from = pretrained.getConfiguration().getVertices().containsKey(layerName)
+                    ? pretrained.getLayer(layerName) : null;
+            boolean classifier = layerName.equals(DenseNetBuilder.CLASSIFIER);
+            if (classifier && (from == null || from.numParams() != layer.numParams())) {
+                continue; // a classifier of other classes: trained anew
+            }
+            if (from == null) {
+                throw new IllegalArgumentException(name + "'s pretrained weights (" + zip + ") have no layer '" + layerName
+                        + "', which this configuration has: it cannot take them (" + difference() + ")");
+            }
+            for (Map.Entry<String, INDArray> p : layer.paramTable().entrySet()) {
+                INDArray w = from.getParam(p.getKey());
+                if (w == null || !java.util.Arrays.equals(w.shape(), p.getValue().shape())) {
+                    throw new IllegalArgumentException(name + "'s pretrained weights (" + zip + ") cannot fill layer '"
+                            + layerName + "': its " + p.getKey() + " is " + (w == null ? "absent"
+                                    : java.util.Arrays.toString(w.shape())) + " there and "
+                            + java.util.Arrays.toString(p.getValue().shape()) + " here (" + difference() + ")");
+                }
+                p.getValue().assign(w);
+            }
+        }
+        pretrained.close();
+        return graph;
+    }
+
+    /** How this configuration's architecture differs from the preset's, for the error above. */
+    private String difference() {
+        DenseNetConfig p = preset.config();
+        List<String> d = new ArrayList<>();
+        if (config.growthRate() != p.growthRate()) {
+            d.add("growth rate " + config.growthRate() + " instead of " + p.growthRate());
+        }
+        if (!config.blockLayers().equals(p.blockLayers())) {
+            d.add("blocks " + config.blockLayers() + " instead of " + p.blockLayers());
+        }
+        if (config.initialFilters() != p.initialFilters()) {
+            d.add(config.initialFilters() + " initial filters instead of " + p.initialFilters());
+        }
+        if (config.compression() != p.compression()) {
+            d.add("compression " + config.compression() + " instead of " + p.compression());
+        }
+        if (config.stem() != p.stem() || config.inputChannels() != p.inputChannels()) {
+            d.add("another stem or input channels");
+        }
+        return d.isEmpty() ? "another architecture" : String.join(", ", d);
     }
 
     /** Whether a {@link PretrainedProvider} on the class path (densenet-keras-import's downloads) installed the model. */
