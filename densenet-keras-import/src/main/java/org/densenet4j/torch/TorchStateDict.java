@@ -145,6 +145,11 @@ public final class TorchStateDict {
             }
             Unpickled u = unpickle(file, ByteBuffer.wrap(entry(file, zip, zip.getEntry(pickles.get(0)),
                     Math.min(Files.size(file), 1L << 30))), false);
+            long stored = zip.stream().filter(e -> e.getName().startsWith(prefix + "data/") && !e.isDirectory()).count();
+            if (stored != u.storages().size()) {
+                throw new WeightImportException(file, "stores " + stored + " storages but its pickle uses "
+                        + u.storages().size() + " (damaged file?)");
+            }
             for (Storage s : u.storages().values()) {
                 ZipEntry e = zip.getEntry(prefix + "data/" + s.key());
                 if (e == null) {
@@ -171,6 +176,13 @@ public final class TorchStateDict {
             byte[] b = in.readNBytes((int) Math.min(limit + 1, Integer.MAX_VALUE - 8));
             if (b.length > limit) {
                 throw new WeightImportException(file, "zip entry '" + e.getName() + "' holds more than " + limit + " bytes");
+            }
+            // torch.save stores entries uncompressed, and ZipFile checks no CRC of those: a flipped
+            // bit would read as another weight (or another stride) without this.
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(b);
+            if (e.getCrc() != -1 && crc.getValue() != e.getCrc()) {
+                throw new WeightImportException(file, "zip entry '" + e.getName() + "' fails its CRC-32 (damaged file)");
             }
             return b;
         }
@@ -270,6 +282,7 @@ public final class TorchStateDict {
         Map<String, StateTensor> tensors(Path file) throws WeightImportException {
             Map<?, ?> dict = stateDict(file, root);
             Map<String, StateTensor> out = new LinkedHashMap<>();
+            Map<Storage, String> users = new HashMap<>();
             for (Map.Entry<?, ?> e : dict.entrySet()) {
                 if (!(e.getKey() instanceof String key)) {
                     throw new WeightImportException(file, "has a state_dict key that is not a string: " + e.getKey());
@@ -278,6 +291,11 @@ public final class TorchStateDict {
                     throw new WeightImportException(file, "entry '" + key + "' is "
                             + (e.getValue() == null ? "None" : "a " + e.getValue().getClass().getSimpleName())
                             + ", not a tensor");
+                }
+                String other = users.put(ref.storage(), key);
+                if (other != null) {
+                    throw new WeightImportException(file, "entries '" + other + "' and '" + key + "' are the same storage '"
+                            + ref.storage().key() + "'; a DenseNet's weights are each their own (damaged file?)");
                 }
                 put(file, out, key, materialise(file, key, ref));
             }
@@ -414,6 +432,23 @@ public final class TorchStateDict {
         if (count > 0 && last >= s.numel()) {
             throw new WeightImportException(file, "entry '" + key + "' reads element " + last + " of storage '"
                     + s.key() + "', which has " + s.numel());
+        }
+        // torch.save writes a state_dict's every tensor as the whole of its own storage, in row-major
+        // order: anything else (a stride, an offset) in a weight file is damage that would read the
+        // right bytes as the wrong weights.
+        long stride = 1;
+        for (int i = size.length - 1; i >= 0; i--) {
+            if (size[i] > 1 && t.stride()[i] != stride) {
+                throw new WeightImportException(file, "entry '" + key + "' has strides " + java.util.Arrays.toString(
+                        t.stride()) + " for shape " + java.util.Arrays.toString(size) + ", not the row-major ones a "
+                        + "saved weight has (damaged file?)");
+            }
+            stride *= size[i];
+        }
+        if (t.offset() != 0 || count != s.numel()) {
+            throw new WeightImportException(file, "entry '" + key + "' is " + count + " values at offset " + t.offset()
+                    + " of storage '" + s.key() + "' of " + s.numel() + ", not the whole storage a saved weight is "
+                    + "(damaged file?)");
         }
         if (!s.dtype().floating()) {
             return new StateTensor(key, s.dtype(), size, null);
