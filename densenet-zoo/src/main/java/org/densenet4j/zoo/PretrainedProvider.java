@@ -8,8 +8,9 @@ import org.deeplearning4j.zoo.PretrainedType;
 /**
  * Something that can put a preset's pretrained model into the zoo cache when it is not there, found
  * with {@link java.util.ServiceLoader} by {@link DenseNetZooModel#initPretrained}: densenet-keras-import
- * provides one that downloads the published weights and converts them. The zoo itself neither
- * downloads nor imports.
+ * provides one that downloads the published weights (with this module's {@link Download}) and
+ * converts them. The zoo model never imports weights itself, and never downloads unless such a
+ * provider is on the class path.
  */
 public interface PretrainedProvider {
 
