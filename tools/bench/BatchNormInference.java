@@ -9,7 +9,7 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNBatchNormHelper;
 import org.deeplearning4j.nn.layers.normalization.BatchNormalizationHelper;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.densenet4j.zoo.NativeDefaults;
+import org.densenet4j.dl4j.NativeDefaults;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
 import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
@@ -73,7 +73,7 @@ public final class BatchNormInference {
 
     /** FastBatchNormHelper around DL4J's helper (its constructor is the zoo's own, hence reflection). */
     private static BatchNormalizationHelper fast() throws ReflectiveOperationException {
-        Constructor<?> make = Class.forName("org.densenet4j.zoo.FastBatchNormHelper")
+        Constructor<?> make = Class.forName("org.densenet4j.dl4j.FastBatchNormHelper")
                 .getDeclaredConstructor(MKLDNNBatchNormHelper.class);
         make.setAccessible(true);
         return (BatchNormalizationHelper) make.newInstance(new MKLDNNBatchNormHelper(DataType.FLOAT));

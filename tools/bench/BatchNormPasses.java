@@ -55,7 +55,7 @@ public final class BatchNormPasses {
 
     /** FastBatchNormHelper around DL4J's helper (its constructor is the zoo's own, hence reflection). */
     private static BatchNormalizationHelper fast() throws ReflectiveOperationException {
-        Constructor<?> make = Class.forName("org.densenet4j.zoo.FastBatchNormHelper")
+        Constructor<?> make = Class.forName("org.densenet4j.dl4j.FastBatchNormHelper")
                 .getDeclaredConstructor(MKLDNNBatchNormHelper.class);
         make.setAccessible(true);
         return (BatchNormalizationHelper) make.newInstance(new MKLDNNBatchNormHelper(DataType.FLOAT));

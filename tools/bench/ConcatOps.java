@@ -2,7 +2,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 import org.bytedeco.javacpp.Pointer;
-import org.densenet4j.zoo.NativeDefaults;
+import org.densenet4j.dl4j.NativeDefaults;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;

@@ -14,7 +14,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
-import org.densenet4j.zoo.NativeDefaults;
+import org.densenet4j.dl4j.NativeDefaults;
 import org.nd4j.enums.WeightsFormat;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -157,7 +157,7 @@ public final class ConvOps {
     static double[] timeHelper(Conv c, boolean backward, int warmup, int iterations) {
         org.deeplearning4j.nn.layers.convolution.ConvolutionHelper helper;
         try {
-            var make = Class.forName("org.densenet4j.zoo.OneDnnConvHelper").getDeclaredConstructor(DataType.class);
+            var make = Class.forName("org.densenet4j.dl4j.OneDnnConvHelper").getDeclaredConstructor(DataType.class);
             make.setAccessible(true);
             helper = (org.deeplearning4j.nn.layers.convolution.ConvolutionHelper) make.newInstance(DataType.FLOAT);
         } catch (ReflectiveOperationException e) {

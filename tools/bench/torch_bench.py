@@ -2,7 +2,7 @@
 """The PyTorch side of DenseNet4J's benchmarks: the same DenseNet graphs, timed the same way.
 
 Usage: torch_bench.py --model densenet121|SETTINGS.json --mode infer|train --batch 8 --input 224x224[xC]
-                      [--warmup 2] [--iterations 5] [--threads 2]
+                      [--warmup 2] [--iterations 5] [--threads 2] [--channels-last]
 Prints a table line and a final JSON line with the keys `densenet benchmark` prints, so that the
 two can be compared as a ratio. Needs Debian's python3-torch.
 
@@ -11,6 +11,8 @@ with 2x2 average pooling), with the zoo presets' sizes; weights are random (timi
 on their values). Training is one SGD step with softmax cross-entropy, as `densenet benchmark` trains:
 Nesterov momentum 0.9 and L2 1e-4 on the convolution and dense weights (the zoo's default weight
 decay).
+--channels-last puts the model and the input in torch.channels_last memory format (PyTorch's fastest
+CPU configuration here; the JSON line then has "layout": "channels_last"); the default stays NCHW.
 """
 import argparse
 import json
@@ -124,6 +126,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--channels-last", action="store_true", help="model and input in torch.channels_last")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -135,6 +138,9 @@ def main():
     net = DenseNet(*spec)
     x = torch.rand(args.batch, spec[7], h, w)
     y = torch.randint(0, spec[6], (args.batch,))
+    if args.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        x = x.to(memory_format=torch.channels_last)
     if args.mode == "infer":
         net.eval()
 
@@ -162,7 +168,7 @@ def main():
     print(json.dumps({"model": name, "mode": args.mode, "batch": args.batch, "input": args.input,
                       "median_ms": round(median, 2), "min_ms": round(min(times), 2),
                       "images_per_s": round(args.batch * 1000 / median, 2), "backend": "pytorch-cpu",
-                      "peak_rss_mb": round(rss_mb)}))
+                      "peak_rss_mb": round(rss_mb), **({"layout": "channels_last"} if args.channels_last else {})}))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.keras.KerasDenseNetImporter;
-import org.densenet4j.zoo.CompiledGraph;
-import org.densenet4j.zoo.CompiledTrainer;
+import org.densenet4j.engine.CompiledGraph;
+import org.densenet4j.engine.CompiledTrainer;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -10,7 +10,7 @@ import org.densenet4j.keras.WeightFileSummary;
 import org.densenet4j.keras.WeightLayout;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
-import org.densenet4j.zoo.ModelFiles;
+import org.densenet4j.zoo.io.ModelFiles;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;

@@ -9,14 +9,14 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.densenet4j.zoo.CompiledGraph;
+import org.densenet4j.engine.CompiledGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
-import org.densenet4j.zoo.ModelFiles;
+import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;

@@ -37,7 +37,7 @@ public final class DenseNetCli {
         // Before any logger exists: DL4J's start-up chatter only when asked for.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "info" : "warn");
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-        org.densenet4j.zoo.NativeDefaults.apply();
+        org.densenet4j.dl4j.NativeDefaults.apply();
         CommandLine cli = new CommandLine(new DenseNetCli());
         cli.setOut(out);
         cli.setErr(err);

@@ -13,7 +13,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
-import org.densenet4j.zoo.CompiledGraph;
+import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -10,8 +10,8 @@ import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.keras.PretrainedWeights;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
-import org.densenet4j.zoo.Download;
-import org.densenet4j.zoo.ModelFiles;
+import org.densenet4j.zoo.io.Download;
+import org.densenet4j.zoo.io.ModelFiles;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

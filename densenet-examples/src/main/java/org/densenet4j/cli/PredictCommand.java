@@ -10,7 +10,7 @@ import java.util.concurrent.Callable;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.densenet4j.zoo.CompiledGraph;
+import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
 import org.densenet4j.preprocess.ImageNetLabels;

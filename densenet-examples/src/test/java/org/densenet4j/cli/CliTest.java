@@ -267,7 +267,7 @@ class CliTest {
                 .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(4).nOut(2).build(), "in")
                 .setOutputs("out").build());
         notDenseNet.init();
-        org.densenet4j.zoo.ModelFiles.write(notDenseNet, other, false);
+        org.densenet4j.zoo.io.ModelFiles.write(notDenseNet, other, false);
         assertBadInput(run("predict", "--model", other.toString(), "--input", tf121.input().toString(), "--output",
                 dir.resolve("y.npy").toString()), "other.zip: a DL4J model, but not a DenseNet");
         assertFalse(Files.exists(dir.resolve("y.npy")), "no output is written on failure");

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.densenet4j.keras.Fixtures;
-import org.densenet4j.zoo.ModelFiles;
+import org.densenet4j.zoo.io.ModelFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -16,7 +16,7 @@ import javax.imageio.ImageIO;
 
 import org.deeplearning4j.util.ModelSerializer;
 import org.densenet4j.examples.FashionMnist;
-import org.densenet4j.zoo.ModelFiles;
+import org.densenet4j.zoo.io.ModelFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

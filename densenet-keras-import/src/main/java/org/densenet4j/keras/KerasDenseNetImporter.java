@@ -18,8 +18,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.keras.WeightFile.Tensor;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetConfig;
-import org.densenet4j.zoo.ModelCard;
-import org.densenet4j.zoo.ModelFiles;
+import org.densenet4j.zoo.io.ModelCard;
+import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -61,10 +61,6 @@ import org.slf4j.LoggerFactory;
  * the graph's BN epsilon is the layout's (1.1e-5 for the seed's files, 1.001e-5 for keras.applications).
  */
 public final class KerasDenseNetImporter {
-
-    static {
-        org.densenet4j.zoo.NativeDefaults.apply(); // before any layer exists: the fast CPU path by default
-    }
 
     private static final Logger log = LoggerFactory.getLogger(KerasDenseNetImporter.class);
     private static final Pattern BRANCH_3X3 = Pattern.compile("conv(\\d+)_(\\d+)_x2");
@@ -112,6 +108,7 @@ public final class KerasDenseNetImporter {
      */
     public static ComputationGraph load(Path file, DenseNetConfig target, WeightLayout layout)
             throws WeightImportException {
+        org.densenet4j.dl4j.NativeDefaults.apply(); // before the graph's first array, unless ND4J has loaded
         long start = System.nanoTime();
         WeightFile weights = WeightFile.readAny(file);
         WeightLayout actual = layout != null ? checked(weights, layout) : detect(weights);
@@ -123,7 +120,7 @@ public final class KerasDenseNetImporter {
 
         ComputationGraph graph = new ComputationGraph(conf);
         graph.init();
-        org.densenet4j.zoo.FastPath.install(graph);
+        org.densenet4j.dl4j.FastPath.install(graph);
         for (Layer layer : graph.getLayers()) {
             if (layer.numParams() > 0) {
                 String name = layer.conf().getLayer().getLayerName();

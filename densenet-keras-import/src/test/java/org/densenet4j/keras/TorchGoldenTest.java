@@ -9,7 +9,7 @@ import java.util.List;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.io.Npy;
-import org.densenet4j.zoo.CompiledGraph;
+import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package org.densenet4j.zoo;
 
+import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -51,10 +52,6 @@ public final class DenseNetBuilder {
     /** Name of the classifier layer. */
     public static final String CLASSIFIER = "fc6";
 
-    static {
-        NativeDefaults.apply(); // before any layer exists: the fast CPU path by default
-    }
-
     private final DenseNetConfig config;
     private final GraphBuilder graph;
 
@@ -70,7 +67,7 @@ public final class DenseNetBuilder {
                 .convolutionMode(ConvolutionMode.Truncate)
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
-                .cacheMode(FastPath.cacheMode()) // backprop reuses each convolution's output
+                .cacheMode(CacheMode.DEVICE) // backprop reuses each convolution's output
                 .graphBuilder()
                 .addInputs(INPUT)
                 .setInputTypes(InputType.convolutional(

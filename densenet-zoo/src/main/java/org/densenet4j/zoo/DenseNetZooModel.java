@@ -1,5 +1,8 @@
 package org.densenet4j.zoo;
 
+import org.densenet4j.dl4j.FastPath;
+import org.densenet4j.dl4j.NativeDefaults;
+import org.densenet4j.zoo.io.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -35,10 +38,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * and validated for.
  */
 public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
-
-    static {
-        NativeDefaults.apply(); // before any layer exists: the fast CPU path by default
-    }
 
     private final String name;
     private final DenseNetPreset preset;
@@ -78,6 +77,7 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
     /** A new graph with freshly initialised weights. */
     @Override
     public ComputationGraph init() {
+        NativeDefaults.apply(); // before the first array: the fast CPU natives, unless ND4J has loaded
         ComputationGraph graph = new ComputationGraph(conf());
         graph.init();
         return FastPath.install(graph);

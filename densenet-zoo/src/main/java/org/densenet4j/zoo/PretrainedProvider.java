@@ -1,5 +1,6 @@
 package org.densenet4j.zoo;
 
+import org.densenet4j.zoo.io.Download;
 import java.io.IOException;
 import java.nio.file.Path;
 

@@ -7,13 +7,13 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 /** Small DenseNets and a synthetic two-class image problem for fast tests. */
-final class TinyNets {
+public final class TinyNets {
 
     private TinyNets() {
     }
 
     /** A DenseNet-BC with two dense blocks of two conv blocks, k=4, on 12x12 grayscale images. */
-    static DenseNetConfig.Builder tinyBc() {
+    public static DenseNetConfig.Builder tinyBc() {
         return DenseNetConfig.builder()
                 .stem(Stem.CIFAR)
                 .growthRate(4)
@@ -30,7 +30,7 @@ final class TinyNets {
      * Images whose class is where a bright bar is: the top half (class 0) or the bottom half (class
      * 1), on uniform noise. Labels are one-hot.
      */
-    static DataSet bars(int n, int size, long seed) {
+    public static DataSet bars(int n, int size, long seed) {
         Nd4j.getRandom().setSeed(seed);
         INDArray x = Nd4j.rand(DataType.FLOAT, n, 1, size, size).muli(0.5);
         INDArray y = Nd4j.zeros(DataType.FLOAT, n, 2);

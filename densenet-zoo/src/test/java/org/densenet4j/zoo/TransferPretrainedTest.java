@@ -1,5 +1,7 @@
 package org.densenet4j.zoo;
 
+import org.densenet4j.dl4j.FastPath;
+import org.densenet4j.zoo.io.ModelFiles;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -1,0 +1,176 @@
+package org.densenet4j.dl4j;
+
+import java.lang.reflect.Field;
+import java.util.Map;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.CacheMode;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
+import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
+import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
+
+/**
+ * Puts a ComputationGraph on DenseNet4J's fast CPU path, for inference and training, in place: the
+ * graph stays a standard one, with the same configuration, layers, parameters and outputs.
+ *
+ * <ul>
+ *   <li>{@link OneDnnConvHelper} on every ConvolutionLayer that runs DL4J's oneDNN helper: oneDNN
+ *       called directly for both passes, each layer's primitives kept per input shape;</li>
+ *   <li>{@link FastBatchNormHelper} on every BatchNormalization layer that runs DL4J's oneDNN helper
+ *       (oneDNN called directly, {@link OneDnnBatchNorm}, with Java loops where it cannot run);</li>
+ *   <li>{@link CacheMode#DEVICE} when the graph caches nothing: with DL4J's default
+ *       ({@code NONE}) every ConvolutionLayer that runs a helper computes its forward convolution a
+ *       second time in the backward pass; with a cache it keeps the output of the first;</li>
+ *   <li>each MergeVertex's runtime vertex replaced by {@link FastMergeVertex}: concatenation along
+ *       the channels, and its backward split, as block copies;</li>
+ *   <li>the runtime layer of each plain-ReLU ActivationLayer replaced by {@link FastReluLayer}, one
+ *       pass each way through oneDNN ({@link OneDnnRelu}).</li>
+ * </ul>
+ *
+ * The zoo's {@code init()}, {@code initPretrained()} and model readers call it; call it yourself on
+ * a graph made in another way (TransferLearning, {@code ModelSerializer}). For comparisons, each
+ * part can be switched off ({@link FastPathOptions}: explicitly, or {@code -Ddensenet4j.PART=false}).
+ * The zoo's own graphs are built caching convolution outputs, so {@code convCache=false} only
+ * leaves other graphs' cache mode alone.
+ */
+public final class FastPath {
+
+    /** LayerVertex's runtime layer, which {@link FastReluLayer} takes over. */
+    private static final Field LAYER_FIELD = field(LayerVertex.class, "layer");
+    /** ConvolutionLayer's helper, which {@link OneDnnConvHelper} takes over. */
+    private static final Field CONV_HELPER_FIELD = field(ConvolutionLayer.class, "helper");
+    /** ComputationGraph's vertices by name, which must name the same objects as its vertex array. */
+    private static final Field VERTICES_MAP_FIELD = field(ComputationGraph.class, "verticesMap");
+
+    private FastPath() {
+    }
+
+    /**
+     * Installs the fast path on {@code graph} (initialised).
+     *
+     * @return {@code graph}, for chaining
+     */
+    public static ComputationGraph install(ComputationGraph graph) {
+        return install(graph, FastPathOptions.fromSystemProperties());
+    }
+
+    /**
+     * Installs the parts of the fast path {@code options} leave on.
+     *
+     * @return {@code graph}, for chaining
+     */
+    public static ComputationGraph install(ComputationGraph graph, FastPathOptions options) {
+        if (options.oneDnnConv()) {
+            installConvHelper(graph);
+        }
+        if (options.fastMerge()) {
+            installFastMerge(graph);
+        }
+        FastBatchNormHelper.install(graph, options);
+        CacheMode mode = graph.getConfiguration().getCacheMode();
+        if (options.convCache() && (mode == null || mode == CacheMode.NONE)) {
+            // Both: the configuration opens the cache's workspace, the layers decide to use it.
+            graph.getConfiguration().setCacheMode(CacheMode.DEVICE);
+            graph.setCacheMode(CacheMode.DEVICE);
+        }
+        if (options.fastRelu()) {
+            installFastRelu(graph, options);
+        }
+        return graph;
+    }
+
+    /** Whether any part of the fast path runs in {@code graph} (its replicas should then run it too). */
+    public static boolean runsIn(ComputationGraph graph) {
+        if (graph.getLayers() == null) {
+            return false;
+        }
+        for (Layer layer : graph.getLayers()) {
+            if (layer instanceof FastReluLayer || layer instanceof ConvolutionLayer conv
+                    && conv.getHelper() instanceof OneDnnConvHelper) {
+                return true;
+            }
+        }
+        return FastBatchNormHelper.installed(graph)
+                || java.util.Arrays.stream(graph.getVertices()).anyMatch(v -> v instanceof FastMergeVertex);
+    }
+
+    /** Gives each ConvolutionLayer on DL4J's oneDNN helper an {@link OneDnnConvHelper} instead. */
+    private static void installConvHelper(ComputationGraph graph) {
+        if (CONV_HELPER_FIELD == null || graph.getLayers() == null || !OneDnnConvHelper.available()) {
+            return;
+        }
+        for (Layer layer : graph.getLayers()) {
+            if (layer instanceof ConvolutionLayer conv && conv.getHelper() != null
+                    && conv.getHelper().getClass() == MKLDNNConvHelper.class) {
+                try {
+                    CONV_HELPER_FIELD.set(conv, new OneDnnConvHelper(graph.getConfiguration().getDataType()));
+                } catch (IllegalAccessException e) {
+                    return; // cannot happen once setAccessible succeeded; DL4J's helper stays
+                }
+            }
+        }
+    }
+
+    /** Swaps each MergeVertex of {@code graph} for a {@link FastMergeVertex} on the same inputs and outputs. */
+    @SuppressWarnings("unchecked")
+    private static void installFastMerge(ComputationGraph graph) {
+        GraphVertex[] vertices = graph.getVertices();
+        if (VERTICES_MAP_FIELD == null || vertices == null) {
+            return;
+        }
+        try {
+            Map<String, GraphVertex> byName = (Map<String, GraphVertex>) VERTICES_MAP_FIELD.get(graph);
+            for (int i = 0; i < vertices.length; i++) {
+                FastMergeVertex fast = FastMergeVertex.replacing(vertices[i]);
+                if (fast != null && byName.get(vertices[i].getVertexName()) == vertices[i]) {
+                    vertices[i] = fast;
+                    byName.put(fast.getVertexName(), fast);
+                }
+            }
+        } catch (IllegalAccessException | ClassCastException e) {
+            // cannot happen once setAccessible succeeded; DL4J's vertices stay
+        }
+    }
+
+    /** Swaps each plain-ReLU ActivationLayer of {@code graph} for a {@link FastReluLayer} on the same configuration. */
+    private static void installFastRelu(ComputationGraph graph, FastPathOptions options) {
+        Layer[] layers = graph.getLayers();
+        if (LAYER_FIELD == null || layers == null || graph.getVertices() == null) {
+            return;
+        }
+        for (GraphVertex vertex : graph.getVertices()) {
+            if (!(vertex instanceof LayerVertex lv) || !FastReluLayer.replaces(lv.getLayer())) {
+                continue;
+            }
+            Layer old = lv.getLayer();
+            FastReluLayer fast = new FastReluLayer(old.conf(), graph.getConfiguration().getDataType(), options);
+            fast.setIndex(old.getIndex());
+            fast.setListeners(old.getListeners());
+            fast.setCacheMode(graph.getConfiguration().getCacheMode());
+            try {
+                LAYER_FIELD.set(lv, fast);
+            } catch (IllegalAccessException e) {
+                return; // cannot happen once setAccessible succeeded
+            }
+            for (int i = 0; i < layers.length; i++) {
+                if (layers[i] == old) {
+                    layers[i] = fast;
+                }
+            }
+        }
+    }
+
+    /** A private field of DL4J's made accessible, or null in a DL4J version without it (the fast part then stays off). */
+    private static Field field(Class<?> owner, String name) {
+        try {
+            Field f = owner.getDeclaredField(name);
+            f.setAccessible(true);
+            return f;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+}

@@ -1,0 +1,55 @@
+package org.densenet4j.engine;
+
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * How the compiled engines ({@link CompiledGraph}, {@link CompiledTrainer}) lay out and plan a
+ * graph. The defaults are the fast ones; the options exist for comparisons. The one place they are
+ * read from system properties is {@link #fromSystemProperties()}; every {@code compile} method has
+ * an overload taking them explicitly.
+ *
+ * @param layout        the feature maps' layout, one of {@code nchw}, {@code nhwc}, {@code nChw8c},
+ *                      {@code nChw16c}; empty to let the engine choose (oneDNN's blocked layout
+ *                      where every channel count fills whole blocks, else NHWC)
+ * @param inPlaceConcat whether a dense block's concatenations are built in place in one buffer
+ *                      (inference)
+ */
+public record EngineOptions(Optional<String> layout, boolean inPlaceConcat) {
+
+    private static final java.util.Set<String> LAYOUTS = java.util.Set.of("nchw", "nhwc", "nChw8c", "nChw16c");
+
+    /** Checks the layout's name. */
+    public EngineOptions {
+        layout.ifPresent(l -> {
+            if (!LAYOUTS.contains(l)) {
+                throw new IllegalArgumentException("layout '" + l + "': expected one of " + LAYOUTS);
+            }
+        });
+    }
+
+    /** The engine's own choices. */
+    public static EngineOptions defaults() {
+        return new EngineOptions(Optional.empty(), true);
+    }
+
+    /**
+     * The defaults, changed by {@code -Ddensenet4j.compiledLayout=nchw|nhwc|nChw8c|nChw16c} and
+     * {@code -Ddensenet4j.inPlaceConcat=false}.
+     */
+    public static EngineOptions fromSystemProperties() {
+        String layout = System.getProperty("densenet4j.compiledLayout");
+        return new EngineOptions(Optional.ofNullable(layout).map(String::trim).filter(l -> !l.isEmpty()),
+                !"false".equals(System.getProperty("densenet4j.inPlaceConcat", "").toLowerCase(Locale.ROOT)));
+    }
+
+    /** These options with the feature maps in {@code layout}. */
+    public EngineOptions withLayout(String layout) {
+        return new EngineOptions(Optional.of(layout), inPlaceConcat);
+    }
+
+    /** These options with concatenations in place or not. */
+    public EngineOptions withInPlaceConcat(boolean inPlace) {
+        return new EngineOptions(layout, inPlace);
+    }
+}

@@ -1,0 +1,475 @@
+package org.densenet4j.engine;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.binary;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.primitive_desc_base;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.engine.ir.Graph;
+import org.densenet4j.engine.ir.Node;
+import org.densenet4j.onednn.HostArrays;
+import org.densenet4j.onednn.OneDnn;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A compiled trainer's plan for one input shape: every value's buffer and its gradient's, the
+ * forward and the backward pass as fixed lists of oneDNN primitives (planned by the
+ * {@link TrainingOp}s), and the loss between them. Planning allocates nothing: {@link #bytes()}
+ * says what {@link #allocate()} will.
+ */
+final class TrainingPlan {
+
+    final List<String> labels = new ArrayList<>();
+    private final ComputationGraph graph;
+    private final String input;
+    private final long classes;
+    /** LossMCXENT's clipping of the probabilities in the logarithm. */
+    private final double clip;
+    /** The softmax probabilities of the last batch. */
+    private float[] probabilities;
+    private final memory.format_tag layout;
+    private final Map<String, Value> values = new HashMap<>();
+    /** The forward and the backward pass's steps, in the order they run. */
+    final List<Step> forward = new ArrayList<>();
+    final List<Step> backward = new ArrayList<>();
+    private final List<Bound> bound = new ArrayList<>();
+    private final List<BytePointer> owned = new ArrayList<>();
+    /** Memories of the plan's own buffers, bound when the plan is allocated, with their sizes. */
+    private final List<memory> pending = new ArrayList<>();
+    private final List<Long> pendingBytes = new ArrayList<>();
+    /** Views into a pending memory (a merge's parts), bound to it when it is. */
+    private final List<Map.Entry<memory, memory>> pendingViews = new ArrayList<>();
+    /** Values whose gradient has been written by a backward step already (later ones add to it). */
+    private final Set<String> written = new HashSet<>();
+    private final List<memory> scratchMemories = new ArrayList<>();
+    private long scratchBytes;
+    /**
+     * Short-lived buffers shared by all steps, by role: a batch norm's or convolution's output in
+     * its own layout before conversion, an output gradient converted for one, its input gradient
+     * before conversion, a gradient share before it is added.
+     */
+    static final int OUT = 0;
+    static final int DIFF_DST = 1;
+    static final int DIFF_SRC = 2;
+    static final int SHARE = 3;
+    private final List<List<memory>> transients = List.of(new ArrayList<>(), new ArrayList<>(),
+            new ArrayList<>(), new ArrayList<>());
+    private final long[] transientBytes = new long[4];
+    /** Gradient buffers, reused once a value's gradient has been read by its producer's backward step. */
+    private final List<Long> gradBuffers = new ArrayList<>();
+    private final List<Integer> freeGradBuffers = new ArrayList<>();
+    private final Map<String, Integer> gradBufferOf = new HashMap<>();
+    /** Views into values' gradients (a merge's parts), bound with them. */
+    private final List<Map.Entry<String, memory>> gradViews = new ArrayList<>();
+    private final List<Runnable> afterBackward = new ArrayList<>();
+    private memory inputMemory;
+    private memory logits;
+    private memory logitsGrad;
+
+    TrainingPlan(ComputationGraph graph, Graph ir, EngineOptions options, long[] inputShape) {
+        this.graph = graph;
+        this.input = ir.input();
+        this.layout = Layouts.choose(ir, inputShape[1], options);
+        memory.desc plain = new memory.desc(inputShape, memory.data_type.f32, memory.format_tag.nchw);
+        inputMemory = OneDnn.unbound(plain);
+        // The input's gradient is computed only where a layer other than a convolution reads it.
+        values.put(input, new Value(plain, inputShape, inputMemory, OneDnn.unbound(plain)));
+        Node.Dense output = (Node.Dense) ir.nodes().get(ir.nodes().size() - 1);
+        this.classes = output.out();
+        this.clip = output.loss().clip();
+        List<TrainingOp> ops = ir.nodes().stream().map(TrainingOp::of).toList();
+        for (int i = 0; i < ops.size(); i++) {
+            labels.add("-- " + ir.nodes().get(i).name());
+            ops.get(i).forward(this);
+        }
+        for (int i = ops.size() - 1; i >= 0; i--) {
+            ops.get(i).backward(this);
+            Integer done = gradBufferOf.get(ir.nodes().get(i).name()); // read by its producer: free again
+            if (done != null) {
+                freeGradBuffers.add(done);
+            }
+        }
+    }
+
+    /** What {@link #allocate} allocates: each buffer with room to align it to 64 bytes. */
+    long bytes() {
+        long total = aligned(scratchBytes);
+        for (long b : transientBytes) {
+            total += aligned(b);
+        }
+        for (long b : gradBuffers) {
+            total += aligned(b);
+        }
+        for (long b : pendingBytes) {
+            total += aligned(b);
+        }
+        return total;
+    }
+
+    private static long aligned(long bytes) {
+        return Math.max(bytes, 1) + 64;
+    }
+
+    /**
+     * Allocates the plan's buffers and binds its memories to them, after checking that they fit in
+     * what JavaCPP may still allocate: a batch too large fails here, in one line, not in the middle
+     * of a step with an OutOfMemoryError.
+     */
+    TrainingPlan allocate() {
+        long[] shape = values.get(input).dims();
+        NativeMemory.check(bytes(), "training a batch of " + java.util.Arrays.toString(shape)
+                + " with the compiled trainer", "train a smaller batch");
+        for (int i = 0; i < pending.size(); i++) {
+            pending.get(i).set_data_handle(aligned(allocate(pendingBytes.get(i))));
+        }
+        pendingViews.forEach(e -> e.getKey().set_data_handle(e.getValue().get_data_handle()));
+        BytePointer scratch = allocate(scratchBytes);
+        scratchMemories.forEach(m -> m.set_data_handle(scratch));
+        for (int role = 0; role < transients.size(); role++) {
+            BytePointer buffer = allocate(transientBytes[role]);
+            transients.get(role).forEach(m -> m.set_data_handle(aligned(buffer)));
+        }
+        List<BytePointer> grads = gradBuffers.stream().map(this::allocate).toList();
+        gradBufferOf.forEach((v, i) -> values.get(v).grad().set_data_handle(aligned(grads.get(i))));
+        gradViews.forEach(e -> e.getValue().set_data_handle(aligned(grads.get(gradBufferOf.get(e.getKey())))));
+        return this;
+    }
+
+    private BytePointer allocate(long bytes) {
+        BytePointer p = new BytePointer(Math.max(bytes, 1) + 64);
+        owned.add(p);
+        return p;
+    }
+
+    /** The value named {@code name}, planned already. */
+    Value value(String name) {
+        return values.get(name);
+    }
+
+    /** The graph's input. */
+    String input() {
+        return input;
+    }
+
+    /** The graph trained, whose parameter and gradient arrays the plan's memories are bound to. */
+    ComputationGraph graph() {
+        return graph;
+    }
+
+    /** The logits' memory, of {@code desc}, with their gradient's beside it (for the output layer). */
+    memory logits(memory.desc desc) {
+        logits = owned(desc);
+        logitsGrad = owned(desc);
+        return logits;
+    }
+
+    memory logitsGrad() {
+        return logitsGrad;
+    }
+
+    /** The softmax probabilities of the last batch run, [N * classes]. */
+    float[] probabilities() {
+        return probabilities;
+    }
+
+    /** Runs {@code r} after each backward pass. */
+    void afterBackward(Runnable r) {
+        afterBackward.add(r);
+    }
+
+    /** {@code view} (part of {@code of}), bound when {@code of} is. */
+    void viewOfData(memory view, memory of) {
+        pendingViews.add(Map.entry(view, of));
+    }
+
+    /** {@code view} (part of value {@code value}'s gradient), bound with that gradient's buffer. */
+    void viewOfGradient(String value, memory view) {
+        gradViews.add(Map.entry(value, view));
+    }
+
+    /** A step of {@code p} with {@code args}, labelled {@code label}, added to {@code steps}. */
+    void step(List<Step> steps, primitive p, IntMemoryMap args, String label) {
+        steps.add(new Step(p, args));
+        labels.add(label);
+    }
+
+    /** A new value of {@code dims} in the plan's layout, with buffers for it and its gradient. */
+    Value newValue(String name, long[] dims) {
+        memory.desc desc = new memory.desc(dims, memory.data_type.f32, layout);
+        Value v = new Value(desc, dims, owned(desc), OneDnn.unbound(desc));
+        values.put(name, v);
+        return v;
+    }
+
+    /** A memory of {@code desc} with a buffer of its own, allocated with the plan's. */
+    memory owned(memory.desc desc) {
+        memory m = OneDnn.unbound(desc);
+        pending.add(m);
+        pendingBytes.add(desc.get_size());
+        return m;
+    }
+
+    private Pointer aligned(BytePointer p) {
+        return HostArrays.at((p.address() + 63) & ~63L);
+    }
+
+    /** A memory of {@code desc} in the shared buffer of {@code role}, valid until the next step of that role. */
+    memory transientMemory(int role, memory.desc desc) {
+        transientBytes[role] = Math.max(transientBytes[role], desc.get_size());
+        memory m = OneDnn.unbound(desc);
+        transients.get(role).add(m);
+        return m;
+    }
+
+    /** Gives {@code value}'s gradient a buffer (a free one that fits, else a new one) when it is first written. */
+    private void gradBuffer(String value) {
+        long bytes = values.get(value).desc().get_size();
+        Integer best = null;
+        for (Integer i : freeGradBuffers) {
+            if (gradBuffers.get(i) >= bytes && (best == null || gradBuffers.get(i) < gradBuffers.get(best))) {
+                best = i;
+            }
+        }
+        if (best == null) {
+            gradBuffers.add(bytes);
+            best = gradBuffers.size() - 1;
+        } else {
+            freeGradBuffers.remove(best);
+        }
+        gradBufferOf.put(value, best);
+    }
+
+    /** A memory over one parameter (or its gradient) of a layer, bound to the graph's arrays on every step. */
+    memory param(String layer, String key, boolean gradient, memory.desc desc) {
+        memory m = OneDnn.unbound(desc);
+        bound.add(new Bound(m, () -> gradient ? gradientOf(layer, key)
+                : HostArrays.pointer(graph.getLayer(layer).getParam(key))));
+        return m;
+    }
+
+    /**
+     * Where a parameter's gradient lies in the graph's gradient array: at the parameter's own offset
+     * in the parameter array (DL4J lays both out alike, layer by layer and parameter by parameter).
+     */
+    private Pointer gradientOf(String layer, String key) {
+        return HostArrays.at(HostArrays.address(graph.getFlattenedGradients()) + offsetBytes(graph, layer, key));
+    }
+
+    /**
+     * Where a backward step writes its share of {@code value}'s gradient: the gradient itself when it
+     * is the first share, else a temporary that {@link #accumulate} then adds to it.
+     */
+    memory gradientTarget(String value) {
+        Value v = values.get(value);
+        if (!written.contains(value)) {
+            gradBuffer(value);
+            return v.grad();
+        }
+        return transientMemory(SHARE, v.desc());
+    }
+
+    void accumulate(String value, memory target) {
+        Value v = values.get(value);
+        if (written.add(value)) {
+            return;
+        }
+        var pd = new binary.primitive_desc(new binary.desc(dnnl.algorithm.binary_add, v.desc(), v.desc(),
+                v.desc()), attr(), OneDnn.ENGINE);
+        add(backward, new binary(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC_0, v.grad(),
+                dnnl.DNNL_ARG_SRC_1, target, dnnl.DNNL_ARG_DST, v.grad()));
+    }
+
+    // ---- shared
+
+    /** {@code m}, or a copy of it in layout {@code wanted} made by a step added to {@code steps}. */
+    memory converted(List<Step> steps, memory m, memory.desc wanted) {
+        if (m.get_desc().equals(wanted)) {
+            return m;
+        }
+        memory copy = owned(wanted);
+        convert(steps, m, copy);
+        return copy;
+    }
+
+    /** An output gradient as a backward step wants it: itself, or a short-lived converted copy. */
+    memory convertedTransient(memory grad, memory.desc wanted) {
+        if (grad.get_desc().equals(wanted)) {
+            return grad;
+        }
+        memory copy = transientMemory(DIFF_DST, wanted);
+        convert(backward, grad, copy);
+        return copy;
+    }
+
+    /** A step converting {@code from} into {@code to}, unless they are the same memory. */
+    void convert(List<Step> steps, memory from, memory to) {
+        if (from != to) {
+            steps.add(new Step(new reorder(from, to), OneDnn.args(dnnl.DNNL_ARG_FROM, from, dnnl.DNNL_ARG_TO, to)));
+            labels.add("reorder");
+        }
+    }
+
+    static memory.desc any(long[] dims) {
+        return new memory.desc(dims, memory.data_type.f32, memory.format_tag.any);
+    }
+
+    static boolean referenceOnly(primitive_desc_base pd) {
+        return pd.impl_info_str().getString().startsWith("ref");
+    }
+
+    static primitive_attr attr() {
+        primitive_attr attr = new primitive_attr();
+        attr.set_scratchpad_mode(dnnl.scratchpad_mode.user);
+        return attr;
+    }
+
+    void add(List<Step> steps, primitive p, primitive_desc_base pd, IntMemoryMap args) {
+        memory.desc scratchDesc = pd.scratchpad_desc();
+        scratchBytes = Math.max(scratchBytes, scratchDesc.get_size() + 64);
+        memory m = OneDnn.unbound(scratchDesc);
+        scratchMemories.add(m);
+        args.put(dnnl.DNNL_ARG_SCRATCHPAD, m);
+        steps.add(new Step(p, args));
+        labels.add((steps == forward ? "forward " : "backward ") + pd.impl_info_str().getString());
+    }
+
+
+    /**
+     * One step's forward and backward passes on {@code x} with one-hot (or soft) labels {@code y}:
+     * returns the summed cross-entropy; the gradients are in the graph's gradient array after.
+     */
+    double run(INDArray x, float[] y) {
+        inputMemory.set_data_handle(HostArrays.pointer(x));
+        for (Bound b : bound) {
+            b.memory().set_data_handle(b.address().get());
+        }
+        stream s = OneDnn.STREAM.get();
+        for (Step step : forward) {
+            step.primitive().execute(s, step.args());
+        }
+        s._wait();
+        double loss = softmaxCrossEntropy(y);
+        for (Step step : backward) {
+            step.primitive().execute(s, step.args());
+        }
+        s._wait();
+        afterBackward.forEach(Runnable::run);
+        return loss;
+    }
+
+    /**
+     * Softmax of the logits and DL4J's multi-class cross-entropy: the loss summed over the batch
+     * (probabilities clipped to [1e-10, 1 - 1e-10] in the logarithm, as LossMCXENT does), and the
+     * logits' gradient {@code p - y} (summed-loss convention: DL4J's updater divides by the batch).
+     */
+    private double softmaxCrossEntropy(float[] y) {
+        int classes = (int) this.classes;
+        int n = y.length / classes;
+        float[] z = new float[y.length];
+        new FloatPointer(logits.get_data_handle()).get(z);
+        float[] grad = new float[y.length];
+        float[] probabilities = new float[y.length];
+        double eps = clip;
+        double loss = 0;
+        for (int i = 0; i < n; i++) {
+            int o = i * classes;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < classes; k++) {
+                max = Math.max(max, z[o + k]);
+            }
+            double sum = 0;
+            for (int k = 0; k < classes; k++) {
+                sum += Math.exp(z[o + k] - max);
+            }
+            for (int k = 0; k < classes; k++) {
+                double p = Math.exp(z[o + k] - max) / sum;
+                probabilities[o + k] = (float) p;
+                grad[o + k] = (float) (p - y[o + k]);
+                if (y[o + k] != 0) {
+                    loss -= y[o + k] * Math.log(Math.min(Math.max(p, eps), 1 - eps));
+                }
+            }
+        }
+        new FloatPointer(logitsGrad.get_data_handle()).put(grad);
+        this.probabilities = probabilities;
+        return loss;
+    }
+
+    /**
+     * The running statistics' entries in the gradient array, as DL4J's BatchNormalization writes them:
+     * the old value minus the new one (mean and variance: {@code decay * old + (1 - decay) * batch};
+     * log10 standard deviation: of that variance), so that the step {@code params -= gradient} sets
+     * the new value (the updater leaves these entries alone).
+     */
+    void runningStatistics(Node.Norm b, memory batchMean, memory batchVar) {
+        int c = (int) values.get(b.name()).dims()[1];
+        float[] mean = new float[c];
+        float[] var = new float[c];
+        new FloatPointer(batchMean.get_data_handle()).get(mean);
+        new FloatPointer(batchVar.get_data_handle()).get(var);
+        Layer layer = graph.getLayer(b.name());
+        double decay = b.decay();
+        float[] globalMean = floats(layer.getParam("mean"), c);
+        float[] meanGrad = new float[c];
+        for (int i = 0; i < c; i++) {
+            meanGrad[i] = (float) ((globalMean[i] - mean[i]) * (1 - decay));
+        }
+        put(gradientOf(b.name(), "mean"), meanGrad);
+        String key = b.logStd() ? "log10stdev" : "var";
+        float[] global = floats(layer.getParam(key), c);
+        float[] grad = new float[c];
+        for (int i = 0; i < c; i++) {
+            if (b.logStd()) {
+                double old = Math.pow(10, 2.0 * global[i]);
+                double updated = decay * old + (1 - decay) * var[i];
+                grad[i] = (float) (0.5 * Math.log10(old / updated));
+            } else {
+                grad[i] = (float) ((global[i] - var[i]) * (1 - decay));
+            }
+        }
+        put(gradientOf(b.name(), key), grad);
+    }
+
+    /** A dense float parameter's values, read where it lies. */
+    private float[] floats(INDArray param, int n) {
+        float[] values = new float[n];
+        new FloatPointer(HostArrays.pointer(param)).get(values);
+        return values;
+    }
+
+    private void put(Pointer at, float[] values) {
+        new FloatPointer(at).put(values);
+    }
+
+    /** A parameter's offset in bytes in the graph's flattened parameter (and gradient) array. */
+    static long offsetBytes(ComputationGraph graph, String layer, String key) {
+        return HostArrays.address(graph.getLayer(layer).getParam(key)) - HostArrays.address(graph.params());
+    }
+
+    /** A value: a feature map (or the pooled features) in the plan's layout, and its gradient. */
+    record Value(memory.desc desc, long[] dims, memory data, memory grad) {
+    }
+
+    record Step(primitive primitive, IntMemoryMap args) {
+    }
+
+    /** A user memory bound on every step to an array of the graph (a parameter or gradient slice, the input). */
+    record Bound(memory memory, java.util.function.Supplier<Pointer> address) {
+    }
+}

@@ -1,0 +1,91 @@
+package org.densenet4j.onednn;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * The engines' memory planner: buffers shared by the values of a schedule. A value takes the
+ * smallest free buffer that holds it (a buffer grows when none does) and gives it back after its
+ * last use, so a plan needs a few buffers, not one per value; memories are made over a buffer
+ * before it exists and bound to it by {@link #allocate()}.
+ */
+public final class BufferPlanner {
+    private final List<Long> capacity = new ArrayList<>();
+    private final List<Boolean> free = new ArrayList<>();
+    private final List<List<Placed>> users = new ArrayList<>();
+    private final List<memory> owned = new ArrayList<>();
+
+    /** A free buffer of at least {@code bytes}, taken until {@link #release}d: its slot number. */
+    public int take(long bytes) {
+        int best = -1; // the smallest free buffer that holds it, else the largest free one (to grow)
+        for (int i = 0; i < capacity.size(); i++) {
+            if (free.get(i) && (best < 0 || better(i, best, bytes))) {
+                best = i;
+            }
+        }
+        if (best < 0) {
+            capacity.add(bytes);
+            free.add(true);
+            users.add(new ArrayList<>());
+            best = capacity.size() - 1;
+        }
+        capacity.set(best, Math.max(bytes, capacity.get(best)));
+        free.set(best, false);
+        return best;
+    }
+
+    private boolean better(int slot, int than, long bytes) {
+        boolean fits = capacity.get(slot) >= bytes;
+        boolean thanFits = capacity.get(than) >= bytes;
+        if (fits != thanFits) {
+            return fits;
+        }
+        return fits ? capacity.get(slot) < capacity.get(than) : capacity.get(slot) > capacity.get(than);
+    }
+
+    /** Gives slot {@code slot} back: a later {@link #take} may share its buffer. */
+    public void release(int slot) {
+        free.set(slot, true);
+    }
+
+    private record Placed(memory memory, long offset) {
+    }
+
+    /** A memory of {@code desc} over slot {@code slot}'s buffer (bound when the buffers exist). */
+    public memory over(int slot, memory.desc desc) {
+        return over(slot, desc, 0);
+    }
+
+    /** A memory of {@code desc} starting {@code offset} bytes into slot {@code slot}'s buffer. */
+    public memory over(int slot, memory.desc desc, long offset) {
+        memory m = OneDnn.unbound(desc);
+        users.get(slot).add(new Placed(m, offset));
+        return m;
+    }
+
+    /** Adds the buffers and the memories made over them to {@code natives}. */
+    public void addTo(Set<Pointer> natives) {
+        users.forEach(placed -> placed.forEach(p -> natives.add(p.memory())));
+        natives.addAll(owned);
+    }
+
+    /** Allocates the buffers (64-byte aligned, by oneDNN) and binds every memory made over them. */
+    public long allocate() {
+        long total = 0;
+        for (int i = 0; i < capacity.size(); i++) {
+            memory buffer = new memory(new memory.desc(new long[] {capacity.get(i)}, memory.data_type.u8,
+                    memory.format_tag.a), OneDnn.ENGINE);
+            owned.add(buffer);
+            total += capacity.get(i);
+            long base = buffer.get_data_handle().address();
+            for (Placed p : users.get(i)) {
+                p.memory().set_data_handle(HostArrays.at(base + p.offset()));
+            }
+        }
+        return total;
+    }
+}

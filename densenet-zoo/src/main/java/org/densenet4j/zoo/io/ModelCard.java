@@ -1,0 +1,105 @@
+package org.densenet4j.zoo.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+import org.nd4j.shade.jackson.core.type.TypeReference;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
+
+/**
+ * What travels with a model's weights, so that a model is used as it was trained (as torchvision's
+ * weights enums carry their transforms): the input preprocessing, the input size it was trained at,
+ * its class names, and where its weights came from. Stored as plain JSON in the model zip (entry
+ * {@value #ENTRY}), read without Java deserialisation.
+ *
+ * @param preprocessing how images are normalised: {@code caffe} (BGR, mean-subtracted, x0.017: the
+ *                      seed's Caffe-converted weights), {@code torch} (RGB, ImageNet mean/std:
+ *                      keras.applications' and torchvision's), {@code none}, or {@link #STORED}
+ *                      (the DataNormalization stored in the zip by training here)
+ * @param inputHeight   the training input height
+ * @param inputWidth    the training input width
+ * @param inputChannels the input channels
+ * @param labels        the class names, in output order (empty when unknown)
+ * @param source        provenance: for converted weights {@code file}, {@code sha256}, {@code format},
+ *                      {@code layout}; for trained models what they were trained from
+ */
+public record ModelCard(String preprocessing, int inputHeight, int inputWidth, int inputChannels, List<String> labels,
+                        Map<String, String> source) {
+
+    /** The zip entry holding the card. */
+    public static final String ENTRY = "densenet4j-card.json";
+    /** The preprocessing of a model trained here: the normaliser stored beside it. */
+    public static final String STORED = "stored";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long MAX_BYTES = 16L << 20;
+
+    /** A card; the lists and maps are copied. */
+    public ModelCard {
+        labels = labels == null ? List.of() : List.copyOf(labels);
+        source = source == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(source));
+    }
+
+    /** The card as JSON. */
+    public String toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("preprocessing", preprocessing);
+        m.put("input", List.of(inputHeight, inputWidth, inputChannels));
+        m.put("labels", labels);
+        m.put("source", source);
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write a model card", e);
+        }
+    }
+
+    /** A card from its JSON. */
+    static ModelCard fromJson(String json) throws IOException {
+        Map<String, Object> m = JSON.readValue(json, new TypeReference<Map<String, Object>>() { });
+        try {
+            List<?> input = (List<?>) m.get("input");
+            @SuppressWarnings("unchecked")
+            List<String> labels = (List<String>) m.getOrDefault("labels", List.of());
+            @SuppressWarnings("unchecked")
+            Map<String, String> source = (Map<String, String>) m.getOrDefault("source", Map.of());
+            labels.forEach(String.class::cast);
+            source.forEach((k, v) -> String.class.cast(v));
+            return new ModelCard((String) m.get("preprocessing"), ((Number) input.get(0)).intValue(),
+                    ((Number) input.get(1)).intValue(), ((Number) input.get(2)).intValue(), labels, source);
+        } catch (ClassCastException | NullPointerException | IndexOutOfBoundsException e) {
+            throw new IOException("not a model card: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The card stored in a model zip, or empty for a zip written without one (by DL4J, or by an
+     * earlier DenseNet4J).
+     *
+     * @throws IOException naming the file when it is not a zip or its card is damaged
+     */
+    public static Optional<ModelCard> read(Path zip) throws IOException {
+        try (ZipFile z = new ZipFile(zip.toFile())) {
+            ZipEntry e = z.getEntry(ENTRY);
+            if (e == null) {
+                return Optional.empty();
+            }
+            try (InputStream in = z.getInputStream(e)) {
+                byte[] b = in.readNBytes((int) MAX_BYTES + 1);
+                if (b.length > MAX_BYTES) {
+                    throw new IOException("its " + ENTRY + " is over " + MAX_BYTES + " bytes");
+                }
+                return Optional.of(fromJson(new String(b, StandardCharsets.UTF_8)));
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(zip + ": cannot read its model card (" + e.getMessage() + ")", e);
+        }
+    }
+}

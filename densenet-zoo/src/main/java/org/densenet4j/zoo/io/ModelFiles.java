@@ -1,0 +1,333 @@
+package org.densenet4j.zoo.io;
+
+import org.densenet4j.dl4j.FastPath;
+import org.densenet4j.dl4j.NativeDefaults;
+import org.densenet4j.zoo.DenseNetBuilder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+
+import org.deeplearning4j.common.resources.DL4JResources;
+import org.deeplearning4j.common.resources.ResourceType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.deeplearning4j.zoo.PretrainedType;
+
+/**
+ * DL4J model zips on disk: written atomically with a SHA-256 sidecar, read back only when the
+ * checksum matches, and kept in DL4J's zoo cache ({@code ~/.deeplearning4j/models/<model>/}, moved
+ * by the system property {@value DL4JResources#DL4J_RESOURCES_DIR_PROPERTY}).
+ *
+ * <p>Nothing here ever leaves a half-written file at a target path: a model is written to a
+ * temporary file beside the target, checked by reading it back, and renamed into place. A file
+ * that fails its check is deleted and the file it would have replaced is kept.
+ */
+public final class ModelFiles {
+
+    /** Suffix of the checksum file written beside every model zip. */
+    public static final String CHECKSUM_SUFFIX = ".sha256";
+
+    private ModelFiles() {
+    }
+
+    /** Where the zoo cache keeps the pretrained model {@code modelName} of {@code type}. */
+    public static Path cachedModel(String modelName, PretrainedType type) {
+        Path dir = DL4JResources.getDirectory(ResourceType.ZOO_MODEL, modelName).toPath();
+        return dir.resolve(modelName + "_" + type.name().toLowerCase(Locale.ROOT) + ".zip");
+    }
+
+    /**
+     * Writes {@code graph} to {@code target} (without updater state) and its checksum beside it.
+     *
+     * @param replace whether an existing file at {@code target} may be replaced
+     * @throws FileAlreadyExistsException if {@code target} exists and {@code replace} is false
+     * @throws IOException if writing or the read-back check fails; {@code target} is then untouched
+     */
+    public static void write(ComputationGraph graph, Path target, boolean replace) throws IOException {
+        write(graph, target, replace, null, java.util.Map.of());
+    }
+
+    /**
+     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean)} does, with a
+     * normaliser and named objects (for example the class labels) stored in the same zip, all of it
+     * before the zip is renamed into place.
+     *
+     * @param normalizer the input normalisation to store with the model, or null
+     * @param objects    serialisable objects stored under their names ({@code ModelSerializer.getObjectFromFile})
+     */
+    public static void write(ComputationGraph graph, Path target, boolean replace,
+                             org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer,
+                             java.util.Map<String, ?> objects) throws IOException {
+        write(graph, target, replace, normalizer, objects, false);
+    }
+
+    /**
+     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean, org.nd4j.linalg.dataset.api.preprocessor.Normalizer, java.util.Map)}
+     * does, with the updater state too when {@code saveUpdater} (a training checkpoint, to be read
+     * back with {@link #read(Path, boolean, boolean)}).
+     */
+    public static void write(ComputationGraph graph, Path target, boolean replace,
+                             org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer,
+                             java.util.Map<String, ?> objects, boolean saveUpdater) throws IOException {
+        write(graph, target, replace, normalizer, objects, saveUpdater, null);
+    }
+
+    /**
+     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean, org.nd4j.linalg.dataset.api.preprocessor.Normalizer, java.util.Map, boolean)}
+     * does, with its {@link ModelCard} (preprocessing, input size, labels, provenance), unless null.
+     */
+    public static void write(ComputationGraph graph, Path target, boolean replace,
+                             org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?> normalizer,
+                             java.util.Map<String, ?> objects, boolean saveUpdater, ModelCard card) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        if (!replace && Files.exists(absolute)) {
+            throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
+        }
+        publish(absolute, tmp -> {
+            ModelSerializer.writeModel(graph, tmp.toFile(), saveUpdater);
+            if (normalizer != null) {
+                ModelSerializer.addNormalizerToModel(tmp.toFile(), normalizer);
+            }
+            for (var e : objects.entrySet()) {
+                ModelSerializer.addObjectToFile(tmp.toFile(), e.getKey(), e.getValue());
+            }
+            if (card != null) {
+                addEntry(tmp, ModelCard.ENTRY, card.toJson().getBytes(StandardCharsets.UTF_8));
+            }
+        }, (tmp, sum) -> verifyReadable(tmp, graph.numParams()));
+    }
+
+    /** Rewrites {@code zip} with one more entry (a temporary copy beside it, renamed over it). */
+    private static void addEntry(Path zip, String name, byte[] data) throws IOException {
+        Path copy = Files.createTempFile(zip.getParent(), "." + zip.getFileName(), ".entry.part");
+        try {
+            try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(
+                    new java.io.BufferedInputStream(Files.newInputStream(zip)));
+                 java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(
+                    new java.io.BufferedOutputStream(Files.newOutputStream(copy)))) {
+                for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                    if (!e.getName().equals(name)) {
+                        out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                        in.transferTo(out);
+                        out.closeEntry();
+                    }
+                }
+                out.putNextEntry(new java.util.zip.ZipEntry(name));
+                out.write(data);
+                out.closeEntry();
+            }
+            Files.move(copy, zip, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(copy);
+        }
+    }
+
+    /** Writes a temporary file beside a target; the file is then vetted and renamed into place. */
+    @FunctionalInterface
+    private interface Fill {
+        void into(Path tmp) throws IOException;
+    }
+
+    /** Vets a complete temporary file, given its SHA-256, before it replaces anything. */
+    @FunctionalInterface
+    private interface Vet {
+        void check(Path tmp, String sha256) throws IOException;
+    }
+
+    /**
+     * The one way files reach their place here: filled in a temporary file beside {@code absolute},
+     * vetted, then renamed into place with its checksum file, so a target is either the whole,
+     * checked file or untouched.
+     */
+    private static void publish(Path absolute, Fill fill, Vet vet) throws IOException {
+        Path dir = absolute.getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName(), ".part");
+        Path tmpSum = Files.createTempFile(dir, "." + absolute.getFileName(), ".sha256.part");
+        try {
+            fill.into(tmp);
+            String sum = sha256(tmp);
+            vet.check(tmp, sum);
+            Files.writeString(tmpSum, sum + "  " + absolute.getFileName() + "\n", StandardCharsets.US_ASCII);
+            Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmpSum, checksumFile(absolute), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+            Files.deleteIfExists(tmpSum);
+        }
+    }
+
+    /**
+     * Reads a model zip, after checking it against its checksum file when there is one.
+     *
+     * @param requireChecksum whether a missing checksum file is an error (it is for the zoo cache)
+     * @throws IOException naming the file if it is missing, fails its checksum, or is not a model zip
+     */
+    public static ComputationGraph read(Path zip, boolean requireChecksum) throws IOException {
+        return read(zip, requireChecksum, false);
+    }
+
+    /**
+     * Reads a model zip as {@link #read(Path, boolean)} does, with its updater state when
+     * {@code loadUpdater} (to continue training from a checkpoint).
+     */
+    public static ComputationGraph read(Path zip, boolean requireChecksum, boolean loadUpdater) throws IOException {
+        if (!Files.isRegularFile(zip)) {
+            throw new IOException(zip + ": no such file");
+        }
+        Path sumFile = checksumFile(zip);
+        if (Files.exists(sumFile)) {
+            String expected = Files.readString(sumFile, StandardCharsets.US_ASCII).trim().split("\\s+")[0];
+            String actual = sha256(zip);
+            if (!expected.equalsIgnoreCase(actual)) {
+                throw new IOException(zip + ": fails its checksum (" + sumFile.getFileName() + " says " + expected
+                        + ", the file hashes to " + actual + "); it is damaged or was replaced: convert it again");
+            }
+        } else if (requireChecksum) {
+            throw new IOException(zip + ": has no checksum file " + sumFile.getFileName() + "; convert it again");
+        }
+        checkZip(zip);
+        NativeDefaults.apply(); // before the model's first array, unless ND4J has loaded
+        try {
+            return FastPath.install(ModelSerializer.restoreComputationGraph(zip.toFile(), loadUpdater));
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            throw new IOException(zip + ": not a DL4J ComputationGraph model zip (" + e + ")", e);
+        }
+    }
+
+    /**
+     * Reads every entry of a model zip through its CRC and checks that the parameters it stores fit
+     * its configuration, before DL4J parses anything: a damaged zip is an IOException here, not an
+     * absurd allocation or a native failure inside DL4J.
+     */
+    private static void checkZip(Path zip) throws IOException {
+        String json = null;
+        long coefficientBytes = -1;
+        int entries = 0;
+        try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(
+                new java.io.BufferedInputStream(Files.newInputStream(zip)))) {
+            byte[] buf = new byte[1 << 16];
+            for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                entries++;
+                java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+                long size = 0;
+                for (int n; (n = in.read(buf)) > 0; ) { // the stream checks each entry's CRC at its end
+                    size += n;
+                    if (e.getName().equals(ModelSerializer.CONFIGURATION_JSON)) {
+                        if (size > MAX_JSON_BYTES) {
+                            throw new IOException("its configuration is over " + MAX_JSON_BYTES + " bytes");
+                        }
+                        text.write(buf, 0, n);
+                    }
+                }
+                if (e.getName().equals(ModelSerializer.CONFIGURATION_JSON)) {
+                    json = text.toString(StandardCharsets.UTF_8);
+                } else if (e.getName().equals(ModelSerializer.COEFFICIENTS_BIN)) {
+                    coefficientBytes = size;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(zip + ": not a readable model zip (" + e.getMessage() + ")", e);
+        }
+        if (entries == 0) {
+            throw new IOException(zip + ": not a DL4J model zip (not a zip file)");
+        }
+        if (json == null || coefficientBytes < 0) {
+            throw new IOException(zip + ": not a DL4J model zip (no " + (json == null ? ModelSerializer.CONFIGURATION_JSON
+                    : ModelSerializer.COEFFICIENTS_BIN) + ")");
+        }
+        long params;
+        try {
+            params = DenseNetBuilder.numParams(org.deeplearning4j.nn.conf.ComputationGraphConfiguration.fromJson(json));
+        } catch (RuntimeException e) {
+            throw new IOException(zip + ": not a DL4J ComputationGraph model zip (its configuration does not parse: "
+                    + e.getMessage() + ")", e);
+        }
+        // coefficients.bin is the flat float32 parameter vector plus a small header.
+        if (coefficientBytes < 4 * params || coefficientBytes > 4 * params + 65_536) {
+            throw new IOException(zip + ": stores " + coefficientBytes + " bytes of parameters for a configuration of "
+                    + params + " parameters");
+        }
+    }
+
+    private static final long MAX_JSON_BYTES = 64L << 20;
+
+    /**
+     * Installs the model zip bundled as class path {@code resource} (with its {@code .sha256} beside
+     * it) at {@code target}: copied to a temporary file, checked against the bundled checksum and
+     * read back, then renamed into place, so {@code target} is either the whole checked model or
+     * untouched.
+     *
+     * @throws IOException naming the resource when it is missing or fails its checksum
+     */
+    public static void installResource(String resource, Path target) throws IOException {
+        String expected;
+        try (InputStream sum = ModelFiles.class.getResourceAsStream(resource + CHECKSUM_SUFFIX)) {
+            if (sum == null) {
+                throw new NoSuchFileException(resource, null, "this build of densenet-zoo has no bundled model there");
+            }
+            expected = new String(sum.readAllBytes(), StandardCharsets.US_ASCII).trim().split("\\s+")[0];
+        }
+        install(() -> ModelFiles.class.getResourceAsStream(resource), expected, resource, target);
+    }
+
+    /** Opens a stream, or returns null when there is nothing to open. */
+    @FunctionalInterface
+    public interface StreamSource {
+        InputStream open() throws IOException;
+    }
+
+    /** Copies {@code source} to {@code target} through a temporary file checked against {@code expectedSha256}. */
+    public static void install(StreamSource source, String expectedSha256, String what, Path target) throws IOException {
+        publish(target.toAbsolutePath(), tmp -> {
+            try (InputStream in = source.open()) {
+                if (in == null) {
+                    throw new NoSuchFileException(what, null, "this build of densenet-zoo has no bundled model there");
+                }
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }, (tmp, sum) -> {
+            if (!sum.equalsIgnoreCase(expectedSha256)) {
+                throw new IOException(what + ": fails its checksum (" + expectedSha256 + " expected, " + sum
+                        + " read); the jar is damaged");
+            }
+            checkZip(tmp);
+        });
+    }
+
+    /** The checksum file beside {@code zip}. */
+    public static Path checksumFile(Path zip) {
+        return zip.resolveSibling(zip.getFileName() + CHECKSUM_SUFFIX);
+    }
+
+    /** The SHA-256 of a file, in lower-case hex. */
+    public static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static void verifyReadable(Path zip, long expectedParams) throws IOException {
+        ComputationGraph back = ModelSerializer.restoreComputationGraph(zip.toFile(), false);
+        if (back.numParams() != expectedParams) {
+            throw new IOException(zip + ": read back " + back.numParams() + " parameters, wrote " + expectedParams);
+        }
+        back.close();
+    }
+}
