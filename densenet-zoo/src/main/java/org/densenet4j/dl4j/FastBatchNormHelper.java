@@ -50,7 +50,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class FastBatchNormHelper implements BatchNormalizationHelper {
 
-    private static final Field HELPER_FIELD = helperField();
+    private static final Field HELPER_FIELD = Dl4jInternals.BATCH_NORM_HELPER;
 
     private final MKLDNNBatchNormHelper oneDnn;
     /** oneDNN directly, its primitives kept per shape; the Java loops where it cannot run. */
@@ -111,16 +111,6 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
             }
         }
         return any;
-    }
-
-    private static Field helperField() {
-        try {
-            Field f = BatchNormalization.class.getDeclaredField("helper");
-            f.setAccessible(true);
-            return f;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null; // another DL4J version: its own helpers run, only slower
-        }
     }
 
     @Override

@@ -24,9 +24,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class FastMergeVertex extends MergeVertex {
 
-    private static final Field SHAPES = field("forwardPassShapes");
-    private static final Field RANK = field("fwdPassRank");
-    private static final Field AXIS = field("mergeAxis");
+    private static final Field SHAPES = Dl4jInternals.MERGE_SHAPES;
+    private static final Field RANK = Dl4jInternals.MERGE_RANK;
+    private static final Field AXIS = Dl4jInternals.MERGE_AXIS;
 
     private final int mergeAxis;
 
@@ -135,13 +135,4 @@ final class FastMergeVertex extends MergeVertex {
         return true;
     }
 
-    private static Field field(String name) {
-        try {
-            Field f = MergeVertex.class.getDeclaredField(name);
-            f.setAccessible(true);
-            return f;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null; // another DL4J version: its own MergeVertex runs
-        }
-    }
 }

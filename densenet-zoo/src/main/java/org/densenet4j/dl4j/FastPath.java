@@ -37,12 +37,9 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
  */
 public final class FastPath {
 
-    /** LayerVertex's runtime layer, which {@link FastReluLayer} takes over. */
-    private static final Field LAYER_FIELD = field(LayerVertex.class, "layer");
-    /** ConvolutionLayer's helper, which {@link OneDnnConvHelper} takes over. */
-    private static final Field CONV_HELPER_FIELD = field(ConvolutionLayer.class, "helper");
-    /** ComputationGraph's vertices by name, which must name the same objects as its vertex array. */
-    private static final Field VERTICES_MAP_FIELD = field(ComputationGraph.class, "verticesMap");
+    private static final Field LAYER_FIELD = Dl4jInternals.LAYER_VERTEX_LAYER;
+    private static final Field CONV_HELPER_FIELD = Dl4jInternals.CONV_HELPER;
+    private static final Field VERTICES_MAP_FIELD = Dl4jInternals.GRAPH_VERTICES_MAP;
 
     private FastPath() {
     }
@@ -162,15 +159,5 @@ public final class FastPath {
         }
     }
 
-    /** A private field of DL4J's made accessible, or null in a DL4J version without it (the fast part then stays off). */
-    private static Field field(Class<?> owner, String name) {
-        try {
-            Field f = owner.getDeclaredField(name);
-            f.setAccessible(true);
-            return f;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null;
-        }
-    }
 
 }
