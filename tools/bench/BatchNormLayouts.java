@@ -1,7 +1,7 @@
+import java.util.*;
 import org.bytedeco.dnnl.*;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.javacpp.Loader;
-import java.util.*;
 /**
  * oneDNN's batch-norm training passes by themselves in three layouts (NCHW, nChw16c, NHWC) on
  * DenseNet shapes, with the cost of converting NCHW to each layout: why {@code OneDnnBatchNorm} runs

@@ -4,13 +4,12 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.densenet4j.keras.KerasDenseNetImporter;
 import org.densenet4j.engine.CompiledGraph;
-import org.densenet4j.engine.CompiledTrainer;
+import org.densenet4j.keras.KerasDenseNetImporter;
+import org.densenet4j.training.TrainingStep;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -19,9 +18,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet benchmark}: timings of inference, training steps or weight import, median of repeated runs. */
 @Command(name = "benchmark", mixinStandardHelpOptions = true,
@@ -128,13 +127,10 @@ final class BenchmarkCommand implements Callable<Integer> {
             y.putScalar(i, i % config.numClasses(), 1f);
         }
         org.nd4j.linalg.dataset.DataSet data = new org.nd4j.linalg.dataset.DataSet(x, y);
-        Optional<CompiledTrainer> trainer = engineOption.compiled() ? CompiledTrainer.tryCompile(net) : Optional.empty();
-        if (trainer.isPresent()) {
-            engine = "compiled";
-            Models.prepare(model, trainer.get(), x.shape());
-            return () -> trainer.get().fit(data);
-        }
-        return () -> net.fit(data);
+        TrainingStep step = TrainingStep.of(net, engineOption.compiled());
+        engine = step.compiled().isPresent() ? "compiled" : "graph";
+        Models.prepare(model, step, x.shape());
+        return () -> step.fit(data);
     }
 
     /** Peak resident memory of this process in MB (Linux), or -1. */

@@ -14,9 +14,9 @@ import org.densenet4j.zoo.io.ModelFiles;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet convert}: a Keras or PyTorch weight file to a DL4J model zip. */
 @Command(name = "convert", mixinStandardHelpOptions = true,

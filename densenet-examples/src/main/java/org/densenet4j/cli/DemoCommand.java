@@ -4,14 +4,14 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.UnaryOperator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.densenet4j.engine.CompiledGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.zoo.DenseNetPreset;
@@ -23,9 +23,9 @@ import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code densenet demo}: the bundled Fashion-MNIST DenseNet, loaded through {@code initPretrained()}

@@ -5,9 +5,9 @@ import java.io.PrintWriter;
 
 import org.densenet4j.keras.WeightImportException;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** The {@code densenet} command line. */
 @Command(name = "densenet", mixinStandardHelpOptions = true, version = "DenseNet4J 0.1.0-SNAPSHOT",

@@ -10,10 +10,10 @@ import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
-import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -21,9 +21,9 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet features}: the pooled DenseNet features of images, for a classifier of one's own. */
 @Command(name = "features", mixinStandardHelpOptions = true,

@@ -14,9 +14,9 @@ import org.densenet4j.zoo.io.Download;
 import org.densenet4j.zoo.io.ModelFiles;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet fetch}: download a preset's published weights, check, convert and install them. */
 @Command(name = "fetch", mixinStandardHelpOptions = true,

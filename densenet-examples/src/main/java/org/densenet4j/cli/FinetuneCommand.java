@@ -16,11 +16,12 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.densenet4j.dl4j.FastPath;
 import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.io.Images;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.densenet4j.training.BatchAccuracy;
 import org.densenet4j.zoo.DenseNetBuilder;
-import org.densenet4j.dl4j.FastPath;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -31,9 +32,9 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code densenet finetune}: DL4J's TransferLearning on a folder of images with one subfolder per
@@ -152,7 +153,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 for (int i = 0; i < idx.size(); i++) {
                     y.putScalar(i, labels.get(idx.get(i)), 1f);
                 }
-                accuracy.labels = y;
+                accuracy.labels(y);
                 net.fit(new DataSet(x, y));
                 lossSum += net.score() * idx.size();
                 int seen = Math.min(files.size(), (it + 1) * batch);

@@ -9,15 +9,15 @@ import java.util.Map;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.PretrainedType;
-import org.densenet4j.engine.CompiledTrainer;
+import org.densenet4j.engine.NativeMemory;
+import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.densenet4j.training.TrainingStep;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
-import org.densenet4j.engine.NativeMemory;
-import org.densenet4j.preprocess.ImageNetLabels;
-import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 
@@ -146,9 +146,9 @@ final class Models {
      * Allocates the trainer's buffers for batches of {@code shape} before the first step; a batch
      * that does not fit is a one-line error naming the model.
      */
-    static void prepare(String model, CompiledTrainer trainer, long... shape) {
+    static void prepare(String model, TrainingStep step, long... shape) {
         try {
-            trainer.prepare(shape);
+            step.prepare(shape);
         } catch (NativeMemory.TooLargeException e) {
             throw new UserError(model + ": " + e.getMessage());
         }

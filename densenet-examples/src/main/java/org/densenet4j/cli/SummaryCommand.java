@@ -16,9 +16,9 @@ import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code densenet summary}: the Keras-style table of a preset's layers. */
 @Command(name = "summary", mixinStandardHelpOptions = true,

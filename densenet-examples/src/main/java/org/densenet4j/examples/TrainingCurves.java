@@ -18,13 +18,10 @@ import java.util.function.ToDoubleFunction;
 
 import javax.imageio.ImageIO;
 
+import org.densenet4j.training.Epoch;
+
 /** Per-epoch training results, written as CSV and as a PNG plot of loss and accuracy. */
 public final class TrainingCurves {
-
-    /** One epoch's results. */
-    public record Epoch(int epoch, double trainLoss, double trainAccuracy, double testLoss, double testAccuracy,
-                        double seconds, double imagesPerSecond) {
-    }
 
     private final List<Epoch> epochs = new ArrayList<>();
 

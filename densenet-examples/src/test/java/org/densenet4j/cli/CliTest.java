@@ -1,8 +1,8 @@
 package org.densenet4j.cli;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.densenet4j.cli.Cli.assertBadInput;
 import static org.densenet4j.cli.Cli.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

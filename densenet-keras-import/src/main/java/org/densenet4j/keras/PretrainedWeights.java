@@ -14,10 +14,10 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.PretrainedProvider;
 import org.densenet4j.zoo.io.Download;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
-import org.densenet4j.zoo.PretrainedProvider;
 
 /**
  * The published ImageNet DenseNet weights that can be downloaded, with their publishers' hashes:

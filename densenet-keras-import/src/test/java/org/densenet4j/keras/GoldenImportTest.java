@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.densenet4j.io.Npy;
 import org.densenet4j.engine.CompiledGraph;
+import org.densenet4j.io.Npy;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -8,8 +8,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.densenet4j.io.Npy;
 import org.densenet4j.engine.CompiledGraph;
+import org.densenet4j.io.Npy;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.junit.jupiter.api.Test;

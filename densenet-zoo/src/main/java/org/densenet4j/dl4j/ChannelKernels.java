@@ -1,9 +1,9 @@
 package org.densenet4j.dl4j;
 
-import org.densenet4j.onednn.HostArrays;
 import java.nio.FloatBuffer;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
+import org.densenet4j.onednn.HostArrays;
 
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;

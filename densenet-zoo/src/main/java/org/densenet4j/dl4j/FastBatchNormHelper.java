@@ -1,8 +1,8 @@
 package org.densenet4j.dl4j;
 
-import org.densenet4j.onednn.HostArrays;
 import java.lang.reflect.Field;
 import java.util.Map;
+import org.densenet4j.onednn.HostArrays;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;

@@ -1,7 +1,7 @@
 package org.densenet4j.dl4j;
 
-import org.densenet4j.onednn.HostArrays;
 import java.lang.reflect.Field;
+import org.densenet4j.onednn.HostArrays;
 
 import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.nn.gradient.Gradient;

@@ -1,13 +1,13 @@
 package org.densenet4j.dl4j;
 
+import java.util.List;
 import org.densenet4j.onednn.HostArrays;
 import org.densenet4j.onednn.OneDnn;
-import java.util.List;
 
 import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
-import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.memory;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,12 +1,12 @@
 package org.densenet4j.engine;
 
-import org.densenet4j.dl4j.FastPath;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.function.UnaryOperator;
+import org.densenet4j.dl4j.FastPath;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;

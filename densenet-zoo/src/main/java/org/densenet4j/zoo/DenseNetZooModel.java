@@ -1,8 +1,5 @@
 package org.densenet4j.zoo;
 
-import org.densenet4j.dl4j.FastPath;
-import org.densenet4j.dl4j.NativeDefaults;
-import org.densenet4j.zoo.io.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -12,6 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
+import org.densenet4j.dl4j.FastPath;
+import org.densenet4j.dl4j.NativeDefaults;
+import org.densenet4j.zoo.io.ModelFiles;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;

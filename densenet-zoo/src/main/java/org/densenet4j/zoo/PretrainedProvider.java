@@ -1,8 +1,8 @@
 package org.densenet4j.zoo;
 
-import org.densenet4j.zoo.io.Download;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.densenet4j.zoo.io.Download;
 
 import org.deeplearning4j.zoo.PretrainedType;
 

@@ -4,9 +4,9 @@ import org.densenet4j.dl4j.FastPath;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.TinyNets;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.time.Duration;

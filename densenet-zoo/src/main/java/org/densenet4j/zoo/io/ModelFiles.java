@@ -1,8 +1,5 @@
 package org.densenet4j.zoo.io;
 
-import org.densenet4j.dl4j.FastPath;
-import org.densenet4j.dl4j.NativeDefaults;
-import org.densenet4j.zoo.DenseNetBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +12,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
+import org.densenet4j.dl4j.FastPath;
+import org.densenet4j.dl4j.NativeDefaults;
+import org.densenet4j.zoo.DenseNetBuilder;
 
 import org.deeplearning4j.common.resources.DL4JResources;
 import org.deeplearning4j.common.resources.ResourceType;

@@ -1,4 +1,4 @@
-package org.densenet4j.cli;
+package org.densenet4j.training;
 
 import java.util.Map;
 
@@ -9,20 +9,28 @@ import org.densenet4j.zoo.DenseNetBuilder;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Training accuracy: from the output layer's activations of each forward pass of the graph's fit(),
- * or from the outputs a CompiledTrainer step reports ({@link #add}).
+ * Training accuracy over the batches of an epoch: from the classifier's scores of each forward pass
+ * of the graph's {@code fit()} (as a listener), or from the outputs a CompiledTrainer step reports
+ * ({@link #add}). Set {@link #labels(INDArray)} before each batch.
  */
-final class BatchAccuracy extends BaseTrainingListener {
-    INDArray labels;
-    long correct;
-    long seen;
+public final class BatchAccuracy extends BaseTrainingListener {
+    private INDArray labels;
+    private long correct;
+    private long seen;
 
-    void reset() {
+    /** The one-hot labels of the batch about to be fitted. */
+    public void labels(INDArray labels) {
+        this.labels = labels;
+    }
+
+    /** Starts counting again (a new epoch). */
+    public void reset() {
         correct = 0;
         seen = 0;
     }
 
-    double value() {
+    /** The fraction of the examples counted so far that were classified right. */
+    public double value() {
         return seen == 0 ? 0 : (double) correct / seen;
     }
 
@@ -43,7 +51,7 @@ final class BatchAccuracy extends BaseTrainingListener {
     }
 
     /** Counts the batch whose class scores (logits or probabilities, [N, classes]) are {@code scores}. */
-    void add(INDArray scores) {
+    public void add(INDArray scores) {
         INDArray predicted = scores.argMax(1);
         INDArray actual = labels.argMax(1);
         correct += predicted.eq(actual).castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
