@@ -60,6 +60,12 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Mixin
     EngineOption engineOption;
 
+    @Mixin
+    MemoryOption memory;
+
+    /** The native bytes the compiled training steps planned, or -1. */
+    private long plannedBytes = -1;
+
     /** The engine that ran: compiled, or graph where the compiled one was not asked for or cannot run the model. */
     private String engine = "graph";
 
@@ -127,9 +133,9 @@ final class BenchmarkCommand implements Callable<Integer> {
             y.putScalar(i, i % config.numClasses(), 1f);
         }
         org.nd4j.linalg.dataset.DataSet data = new org.nd4j.linalg.dataset.DataSet(x, y);
-        TrainingStep step = TrainingStep.of(net, engineOption.compiled());
-        engine = step.compiled().isPresent() ? "compiled" : "graph";
-        Models.prepare(model, step, x.shape());
+        TrainingStep step = TrainingStep.of(net, engineOption.compiled(), memory.memoryEfficient);
+        engine = step.compiled().isPresent() ? memory.memoryEfficient ? "compiled-memory-efficient" : "compiled" : "graph";
+        plannedBytes = Models.prepare(model, step, x.shape());
         return () -> step.fit(data);
     }
 
@@ -166,9 +172,14 @@ final class BenchmarkCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%-12s %-7s %5d %9s %10.1f %10.1f %12.1f%n", id, mode, batch, input, median, sorted[0],
                 imagesPerSecond);
         out.println("runs (ms): " + Arrays.toString(Arrays.stream(ms).map(v -> Math.round(v * 10) / 10.0).toArray()));
+        if (plannedBytes >= 0) {
+            out.printf(Locale.ROOT, "memory: the trainer planned %,d MB (beyond the graph's parameters, gradients and "
+                    + "updater state); peak RSS %,d MB%n", plannedBytes / (1L << 20), peakRssMb());
+        }
         out.printf(Locale.ROOT, "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"input\":\"%s\",\"median_ms\":%.2f,"
                 + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\",\"peak_rss_mb\":%d%s}%n",
                 id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend, peakRssMb(),
-                mode.equalsIgnoreCase("import") ? "" : ",\"engine\":\"" + engine + "\"");
+                mode.equalsIgnoreCase("import") ? "" : ",\"engine\":\"" + engine + "\""
+                        + (plannedBytes >= 0 ? ",\"planned_mb\":" + plannedBytes / (1L << 20) : ""));
     }
 }

@@ -146,9 +146,9 @@ final class Models {
      * Allocates the trainer's buffers for batches of {@code shape} before the first step; a batch
      * that does not fit is a one-line error naming the model.
      */
-    static void prepare(String model, TrainingStep step, long... shape) {
+    static long prepare(String model, TrainingStep step, long... shape) {
         try {
-            step.prepare(shape);
+            return step.prepare(shape);
         } catch (NativeMemory.TooLargeException e) {
             throw new UserError(model + ": " + e.getMessage());
         }

@@ -90,6 +90,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     EngineOption engine;
 
+    @Mixin
+    MemoryOption memory;
+
     @Option(names = "--out", required = true, description = "The model zip to write; the curves go beside it.")
     Path out;
 
@@ -186,7 +189,7 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             net = new DenseNetZooModel(name, config).init();
         }
-        TrainingStep step = TrainingStep.of(net, engine.compiled());
+        TrainingStep step = TrainingStep.of(net, engine.compiled(), memory.memoryEfficient);
 
         PrintWriter o = spec.commandLine().getOut();
         o.printf("Training %s (%,d parameters) on %s: %,d training, %,d test images, %d epochs of %d "

@@ -14,8 +14,11 @@ import java.util.Optional;
  *                      where every channel count fills whole blocks, else NHWC)
  * @param inPlaceConcat whether a dense block's concatenations are built in place in one buffer
  *                      (inference)
+ * @param memoryEfficient whether a training step keeps only what its backward pass cannot cheaply
+ *                      recompute (a dense block's concatenations and the batch norms' outputs are
+ *                      rebuilt there); the same gradients in less memory
  */
-public record EngineOptions(Optional<String> layout, boolean inPlaceConcat) {
+public record EngineOptions(Optional<String> layout, boolean inPlaceConcat, boolean memoryEfficient) {
 
     private static final java.util.Set<String> LAYOUTS = java.util.Set.of("nchw", "nhwc", "nChw8c", "nChw16c");
 
@@ -30,26 +33,32 @@ public record EngineOptions(Optional<String> layout, boolean inPlaceConcat) {
 
     /** The engine's own choices. */
     public static EngineOptions defaults() {
-        return new EngineOptions(Optional.empty(), true);
+        return new EngineOptions(Optional.empty(), true, false);
     }
 
     /**
      * The defaults, changed by {@code -Ddensenet4j.compiledLayout=nchw|nhwc|nChw8c|nChw16c} and
-     * {@code -Ddensenet4j.inPlaceConcat=false}.
+     * {@code -Ddensenet4j.inPlaceConcat=false} and {@code -Ddensenet4j.memoryEfficient=true}.
      */
     public static EngineOptions fromSystemProperties() {
         String layout = System.getProperty("densenet4j.compiledLayout");
         return new EngineOptions(Optional.ofNullable(layout).map(String::trim).filter(l -> !l.isEmpty()),
-                !"false".equals(System.getProperty("densenet4j.inPlaceConcat", "").toLowerCase(Locale.ROOT)));
+                !"false".equals(System.getProperty("densenet4j.inPlaceConcat", "").toLowerCase(Locale.ROOT)),
+                "true".equals(System.getProperty("densenet4j.memoryEfficient", "").toLowerCase(Locale.ROOT)));
     }
 
     /** These options with the feature maps in {@code layout}. */
     public EngineOptions withLayout(String layout) {
-        return new EngineOptions(Optional.of(layout), inPlaceConcat);
+        return new EngineOptions(Optional.of(layout), inPlaceConcat, memoryEfficient);
     }
 
     /** These options with concatenations in place or not. */
     public EngineOptions withInPlaceConcat(boolean inPlace) {
-        return new EngineOptions(layout, inPlace);
+        return new EngineOptions(layout, inPlace, memoryEfficient);
+    }
+
+    /** These options with memory-efficient training steps or not. */
+    public EngineOptions withMemoryEfficient(boolean on) {
+        return new EngineOptions(layout, inPlaceConcat, on);
     }
 }

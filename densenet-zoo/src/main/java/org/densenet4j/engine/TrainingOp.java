@@ -37,6 +37,21 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
     /** Plans the backward pass: the parameters' gradients and the inputs' shares of theirs. */
     abstract void backward(TrainingPlan p);
 
+    /**
+     * Plans the steps that rebuild this node's value in the backward pass, for a value the plan does
+     * not keep ({@link TrainingPlan#recomputed}); only batch norms and concatenations are.
+     */
+    void recompute(TrainingPlan p) {
+        throw new IllegalStateException(getClass().getSimpleName() + " values are kept, never recomputed");
+    }
+
+    /** Makes the input {@code read} (the memory a backward step reads for value {@code value}) valid. */
+    static void readable(TrainingPlan p, String value, memory read) {
+        if (read == p.value(value).data()) {
+            p.materialize(value);
+        }
+    }
+
     /** The operation running {@code node} (after the training passes). */
     static TrainingOp of(Node node) {
         if (node instanceof Node.Conv c) {
@@ -108,6 +123,7 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
 
         @Override
         void backward(TrainingPlan p) {
+            readable(p, node.input(), saved.src());
             ConvGeometry g = saved.g();
             var hint = saved.pd();
             memory diffDst = p.convertedTransient(p.value(node.name()).grad(), hint.dst_desc());
@@ -199,12 +215,35 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
                     | (node.relu() ? dnnl.normalization_flags.fuse_norm_relu.value : 0);
         }
 
+        /**
+         * The forward pass again, from the kept input with the batch's saved statistics (oneDNN's
+         * inference primitive on them gives the training forward's output, fused ReLU included).
+         */
+        @Override
+        void recompute(TrainingPlan p) {
+            readable(p, node.input(), saved.in());
+            Value dst = p.value(node.name());
+            int flags = flags() | dnnl.normalization_flags.use_global_stats.value;
+            var pd = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(
+                    dnnl.prop_kind.forward_inference.value, saved.pd().src_desc(), (float) node.eps(), flags),
+                    TrainingPlan.attr(), OneDnn.ENGINE);
+            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data()
+                    : p.transientMemory(TrainingPlan.OUT, pd.dst_desc());
+            memory.desc pc = perChannel(dst.dims()[1]);
+            p.add(p.backward, new batch_normalization_forward(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC, saved.in(),
+                    dnnl.DNNL_ARG_DST, out, dnnl.DNNL_ARG_MEAN, saved.mean(), dnnl.DNNL_ARG_VARIANCE, saved.variance(),
+                    dnnl.DNNL_ARG_SCALE, p.param(node.name(), "gamma", false, pc),
+                    dnnl.DNNL_ARG_SHIFT, p.param(node.name(), "beta", false, pc)));
+            p.convert(p.backward, out, dst.data());
+        }
+
         private static memory.desc perChannel(long channels) {
             return new memory.desc(new long[] {channels}, memory.data_type.f32, memory.format_tag.a);
         }
 
         @Override
         void backward(TrainingPlan p) {
+            readable(p, node.input(), saved.in());
             memory.desc data = saved.pd().src_desc();
             memory.desc pc = perChannel(p.value(node.name()).dims()[1]);
             var pd = new batch_normalization_backward.primitive_desc(new batch_normalization_backward.desc(
@@ -250,6 +289,7 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
 
         @Override
         void backward(TrainingPlan p) {
+            p.materialize(node.input());
             Value src = p.value(node.input());
             var pd = new eltwise_backward.primitive_desc(new eltwise_backward.desc(dnnl.algorithm.eltwise_relu,
                     src.desc(), src.desc(), 0f, 0f), TrainingPlan.attr(), OneDnn.ENGINE, hint);
@@ -338,18 +378,32 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
         void forward(TrainingPlan p) {
             long[] dims = p.value(node.input()).dims().clone();
             dims[1] = node.inputs().stream().mapToLong(i -> p.value(i).dims()[1]).sum();
-            Value dst = p.newValue(node.name(), dims);
-            long offset = 0;
             for (String i : node.inputs()) {
-                Value part = p.value(i);
-                if (part.dims()[0] != dims[0] || part.dims()[2] != dims[2] || part.dims()[3] != dims[3]) {
+                long[] part = p.value(i).dims();
+                if (part[0] != dims[0] || part[2] != dims[2] || part[3] != dims[3]) {
                     throw new IllegalArgumentException("merge '" + node.name() + "': input '" + i + "' of "
-                            + java.util.Arrays.toString(part.dims()) + " does not match the others ("
+                            + java.util.Arrays.toString(part) + " does not match the others ("
                             + java.util.Arrays.toString(dims) + " after merging)");
                 }
+            }
+            Value dst = p.newValue(node.name(), dims);
+            // A rebuilt concatenation joins its features directly: the one it extends is not kept.
+            copyIn(p, p.forward, p.recomputed(node.name()) ? p.features(node.name()) : node.inputs(), dst);
+        }
+
+        @Override
+        void recompute(TrainingPlan p) {
+            copyIn(p, p.backward, p.features(node.name()), p.value(node.name()));
+        }
+
+        /** Steps copying the values {@code parts} side by side along the channels into {@code dst}. */
+        private void copyIn(TrainingPlan p, java.util.List<Step> steps, java.util.List<String> parts, Value dst) {
+            long offset = 0;
+            for (String i : parts) {
+                Value part = p.value(i);
                 memory view = OneDnn.unbound(dst.desc().submemory_desc(part.dims(), new long[] {0, offset, 0, 0}));
                 p.viewOfData(view, dst.data());
-                p.step(p.forward, new reorder(part.data(), view),
+                p.step(steps, new reorder(part.data(), view),
                         OneDnn.args(dnnl.DNNL_ARG_FROM, part.data(), dnnl.DNNL_ARG_TO, view),
                         node.name() + ": reorder into the merge");
                 offset += part.dims()[1];
@@ -418,6 +472,7 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
 
         @Override
         void backward(TrainingPlan p) {
+            p.materialize(node.input());
             Value src = p.value(node.input());
             memory logitsGrad = p.logitsGrad();
             memory.desc any = new memory.desc(saved.weightDims(), memory.data_type.f32, memory.format_tag.any);

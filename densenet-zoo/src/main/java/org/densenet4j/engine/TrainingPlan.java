@@ -68,9 +68,16 @@ final class TrainingPlan {
     static final int DIFF_DST = 1;
     static final int DIFF_SRC = 2;
     static final int SHARE = 3;
+    /** The shared buffers of the values a memory-efficient step recomputes ({@link Recomputation}), by kind. */
+    private static final int RECOMPUTED = 4;
     private final List<List<memory>> transients = List.of(new ArrayList<>(), new ArrayList<>(),
-            new ArrayList<>(), new ArrayList<>());
-    private final long[] transientBytes = new long[4];
+            new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    private final long[] transientBytes = new long[6];
+    private final Recomputation recomputation;
+    /** The op making each value, which recomputes it when it is not kept. */
+    private final Map<String, TrainingOp> producers = new HashMap<>();
+    /** Per kind of recomputed value, the one its shared buffer holds at this point of the plan. */
+    private final String[] held = new String[2];
     /** Gradient buffers, reused once a value's gradient has been read by its producer's backward step. */
     private final List<Long> gradBuffers = new ArrayList<>();
     private final List<Integer> freeGradBuffers = new ArrayList<>();
@@ -93,8 +100,10 @@ final class TrainingPlan {
         Node.Dense output = (Node.Dense) ir.nodes().get(ir.nodes().size() - 1);
         this.classes = output.out();
         this.clip = output.loss().clip();
+        this.recomputation = options.memoryEfficient() ? Recomputation.of(ir) : Recomputation.none();
         List<TrainingOp> ops = ir.nodes().stream().map(TrainingOp::of).toList();
         for (int i = 0; i < ops.size(); i++) {
+            producers.put(ir.nodes().get(i).name(), ops.get(i));
             labels.add("-- " + ir.nodes().get(i).name());
             ops.get(i).forward(this);
         }
@@ -138,13 +147,13 @@ final class TrainingPlan {
         for (int i = 0; i < pending.size(); i++) {
             pending.get(i).set_data_handle(aligned(allocate(pendingBytes.get(i))));
         }
-        pendingViews.forEach(e -> e.getKey().set_data_handle(e.getValue().get_data_handle()));
         BytePointer scratch = allocate(scratchBytes);
         scratchMemories.forEach(m -> m.set_data_handle(scratch));
         for (int role = 0; role < transients.size(); role++) {
             BytePointer buffer = allocate(transientBytes[role]);
             transients.get(role).forEach(m -> m.set_data_handle(aligned(buffer)));
         }
+        pendingViews.forEach(e -> e.getKey().set_data_handle(e.getValue().get_data_handle()));
         List<BytePointer> grads = gradBuffers.stream().map(this::allocate).toList();
         gradBufferOf.forEach((v, i) -> values.get(v).grad().set_data_handle(aligned(grads.get(i))));
         gradViews.forEach(e -> e.getValue().set_data_handle(aligned(grads.get(gradBufferOf.get(e.getKey())))));
@@ -212,9 +221,37 @@ final class TrainingPlan {
     /** A new value of {@code dims} in the plan's layout, with buffers for it and its gradient. */
     Value newValue(String name, long[] dims) {
         memory.desc desc = new memory.desc(dims, memory.data_type.f32, layout);
-        Value v = new Value(desc, dims, owned(desc), OneDnn.unbound(desc));
+        Integer kind = recomputation.kind.get(name);
+        memory data = kind == null ? owned(desc) : transientMemory(RECOMPUTED + kind, desc);
+        if (kind != null) {
+            held[kind] = name;
+        }
+        Value v = new Value(desc, dims, data, OneDnn.unbound(desc));
         values.put(name, v);
         return v;
+    }
+
+    /** Whether {@code value} is not kept from the forward pass but rebuilt when the backward pass needs it. */
+    boolean recomputed(String value) {
+        return recomputation.kind.containsKey(value);
+    }
+
+    /** A rebuilt concatenation's features (kept values), in channel order. */
+    List<String> features(String concat) {
+        return recomputation.features.get(concat);
+    }
+
+    /**
+     * Makes {@code value}'s data valid at this point of the backward pass: nothing for a kept value;
+     * for a recomputed one, the steps that rebuild it into its shared buffer, unless it is there.
+     */
+    void materialize(String value) {
+        Integer kind = recomputation.kind.get(value);
+        if (kind == null || value.equals(held[kind])) {
+            return;
+        }
+        producers.get(value).recompute(this);
+        held[kind] = value;
     }
 
     /** A memory of {@code desc} with a buffer of its own, allocated with the plan's. */

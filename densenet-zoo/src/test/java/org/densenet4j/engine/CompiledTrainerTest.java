@@ -252,7 +252,7 @@ class CompiledTrainerTest {
     }
 
     /** Each parameter's slice of {@code b} within {@code tolerance} of {@code a}'s, relative to that slice's largest magnitude. */
-    private static void assertClose(ComputationGraph net, INDArray a, INDArray b, double tolerance, String what) {
+    static void assertClose(ComputationGraph net, INDArray a, INDArray b, double tolerance, String what) {
         long covered = 0;
         for (Layer layer : net.getLayers()) {
             for (var entry : layer.paramTable().entrySet()) {
