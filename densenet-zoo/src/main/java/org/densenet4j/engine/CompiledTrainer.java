@@ -219,6 +219,11 @@ public final class CompiledTrainer {
         return plan(shape).bytes();
     }
 
+    /** What {@link #plannedBytes} plans for inputs of {@code shape}, by what it holds; planned without allocating. */
+    public synchronized MemoryPlan memoryPlan(long... shape) {
+        return plan(shape).memoryPlan();
+    }
+
     /** The allocated plan of {@code shape}, made the first time it is asked for. */
     private TrainingPlan allocated(long[] shape) {
         return plans.get(List.of(shape[0], shape[1], shape[2], shape[3]), () -> plan(shape).allocate());

@@ -114,6 +114,22 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
             saved = new Saved(g, pd, srcMemory, weights);
         }
 
+        /** The forward convolution again, from its (kept or recomputed) input, into the value's buffer. */
+        @Override
+        void recompute(TrainingPlan p) {
+            readable(p, node.input(), saved.src());
+            Value dst = p.value(node.name());
+            var pd = saved.pd();
+            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : p.transientMemory(TrainingPlan.OUT, pd.dst_desc());
+            IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, saved.src(), dnnl.DNNL_ARG_WEIGHTS, saved.weights(),
+                    dnnl.DNNL_ARG_DST, out);
+            if (node.bias()) {
+                args.put(dnnl.DNNL_ARG_BIAS, p.param(node.name(), "b", false, saved.g().bias()));
+            }
+            p.add(p.backward, new convolution_forward(pd), pd, args);
+            p.convert(p.backward, out, dst.data());
+        }
+
         private convolution_forward.primitive_desc primitive(ConvGeometry g, memory.desc src, memory.desc dst) {
             return new convolution_forward.primitive_desc(new convolution_forward.desc(
                     dnnl.prop_kind.forward_training, dnnl.algorithm.convolution_direct, src, TrainingPlan.any(g.weights()),

@@ -70,14 +70,14 @@ final class TrainingPlan {
     static final int SHARE = 3;
     /** The shared buffers of the values a memory-efficient step recomputes ({@link Recomputation}), by kind. */
     private static final int RECOMPUTED = 4;
-    private final List<List<memory>> transients = List.of(new ArrayList<>(), new ArrayList<>(),
-            new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-    private final long[] transientBytes = new long[6];
+    private final List<List<memory>> transients = java.util.stream.IntStream.range(0, RECOMPUTED + Recomputation.KINDS)
+            .mapToObj(i -> (List<memory>) new ArrayList<memory>()).toList();
+    private final long[] transientBytes = new long[RECOMPUTED + Recomputation.KINDS];
     private final Recomputation recomputation;
     /** The op making each value, which recomputes it when it is not kept. */
     private final Map<String, TrainingOp> producers = new HashMap<>();
     /** Per kind of recomputed value, the one its shared buffer holds at this point of the plan. */
-    private final String[] held = new String[2];
+    private final String[] held = new String[Recomputation.KINDS];
     /** Gradient buffers, reused once a value's gradient has been read by its producer's backward step. */
     private final List<Long> gradBuffers = new ArrayList<>();
     private final List<Integer> freeGradBuffers = new ArrayList<>();
@@ -129,6 +129,21 @@ final class TrainingPlan {
             total += aligned(b);
         }
         return total;
+    }
+
+    /** {@link #bytes()} by what the bytes hold. */
+    MemoryPlan memoryPlan() {
+        long kept = pendingBytes.stream().mapToLong(TrainingPlan::aligned).sum();
+        long gradients = gradBuffers.stream().mapToLong(TrainingPlan::aligned).sum();
+        long shared = 0;
+        for (int role = 0; role < RECOMPUTED; role++) {
+            shared += aligned(transientBytes[role]);
+        }
+        long recomputed = 0;
+        for (int role = RECOMPUTED; role < transientBytes.length; role++) {
+            recomputed += aligned(transientBytes[role]);
+        }
+        return new MemoryPlan(kept, gradients, shared, recomputed, aligned(scratchBytes));
     }
 
     private static long aligned(long bytes) {
@@ -249,6 +264,9 @@ final class TrainingPlan {
         Integer kind = recomputation.kind.get(value);
         if (kind == null || value.equals(held[kind])) {
             return;
+        }
+        if (kind == Recomputation.UNREAD) {
+            throw new IllegalStateException("'" + value + "' was planned as read by no backward step");
         }
         producers.get(value).recompute(this);
         held[kind] = value;
