@@ -2,7 +2,7 @@
 """The PyTorch side of DenseNet4J's benchmarks: the same DenseNet graphs, timed the same way.
 
 Usage: torch_bench.py --model densenet121|SETTINGS.json --mode infer|train --batch 8 --input 224x224[xC]
-                      [--warmup 2] [--iterations 5] [--threads 2] [--channels-last]
+                      [--warmup 2] [--iterations 5] [--threads 2] [--channels-last] [--memory-efficient]
 Prints a table line and a final JSON line with the keys `densenet benchmark` prints, so that the
 two can be compared as a ratio. Needs Debian's python3-torch.
 
@@ -13,6 +13,8 @@ Nesterov momentum 0.9 and L2 1e-4 on the convolution and dense weights (the zoo'
 decay).
 --channels-last puts the model and the input in torch.channels_last memory format (PyTorch's fastest
 CPU configuration here; the JSON line then has "layout": "channels_last"); the default stays NCHW.
+--memory-efficient runs torchvision's own DenseNet with memory_efficient=True instead (Pleiss et
+al.'s checkpointing: BN-ReLU-1x1 over the concatenated features recomputed in the backward pass).
 """
 import argparse
 import json
@@ -127,6 +129,9 @@ def main():
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true", help="model and input in torch.channels_last")
+    ap.add_argument("--memory-efficient", action="store_true",
+                    help="torchvision's DenseNet with memory_efficient=True (checkpointed BN-ReLU-1x1 over the "
+                         "concatenated features; ImageNet-stem presets only)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -135,7 +140,15 @@ def main():
     spec = spec_of(args.model, dims[2] if len(dims) == 3 else 3)
     if len(dims) == 3 and not args.model.endswith(".json"):
         spec = spec[:7] + (dims[2],)
-    net = DenseNet(*spec)
+    if args.memory_efficient:
+        import torchvision
+        growth, filters, blocks, bottleneck, compression, stem, classes, _ = spec
+        if stem != "imagenet" or not bottleneck or compression != 0.5:
+            raise SystemExit("--memory-efficient runs torchvision's DenseNet: an ImageNet-stem DenseNet-BC preset")
+        net = torchvision.models.DenseNet(growth_rate=growth, block_config=tuple(blocks), num_init_features=filters,
+                                          num_classes=classes, memory_efficient=True)
+    else:
+        net = DenseNet(*spec)
     x = torch.rand(args.batch, spec[7], h, w)
     y = torch.randint(0, spec[6], (args.batch,))
     if args.channels_last:
@@ -168,7 +181,8 @@ def main():
     print(json.dumps({"model": name, "mode": args.mode, "batch": args.batch, "input": args.input,
                       "median_ms": round(median, 2), "min_ms": round(min(times), 2),
                       "images_per_s": round(args.batch * 1000 / median, 2), "backend": "pytorch-cpu",
-                      "peak_rss_mb": round(rss_mb), **({"layout": "channels_last"} if args.channels_last else {})}))
+                      "peak_rss_mb": round(rss_mb), **({"layout": "channels_last"} if args.channels_last else {}),
+                      **({"memory_efficient": True} if args.memory_efficient else {})}))
 
 
 if __name__ == "__main__":

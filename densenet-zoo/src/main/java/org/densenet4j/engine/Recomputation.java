@@ -29,16 +29,19 @@ final class Recomputation {
     static final int NORM = 1;
     /** Convolutions' outputs. */
     static final int CONV = 2;
-    /** Values no backward step reads, never recomputed. */
+    /** Values no backward step reads, never recomputed; they share the convolutions' buffer. */
     static final int UNREAD = 3;
     static final int KINDS = 4;
+    /** The shared buffers: one per kind, but for the unread values, which only the forward pass reads. */
+    static final int BUFFERS = 3;
 
     /**
      * A convolution is recomputed when it costs at most this many multiply-adds per output value
-     * (input channels times kernel area): a 1x1 bottleneck on up to 512 channels, the 7x7 stem on
-     * 3. Above it, running the convolution again costs more time than its output's memory is worth.
+     * (input channels times kernel area): a 1x1 bottleneck on up to 1,024 channels (all of
+     * DenseNet-121's), the 7x7 stem on 3. Above it, running the convolution again costs more time
+     * than its output's memory is worth.
      */
-    static final long CHEAP_CONV_MACS = 512;
+    static final long CHEAP_CONV_MACS = 1024;
 
     /** Value to its kind, for the values not kept. */
     final Map<String, Integer> kind = new HashMap<>();
@@ -63,7 +66,7 @@ final class Recomputation {
                 readers.computeIfAbsent(in, k -> new ArrayList<>()).add(i);
             }
         }
-        int[] lastUse = new int[KINDS]; // per kind: the last forward reader of the value now in its buffer
+        int[] lastUse = new int[BUFFERS]; // per buffer: the last forward reader of the value now in it
         java.util.Arrays.fill(lastUse, -1);
         for (int i = 0; i < nodes.size(); i++) {
             Node n = nodes.get(i);
@@ -82,16 +85,21 @@ final class Recomputation {
                         && next.input().equals(c.name()))).toList();
             }
             int kind = kindOf(n, read, nodes, parts, r, graph.input());
-            if (kind < 0 || lastUse[kind] >= i) {
+            if (kind < 0 || lastUse[buffer(kind)] >= i) {
                 continue; // kept, or the value now in this kind's buffer is still to be read
             }
             if (parts != null) {
                 r.features.put(n.name(), parts);
             }
             r.kind.put(n.name(), kind);
-            lastUse[kind] = read.stream().mapToInt(Integer::intValue).max().orElse(i);
+            lastUse[buffer(kind)] = read.stream().mapToInt(Integer::intValue).max().orElse(i);
         }
         return r;
+    }
+
+    /** The shared buffer the values of {@code kind} live in. */
+    static int buffer(int kind) {
+        return kind == UNREAD ? CONV : kind;
     }
 
     /** The kind {@code n}'s value can be, given who reads it, or -1 to keep it. */

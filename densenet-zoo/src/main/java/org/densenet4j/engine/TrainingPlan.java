@@ -70,14 +70,14 @@ final class TrainingPlan {
     static final int SHARE = 3;
     /** The shared buffers of the values a memory-efficient step recomputes ({@link Recomputation}), by kind. */
     private static final int RECOMPUTED = 4;
-    private final List<List<memory>> transients = java.util.stream.IntStream.range(0, RECOMPUTED + Recomputation.KINDS)
+    private final List<List<memory>> transients = java.util.stream.IntStream.range(0, RECOMPUTED + Recomputation.BUFFERS)
             .mapToObj(i -> (List<memory>) new ArrayList<memory>()).toList();
-    private final long[] transientBytes = new long[RECOMPUTED + Recomputation.KINDS];
+    private final long[] transientBytes = new long[RECOMPUTED + Recomputation.BUFFERS];
     private final Recomputation recomputation;
     /** The op making each value, which recomputes it when it is not kept. */
     private final Map<String, TrainingOp> producers = new HashMap<>();
     /** Per kind of recomputed value, the one its shared buffer holds at this point of the plan. */
-    private final String[] held = new String[Recomputation.KINDS];
+    private final String[] held = new String[Recomputation.BUFFERS];
     /** Gradient buffers, reused once a value's gradient has been read by its producer's backward step. */
     private final List<Long> gradBuffers = new ArrayList<>();
     private final List<Integer> freeGradBuffers = new ArrayList<>();
@@ -237,9 +237,9 @@ final class TrainingPlan {
     Value newValue(String name, long[] dims) {
         memory.desc desc = new memory.desc(dims, memory.data_type.f32, layout);
         Integer kind = recomputation.kind.get(name);
-        memory data = kind == null ? owned(desc) : transientMemory(RECOMPUTED + kind, desc);
+        memory data = kind == null ? owned(desc) : transientMemory(RECOMPUTED + Recomputation.buffer(kind), desc);
         if (kind != null) {
-            held[kind] = name;
+            held[Recomputation.buffer(kind)] = name;
         }
         Value v = new Value(desc, dims, data, OneDnn.unbound(desc));
         values.put(name, v);
@@ -262,14 +262,14 @@ final class TrainingPlan {
      */
     void materialize(String value) {
         Integer kind = recomputation.kind.get(value);
-        if (kind == null || value.equals(held[kind])) {
+        if (kind == null || value.equals(held[Recomputation.buffer(kind)])) {
             return;
         }
         if (kind == Recomputation.UNREAD) {
             throw new IllegalStateException("'" + value + "' was planned as read by no backward step");
         }
         producers.get(value).recompute(this);
-        held[kind] = value;
+        held[Recomputation.buffer(kind)] = value;
     }
 
     /** A memory of {@code desc} with a buffer of its own, allocated with the plan's. */
