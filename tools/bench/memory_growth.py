@@ -4,8 +4,10 @@ time at each batch size, this project's two modes beside PyTorch's two (torchvis
 and torchvision's memory_efficient=True, both channels_last, PyTorch's fastest CPU layout), 2 threads
 each, each run a fresh process. Prints a Markdown table and writes a PNG plot.
 
-Usage: tools/bench/memory_growth.py [--batches 8,16,32,64] [--warmup 1] [--iterations 2] [--png FILE]
-Needs Debian's python3-torch (for /usr/bin/python3) and PIL for the plot (python3-pil).
+Usage: /usr/bin/python3 tools/bench/memory_growth.py [--batches 8,16,32,64] [--warmup 1] [--iterations 2]
+                        [--png FILE] [--json FILE]      (the measurements as JSON, to plot again)
+       /usr/bin/python3 tools/bench/memory_growth.py --replot FILE.json --png FILE
+Needs Debian's python3-torch and python3-pil (both for /usr/bin/python3).
 """
 import argparse
 import json
@@ -73,13 +75,23 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--iterations", type=int, default=2)
     ap.add_argument("--png", default=None)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--replot", default=None)
     args = ap.parse_args()
+    if args.replot:
+        with open(args.replot) as f:
+            saved = json.load(f)
+        plot(args.png, saved["batches"], saved["results"])
+        return
     batches = [int(b) for b in args.batches.split(",")]
     results = {name: [] for name, _, _ in SERIES}
     for b in batches:
         for name, command, extra in SERIES:
             sys.stderr.write("memory_growth: %s, batch %d\n" % (name, b))
             results[name].append(run(command, extra, b, args.warmup, args.iterations))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"batches": batches, "results": results}, f, indent=1)
     print("| batch | " + " | ".join("%s: peak RSS MB / step ms" % n for n, _, _ in SERIES) + " | DenseNet4J planned MB (default / memory-efficient) |")
     print("|---" * (len(SERIES) + 2) + "|")
     for i, b in enumerate(batches):
