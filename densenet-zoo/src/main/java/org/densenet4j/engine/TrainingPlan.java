@@ -16,13 +16,13 @@ import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.primitive_desc_base;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.engine.ir.Graph;
 import org.densenet4j.engine.ir.Node;
+import org.densenet4j.onednn.BufferPlanner;
 import org.densenet4j.onednn.HostArrays;
 import org.densenet4j.onednn.OneDnn;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -49,16 +49,22 @@ final class TrainingPlan {
     final List<Step> forward = new ArrayList<>();
     final List<Step> backward = new ArrayList<>();
     private final List<Bound> bound = new ArrayList<>();
-    private final List<BytePointer> owned = new ArrayList<>();
-    /** Memories of the plan's own buffers, bound when the plan is allocated, with their sizes. */
-    private final List<memory> pending = new ArrayList<>();
-    private final List<Long> pendingBytes = new ArrayList<>();
-    /** Views into a pending memory (a merge's parts), bound to it when it is. */
+    /**
+     * Every buffer of the plan: kept values' (taken for the whole step), the shared ones' (one per
+     * role, grown to its largest use), the gradients' (given back once read, for later gradients
+     * to reuse) and the scratch space.
+     */
+    private final BufferPlanner buffers = new BufferPlanner();
+    private final Set<Integer> keptSlots = new HashSet<>();
+    private final Set<Integer> gradientSlots = new HashSet<>();
+    private final Set<Integer> transientSlots = new HashSet<>();
+    private final Set<Integer> recomputedSlots = new HashSet<>();
+    private final int scratchSlot = buffers.reserve(1);
+    /** Views into a memory of the plan (a merge's parts), bound to it once it is. */
     private final List<Map.Entry<memory, memory>> pendingViews = new ArrayList<>();
     /** Values whose gradient has been written by a backward step already (later ones add to it). */
     private final Set<String> written = new HashSet<>();
-    private final List<memory> scratchMemories = new ArrayList<>();
-    private long scratchBytes;
+
     /**
      * Short-lived buffers shared by all steps, by role: a batch norm's or convolution's output in
      * its own layout before conversion, an output gradient converted for one, its input gradient
@@ -70,17 +76,15 @@ final class TrainingPlan {
     static final int SHARE = 3;
     /** The shared buffers of the values a memory-efficient step recomputes ({@link Recomputation}), by kind. */
     private static final int RECOMPUTED = 4;
-    private final List<List<memory>> transients = java.util.stream.IntStream.range(0, RECOMPUTED + Recomputation.BUFFERS)
-            .mapToObj(i -> (List<memory>) new ArrayList<memory>()).toList();
-    private final long[] transientBytes = new long[RECOMPUTED + Recomputation.BUFFERS];
+    /** Each role's slot in {@link #buffers}, or -1 before its first use. */
+    private final int[] roleSlots = java.util.stream.IntStream.range(0, RECOMPUTED + Recomputation.BUFFERS)
+            .map(i -> -1).toArray();
     private final Recomputation recomputation;
     /** The op making each value, which recomputes it when it is not kept. */
     private final Map<String, TrainingOp> producers = new HashMap<>();
     /** Per kind of recomputed value, the one its shared buffer holds at this point of the plan. */
     private final String[] held = new String[Recomputation.BUFFERS];
-    /** Gradient buffers, reused once a value's gradient has been read by its producer's backward step. */
-    private final List<Long> gradBuffers = new ArrayList<>();
-    private final List<Integer> freeGradBuffers = new ArrayList<>();
+    /** Each value's gradient slot, given back once its producer's backward step has read it. */
     private final Map<String, Integer> gradBufferOf = new HashMap<>();
     /** Views into values' gradients (a merge's parts), bound with them. */
     private final List<Map.Entry<String, memory>> gradViews = new ArrayList<>();
@@ -111,43 +115,24 @@ final class TrainingPlan {
             ops.get(i).backward(this);
             Integer done = gradBufferOf.get(ir.nodes().get(i).name()); // read by its producer: free again
             if (done != null) {
-                freeGradBuffers.add(done);
+                buffers.release(done);
             }
         }
     }
 
-    /** What {@link #allocate} allocates: each buffer with room to align it to 64 bytes. */
+    /** What {@link #allocate} allocates. */
     long bytes() {
-        long total = aligned(scratchBytes);
-        for (long b : transientBytes) {
-            total += aligned(b);
-        }
-        for (long b : gradBuffers) {
-            total += aligned(b);
-        }
-        for (long b : pendingBytes) {
-            total += aligned(b);
-        }
-        return total;
+        return buffers.bytes();
     }
 
     /** {@link #bytes()} by what the bytes hold. */
     MemoryPlan memoryPlan() {
-        long kept = pendingBytes.stream().mapToLong(TrainingPlan::aligned).sum();
-        long gradients = gradBuffers.stream().mapToLong(TrainingPlan::aligned).sum();
-        long shared = 0;
-        for (int role = 0; role < RECOMPUTED; role++) {
-            shared += aligned(transientBytes[role]);
-        }
-        long recomputed = 0;
-        for (int role = RECOMPUTED; role < transientBytes.length; role++) {
-            recomputed += aligned(transientBytes[role]);
-        }
-        return new MemoryPlan(kept, gradients, shared, recomputed, aligned(scratchBytes));
+        return new MemoryPlan(capacity(keptSlots), capacity(gradientSlots), capacity(transientSlots),
+                capacity(recomputedSlots), buffers.capacity(scratchSlot));
     }
 
-    private static long aligned(long bytes) {
-        return Math.max(bytes, 1) + 64;
+    private long capacity(Set<Integer> slots) {
+        return slots.stream().mapToLong(buffers::capacity).sum();
     }
 
     /**
@@ -159,26 +144,11 @@ final class TrainingPlan {
         long[] shape = values.get(input).dims();
         NativeMemory.check(bytes(), "training a batch of " + java.util.Arrays.toString(shape)
                 + " with the compiled trainer", "train a smaller batch");
-        for (int i = 0; i < pending.size(); i++) {
-            pending.get(i).set_data_handle(aligned(allocate(pendingBytes.get(i))));
-        }
-        BytePointer scratch = allocate(scratchBytes);
-        scratchMemories.forEach(m -> m.set_data_handle(scratch));
-        for (int role = 0; role < transients.size(); role++) {
-            BytePointer buffer = allocate(transientBytes[role]);
-            transients.get(role).forEach(m -> m.set_data_handle(aligned(buffer)));
-        }
+        gradBufferOf.forEach((v, slot) -> buffers.place(slot, values.get(v).grad(), 0));
+        gradViews.forEach(e -> buffers.place(gradBufferOf.get(e.getKey()), e.getValue(), 0));
+        buffers.allocate();
         pendingViews.forEach(e -> e.getKey().set_data_handle(e.getValue().get_data_handle()));
-        List<BytePointer> grads = gradBuffers.stream().map(this::allocate).toList();
-        gradBufferOf.forEach((v, i) -> values.get(v).grad().set_data_handle(aligned(grads.get(i))));
-        gradViews.forEach(e -> e.getValue().set_data_handle(aligned(grads.get(gradBufferOf.get(e.getKey())))));
         return this;
-    }
-
-    private BytePointer allocate(long bytes) {
-        BytePointer p = new BytePointer(Math.max(bytes, 1) + 64);
-        owned.add(p);
-        return p;
     }
 
     /** The value named {@code name}, planned already. */
@@ -274,40 +244,27 @@ final class TrainingPlan {
 
     /** A memory of {@code desc} with a buffer of its own, allocated with the plan's. */
     memory owned(memory.desc desc) {
-        memory m = OneDnn.unbound(desc);
-        pending.add(m);
-        pendingBytes.add(desc.get_size());
-        return m;
-    }
-
-    private Pointer aligned(BytePointer p) {
-        return HostArrays.at((p.address() + 63) & ~63L);
+        int slot = buffers.reserve(Math.max(desc.get_size(), 1));
+        keptSlots.add(slot);
+        return buffers.over(slot, desc);
     }
 
     /** A memory of {@code desc} in the shared buffer of {@code role}, valid until the next step of that role. */
     memory transientMemory(int role, memory.desc desc) {
-        transientBytes[role] = Math.max(transientBytes[role], desc.get_size());
-        memory m = OneDnn.unbound(desc);
-        transients.get(role).add(m);
-        return m;
+        long bytes = Math.max(desc.get_size(), 1);
+        if (roleSlots[role] < 0) {
+            roleSlots[role] = buffers.reserve(bytes);
+            (role >= RECOMPUTED ? recomputedSlots : transientSlots).add(roleSlots[role]);
+        }
+        buffers.grow(roleSlots[role], bytes);
+        return buffers.over(roleSlots[role], desc);
     }
 
-    /** Gives {@code value}'s gradient a buffer (a free one that fits, else a new one) when it is first written. */
+    /** Gives {@code value}'s gradient a buffer (the smallest free one that fits, else one grown or new) when it is first written. */
     private void gradBuffer(String value) {
-        long bytes = values.get(value).desc().get_size();
-        Integer best = null;
-        for (Integer i : freeGradBuffers) {
-            if (gradBuffers.get(i) >= bytes && (best == null || gradBuffers.get(i) < gradBuffers.get(best))) {
-                best = i;
-            }
-        }
-        if (best == null) {
-            gradBuffers.add(bytes);
-            best = gradBuffers.size() - 1;
-        } else {
-            freeGradBuffers.remove(best);
-        }
-        gradBufferOf.put(value, best);
+        int slot = buffers.take(Math.max(values.get(value).desc().get_size(), 1));
+        gradientSlots.add(slot);
+        gradBufferOf.put(value, slot);
     }
 
     /** A memory over one parameter (or its gradient) of a layer, bound to the graph's arrays on every step. */
@@ -396,9 +353,8 @@ final class TrainingPlan {
 
     void add(List<Step> steps, primitive p, primitive_desc_base pd, IntMemoryMap args) {
         memory.desc scratchDesc = pd.scratchpad_desc();
-        scratchBytes = Math.max(scratchBytes, scratchDesc.get_size() + 64);
-        memory m = OneDnn.unbound(scratchDesc);
-        scratchMemories.add(m);
+        buffers.grow(scratchSlot, Math.max(scratchDesc.get_size(), 1));
+        memory m = buffers.over(scratchSlot, scratchDesc);
         args.put(dnnl.DNNL_ARG_SCRATCHPAD, m);
         steps.add(new Step(p, args));
         labels.add((steps == forward ? "forward " : "backward ") + pd.impl_info_str().getString());

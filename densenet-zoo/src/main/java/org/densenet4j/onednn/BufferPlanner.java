@@ -47,6 +47,32 @@ public final class BufferPlanner {
         return fits ? capacity.get(slot) < capacity.get(than) : capacity.get(slot) > capacity.get(than);
     }
 
+    /**
+     * A new buffer of {@code bytes} for the whole schedule (never {@link #release}d): one that must
+     * not take over a buffer given back, whose later users would then find it taken.
+     */
+    public int reserve(long bytes) {
+        capacity.add(bytes);
+        free.add(false);
+        users.add(new ArrayList<>());
+        return capacity.size() - 1;
+    }
+
+    /** Grows slot {@code slot}'s buffer to at least {@code bytes} (a buffer shared by values that never overlap). */
+    public void grow(int slot, long bytes) {
+        capacity.set(slot, Math.max(bytes, capacity.get(slot)));
+    }
+
+    /** The bytes of slot {@code slot}'s buffer, as planned so far. */
+    public long capacity(int slot) {
+        return capacity.get(slot);
+    }
+
+    /** The bytes of all the buffers, as planned so far: what {@link #allocate()} allocates. */
+    public long bytes() {
+        return capacity.stream().mapToLong(Long::longValue).sum();
+    }
+
     /** Gives slot {@code slot} back: a later {@link #take} may share its buffer. */
     public void release(int slot) {
         free.set(slot, true);
@@ -62,7 +88,11 @@ public final class BufferPlanner {
 
     /** A memory of {@code desc} starting {@code offset} bytes into slot {@code slot}'s buffer. */
     public memory over(int slot, memory.desc desc, long offset) {
-        memory m = OneDnn.unbound(desc);
+        return place(slot, OneDnn.unbound(desc), offset);
+    }
+
+    /** Binds the existing memory {@code m} to slot {@code slot}'s buffer, {@code offset} bytes in, when it is allocated. */
+    public memory place(int slot, memory m, long offset) {
         users.get(slot).add(new Placed(m, offset));
         return m;
     }
