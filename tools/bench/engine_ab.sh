@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Before/after A/B of this project's engine, each measured against a peer in the same run:
 #   DenseNet-121 224x224 inference, batch 1 and 8  vs ONNX Runtime 1.29 (tools/bench/OrtBench.java)
-#   DenseNet-121 224x224 training step, batch 8    vs PyTorch channels_last (tools/bench/torch_bench.py)
+#   DenseNet-121 224x224 training step, batch 8    vs PyTorch channels_last (torchvision's DenseNet, tools/bench/torch_bench.py --torchvision)
 # 2 threads everywhere. "before" is BEFORE_REV (default b2a20dd) extracted with `git archive` to
 # /tmp/densenet-before and built there; "after" is --after DIR (default: this checkout, its working
 # tree as it is now; its launcher rebuilds it when stale). For each workload, ROUNDS rounds run
@@ -65,7 +65,7 @@ run() { # run ENGINE MODE BATCH WARMUP ITERATIONS -> the JSON line
             --warmup "$warmup" --iterations "$iterations" --threads 2 | json
       else
         "$py" "$repo/tools/bench/torch_bench.py" --model densenet121 --mode train --batch "$batch" --input 224x224 \
-            --warmup "$warmup" --iterations "$iterations" --threads 2 --channels-last | json
+            --warmup "$warmup" --iterations "$iterations" --threads 2 --channels-last --torchvision | json
       fi ;;
   esac
 }

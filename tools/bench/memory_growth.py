@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SERIES = [
     ("DenseNet4J default", ["./densenet", "benchmark"], []),
     ("DenseNet4J --memory-efficient", ["./densenet", "benchmark"], ["--memory-efficient"]),
-    ("PyTorch channels_last", ["/usr/bin/python3", "tools/bench/torch_bench.py"], ["--channels-last"]),
+    ("PyTorch channels_last", ["/usr/bin/python3", "tools/bench/torch_bench.py"], ["--channels-last", "--torchvision"]),
     ("PyTorch memory_efficient, channels_last", ["/usr/bin/python3", "tools/bench/torch_bench.py"],
      ["--channels-last", "--memory-efficient"]),
 ]
