@@ -1,7 +1,5 @@
 package org.densenet4j.dl4j;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.densenet4j.onednn.ConvGeometry;
 import org.densenet4j.onednn.HostArrays;
 import org.densenet4j.onednn.OneDnn;
@@ -12,11 +10,6 @@ import org.bytedeco.dnnl.convolution_backward_weights;
 import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.memory;
-import org.bytedeco.dnnl.primitive;
-import org.bytedeco.dnnl.reorder;
-import org.bytedeco.dnnl.stream;
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer.AlgoMode;

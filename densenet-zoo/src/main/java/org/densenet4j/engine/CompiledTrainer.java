@@ -102,8 +102,13 @@ public final class CompiledTrainer {
 
     /** The trainer of {@code graph}, or empty when it cannot run it (then train with {@code graph.fit()}). */
     public static Optional<CompiledTrainer> tryCompile(ComputationGraph graph) {
+        return tryCompile(graph, EngineOptions.fromSystemProperties());
+    }
+
+    /** As {@link #tryCompile(ComputationGraph)}, laid out and planned as {@code options} say. */
+    public static Optional<CompiledTrainer> tryCompile(ComputationGraph graph, EngineOptions options) {
         try {
-            return Optional.of(compile(graph));
+            return Optional.of(compile(graph, options));
         } catch (UnsupportedOperationException e) {
             return Optional.empty();
         }

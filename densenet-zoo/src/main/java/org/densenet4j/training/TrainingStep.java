@@ -43,14 +43,7 @@ public final class TrainingStep {
         if (memoryEfficient) {
             options = options.withMemoryEfficient(true);
         }
-        CompiledTrainer trainer = null;
-        if (compiled && CompiledTrainer.available()) {
-            try {
-                trainer = CompiledTrainer.compile(net, options);
-            } catch (UnsupportedOperationException e) {
-                trainer = null; // a layer the engine does not run: the graph's fit()
-            }
-        }
+        CompiledTrainer trainer = compiled ? CompiledTrainer.tryCompile(net, options).orElse(null) : null;
         return new TrainingStep(net, trainer, options.memoryEfficient());
     }
 

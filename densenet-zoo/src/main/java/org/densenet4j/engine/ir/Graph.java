@@ -41,10 +41,4 @@ public record Graph(String input, List<Node> nodes, List<String> outputs) {
         }
         return channels;
     }
-
-    /** Whether {@code value} is an [N, F] array (after global pooling or a dense layer) rather than a feature map. */
-    public boolean flat(String value) {
-        Node n = producers().get(value);
-        return n instanceof Node.GlobalPool || n instanceof Node.Dense;
-    }
 }
