@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.Optional;
 
 import org.deeplearning4j.nn.gradient.DefaultGradient;
-import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.optimize.api.TrainingListener;
@@ -63,6 +62,8 @@ public final class CompiledTrainer {
     private float[] lastOutput;
     /** The updater's view of the gradient array, kept while the graph keeps that array. */
     private DefaultGradient gradient;
+    /** The fused parameter update, built on the first step (empty: DL4J's updater), rebuilt if the graph's arrays change. */
+    private Optional<ParameterUpdate> update;
 
     private CompiledTrainer(ComputationGraph graph, Graph ir, EngineOptions options, Map<String, List<String>> paramKeys) {
         this.graph = graph;
@@ -129,8 +130,7 @@ public final class CompiledTrainer {
         }
         INDArray features = batch.getFeatures();
         int examples = (int) features.size(0);
-        double score = computeGradientAndScore(features, batch.getLabels());
-        Gradient gradient = gradient();
+        double loss = meanLoss(features, batch.getLabels());
         int iteration = graph.getIterationCount();
         int epoch = graph.getEpochCount();
         Collection<TrainingListener> listeners = graph.getListeners();
@@ -138,14 +138,32 @@ public final class CompiledTrainer {
             for (TrainingListener l : listeners) {
                 l.onGradientCalculation(graph);
             }
-            graph.getUpdater().update(gradient, iteration, epoch, examples, LayerWorkspaceMgr.noWorkspaces());
-            graph.params().subi(graph.getFlattenedGradients().reshape(graph.params().shape()));
+            Optional<ParameterUpdate> fused = fusedUpdate();
+            double regularization;
+            if (fused.isPresent()) {
+                regularization = fused.get().apply(iteration, epoch, examples);
+            } else {
+                regularization = graph.calcRegularizationScore(true);
+                graph.getUpdater().update(gradient(), iteration, epoch, examples, LayerWorkspaceMgr.noWorkspaces());
+                graph.params().subi(graph.getFlattenedGradients().reshape(graph.params().shape()));
+            }
+            graph.setScore(loss + regularization);
             for (TrainingListener l : listeners) {
                 l.iterationDone(graph, iteration, epoch);
             }
         }
-        graph.setScore(score);
         graph.getConfiguration().setIterationCount(iteration + 1);
+    }
+
+    /** The fused parameter update of the graph's current arrays, when the options ask for it and it applies. */
+    private Optional<ParameterUpdate> fusedUpdate() {
+        if (!options.fusedUpdate()) {
+            return Optional.empty();
+        }
+        if (update == null || update.isEmpty() || !update.get().isCurrent(graph)) {
+            update = ParameterUpdate.of(graph);
+        }
+        return update;
     }
 
     /** One epoch over {@code data} (reset first when it can be), as {@code graph.fit(data)}. */
@@ -172,6 +190,11 @@ public final class CompiledTrainer {
      * (mean loss plus the regularisation terms). Parameters are not changed.
      */
     public synchronized double computeGradientAndScore(INDArray features, INDArray labels) {
+        return meanLoss(features, labels) + graph.calcRegularizationScore(true);
+    }
+
+    /** The gradients of one batch, as {@link #computeGradientAndScore}; returns the mean loss without regularisation. */
+    private double meanLoss(INDArray features, INDArray labels) {
         if (features.rank() != 4) {
             throw new IllegalArgumentException("compiled training takes [N, C, H, W] features, got "
                     + java.util.Arrays.toString(features.shape()));
@@ -188,7 +211,7 @@ public final class CompiledTrainer {
         float[] y = labels.castTo(DataType.FLOAT).dup('c').data().asFloat();
         double loss = plan.run(x, y);
         lastOutput = plan.probabilities();
-        return loss / shape[0] + graph.calcRegularizationScore(true);
+        return loss / shape[0];
     }
 
     /**

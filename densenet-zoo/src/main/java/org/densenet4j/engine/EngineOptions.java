@@ -17,8 +17,12 @@ import java.util.Optional;
  * @param memoryEfficient whether a training step keeps only what its backward pass cannot cheaply
  *                      recompute (a dense block's concatenations and the batch norms' outputs are
  *                      rebuilt there); the same gradients in less memory
+ * @param fusedUpdate   whether a training step applies DL4J's updater as one pass over the flattened
+ *                      parameters where it can (SGD, Nesterov momentum, Adam, no-op; L1, L2, weight
+ *                      decay), rather than calling DL4J's updater; the same update, faster
  */
-public record EngineOptions(Optional<String> layout, boolean inPlaceConcat, boolean memoryEfficient) {
+public record EngineOptions(Optional<String> layout, boolean inPlaceConcat, boolean memoryEfficient,
+                            boolean fusedUpdate) {
 
     private static final java.util.Set<String> LAYOUTS = java.util.Set.of("nchw", "nhwc", "nChw8c", "nChw16c");
 
@@ -33,32 +37,43 @@ public record EngineOptions(Optional<String> layout, boolean inPlaceConcat, bool
 
     /** The engine's own choices. */
     public static EngineOptions defaults() {
-        return new EngineOptions(Optional.empty(), true, false);
+        return new EngineOptions(Optional.empty(), true, false, true);
     }
 
     /**
      * The defaults, changed by {@code -Ddensenet4j.compiledLayout=nchw|nhwc|nChw8c|nChw16c} and
-     * {@code -Ddensenet4j.inPlaceConcat=false} and {@code -Ddensenet4j.memoryEfficient=true}.
+     * {@code -Ddensenet4j.inPlaceConcat=false}, {@code -Ddensenet4j.memoryEfficient=true} and
+     * {@code -Ddensenet4j.fusedUpdate=false}.
      */
     public static EngineOptions fromSystemProperties() {
         String layout = System.getProperty("densenet4j.compiledLayout");
         return new EngineOptions(Optional.ofNullable(layout).map(String::trim).filter(l -> !l.isEmpty()),
-                !"false".equals(System.getProperty("densenet4j.inPlaceConcat", "").toLowerCase(Locale.ROOT)),
-                "true".equals(System.getProperty("densenet4j.memoryEfficient", "").toLowerCase(Locale.ROOT)));
+                !isFalse("densenet4j.inPlaceConcat"),
+                "true".equals(System.getProperty("densenet4j.memoryEfficient", "").toLowerCase(Locale.ROOT)),
+                !isFalse("densenet4j.fusedUpdate"));
+    }
+
+    private static boolean isFalse(String property) {
+        return "false".equals(System.getProperty(property, "").toLowerCase(Locale.ROOT));
     }
 
     /** These options with the feature maps in {@code layout}. */
     public EngineOptions withLayout(String layout) {
-        return new EngineOptions(Optional.of(layout), inPlaceConcat, memoryEfficient);
+        return new EngineOptions(Optional.of(layout), inPlaceConcat, memoryEfficient, fusedUpdate);
     }
 
     /** These options with concatenations in place or not. */
     public EngineOptions withInPlaceConcat(boolean inPlace) {
-        return new EngineOptions(layout, inPlace, memoryEfficient);
+        return new EngineOptions(layout, inPlace, memoryEfficient, fusedUpdate);
     }
 
     /** These options with memory-efficient training steps or not. */
     public EngineOptions withMemoryEfficient(boolean on) {
-        return new EngineOptions(layout, inPlaceConcat, on);
+        return new EngineOptions(layout, inPlaceConcat, on, fusedUpdate);
+    }
+
+    /** These options with the fused parameter update or DL4J's updater. */
+    public EngineOptions withFusedUpdate(boolean on) {
+        return new EngineOptions(layout, inPlaceConcat, memoryEfficient, on);
     }
 }
