@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.examples.Architecture;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.keras.KerasDenseNetImporter;
 import org.densenet4j.training.TrainingStep;
@@ -77,7 +78,7 @@ final class BenchmarkCommand implements Callable<Integer> {
         if (threads != null) {
             Backend.setThreads(threads);
         }
-        Models.Architecture architecture = Models.architecture(model);
+        Architecture architecture = Models.architecture(model);
         DenseNetConfig base = architecture.config().build();
         DenseNetConfig config = input == null ? base : withInput(base, input);
         Run run = switch (mode.toLowerCase(Locale.ROOT)) {

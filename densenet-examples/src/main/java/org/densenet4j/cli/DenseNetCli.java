@@ -31,14 +31,21 @@ public final class DenseNetCli {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the command line, printing to {@code out} and {@code err}; returns the exit code. */
-    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    /**
+     * Runs the command line, printing to {@code out} and {@code err}; returns the exit code.
+     *
+     * @param commands further subcommands (picocli {@code @Command} objects), e.g. the Spark module's
+     */
+    public static int run(String[] args, PrintWriter out, PrintWriter err, Object... commands) {
         boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
         // Before any logger exists: DL4J's start-up chatter only when asked for.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "info" : "warn");
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         org.densenet4j.dl4j.NativeDefaults.apply();
         CommandLine cli = new CommandLine(new DenseNetCli());
+        for (Object command : commands) {
+            cli.addSubcommand(command);
+        }
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {

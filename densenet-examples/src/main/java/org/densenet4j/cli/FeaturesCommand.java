@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.examples.ImageModel;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
@@ -73,10 +74,10 @@ final class FeaturesCommand implements Callable<Integer> {
             ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
         }
         List<Path> files = PredictCommand.imageFiles(images);
-        Models.Loaded loaded = Models.load(model);
+        ImageModel loaded = Models.load(model);
         ComputationGraph net = loaded.net();
         int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
-        String layer = featureLayer(net);
+        String layer = loaded.featureLayer();
         ImageNetPreprocessor.Mode mode = loaded.preprocessing(preprocess, spec.commandLine().getErr());
 
         UnaryOperator<INDArray> extract = CompiledGraph.inference(net, layer);
@@ -104,12 +105,6 @@ final class FeaturesCommand implements Callable<Integer> {
         progress.done(String.format("%d images x %d features from '%s' written to %s", files.size(),
                 features.size(1), layer, out));
         return 0;
-    }
-
-    /** The layer whose activations are the features: the input of fc6, or the output of a headless graph. */
-    private static String featureLayer(ComputationGraph net) {
-        var inputs = net.getConfiguration().getVertexInputs().get(DenseNetBuilder.CLASSIFIER);
-        return inputs != null ? inputs.get(0) : net.getConfiguration().getNetworkOutputs().get(0);
     }
 
     private void writeCsv(List<Path> files, INDArray features) throws java.io.IOException {

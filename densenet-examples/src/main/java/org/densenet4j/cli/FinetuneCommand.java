@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.densenet4j.examples.ImageModel;
 import org.densenet4j.dl4j.FastPath;
 import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.io.Images;
@@ -104,7 +105,7 @@ final class FinetuneCommand implements Callable<Integer> {
         List<Path> files = folder.files();
         List<Integer> labels = folder.labels();
 
-        Models.Loaded loaded = Models.load(model);
+        ImageModel loaded = Models.load(model);
         ComputationGraph base = loaded.net();
         ImageNetPreprocessor.Mode mode = loaded.preprocessing(preprocess, spec.commandLine().getErr());
         if (base.getConfiguration().getVertices().get(DenseNetBuilder.CLASSIFIER) == null) {

@@ -10,6 +10,7 @@ import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.examples.ImageModel;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
@@ -86,7 +87,7 @@ final class PredictCommand implements Callable<Integer> {
         if (preprocess != null) {
             ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
         }
-        Models.Loaded loaded = Models.load(model);
+        ImageModel loaded = Models.load(model);
         ComputationGraph net = loaded.net();
         List<Path> files = source.images == null ? List.of() : imageFiles(source.images);
         INDArray x;
@@ -161,22 +162,9 @@ final class PredictCommand implements Callable<Integer> {
         return files;
     }
 
-    /** Channels the graph's first convolution takes, or -1 when it does not start with one. */
-    static long inputChannels(ComputationGraph net) {
-        var conf = net.getConfiguration();
-        String in = conf.getNetworkInputs().get(0);
-        for (var e : conf.getVertexInputs().entrySet()) {
-            if (e.getValue().contains(in) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv
-                    && lv.getLayerConf().getLayer() instanceof ConvolutionLayer conv) {
-                return conv.getNIn();
-            }
-        }
-        return -1;
-    }
-
     /** Fails with one line when the tensor cannot be the graph's input. */
     private void checkShape(ComputationGraph net, INDArray x) {
-        long channels = inputChannels(net);
+        long channels = ImageModel.inputChannels(net);
         if (x.rank() != 4 || (channels > 0 && x.size(1) != channels) || x.size(0) == 0) {
             throw new UserError(source.input + ": shape " + Arrays.toString(x.shape()) + " is not [N, " + (channels > 0 ? channels : "C")
                     + ", H, W] with N >= 1, as the model takes");

@@ -10,6 +10,7 @@ import java.util.Random;
 import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.examples.Architecture;
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.examples.TrainingCurves;
@@ -160,7 +161,7 @@ final class TrainCommand implements Callable<Integer> {
 
         int n = train.numExamples();
         int iterationsPerEpoch = Trainer.batchesPerEpoch(n, batch);
-        Models.Architecture architecture = Models.architecture(model);
+        Architecture architecture = Models.architecture(model);
         String name = architecture.name();
         DenseNetConfig config = architecture.config()
                 .inputShape(hwc[0], hwc[1], hwc[2]).numClasses(labels.size()).seed(seed)

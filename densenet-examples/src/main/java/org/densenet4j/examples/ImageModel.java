@@ -1,0 +1,165 @@
+package org.densenet4j.examples;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.densenet4j.zoo.DenseNetBuilder;
+import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.io.ModelCard;
+import org.densenet4j.zoo.io.ModelFiles;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
+
+/**
+ * A DenseNet ready to run on images, with what was stored beside its weights: the graph, the zip it
+ * came from (a preset's pretrained model in the zoo cache), its class names, its input scaling and
+ * its card (input size, preprocessing). What {@code densenet predict}, {@code features} and the
+ * Spark stages load.
+ *
+ * @param net          the graph
+ * @param zip          the model zip it was read from
+ * @param storedLabels the class names stored with it, or null
+ * @param normalizer   the input scaling it was trained with, or null
+ * @param defaultSize  the input height and width it expects
+ * @param card         its model card, or null for zips written before cards
+ */
+public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabels, DataNormalization normalizer,
+                         int[] defaultSize, ModelCard card) {
+
+    /** Whether {@code spec} names a file rather than a preset. */
+    public static boolean isFile(String spec) {
+        return spec.endsWith(".zip") || spec.contains("/") || Files.exists(Path.of(spec));
+    }
+
+    /**
+     * The model zip {@code spec}, or the pretrained model of preset {@code spec} (of whatever kind the
+     * preset has: ImageNet weights, or the Fashion-MNIST model) from the zoo cache.
+     *
+     * @throws IllegalArgumentException for an unknown preset, or a zip that holds no DenseNet
+     * @throws IOException              when the zip cannot be read
+     */
+    public static ImageModel load(String spec) throws IOException {
+        if (isFile(spec)) {
+            return read(Path.of(spec), spec);
+        }
+        DenseNetPreset preset = DenseNetPreset.fromId(spec);
+        ComputationGraph net = DenseNetZooModel.of(preset).initPretrained();
+        Path zip = ModelFiles.cachedModel(preset.id(), preset.pretrainedType().orElse(PretrainedType.IMAGENET));
+        return stored(net, zip, new int[] {preset.config().inputHeight(), preset.config().inputWidth()});
+    }
+
+    /**
+     * The DenseNet in model zip {@code zip} ({@code name} in messages).
+     *
+     * @throws IllegalArgumentException when the zip holds a graph that is not a DenseNet
+     */
+    public static ImageModel read(Path zip, String name) throws IOException {
+        ComputationGraph net = ModelFiles.read(zip, false);
+        var vertices = net.getConfiguration().getVertices();
+        boolean denseNet = vertices.containsKey("conv1") && vertices.keySet().stream().anyMatch(v -> v.startsWith("concat_"));
+        if (!denseNet) {
+            throw new IllegalArgumentException(name + ": a DL4J model, but not a DenseNet (it has no conv1 and concat_* "
+                    + "layers); convert one with 'densenet convert' or train one with 'densenet train'");
+        }
+        return stored(net, zip, inputChannels(net) == 1 ? new int[] {28, 28} : new int[] {224, 224});
+    }
+
+    private static ImageModel stored(ComputationGraph net, Path zip, int[] defaultSize) throws IOException {
+        ModelCard card = ModelCard.read(zip).orElse(null);
+        if (card != null) {
+            defaultSize = new int[] {card.inputHeight(), card.inputWidth()};
+        }
+        List<String> labels = card != null && !card.labels().isEmpty() ? card.labels() : null;
+        if (labels == null) {
+            try {
+                labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels"); // zips written before cards
+            } catch (RuntimeException e) {
+                // no labels stored
+            }
+        }
+        DataNormalization normalizer = null;
+        try {
+            normalizer = ModelSerializer.restoreNormalizerFromFile(zip.toFile());
+        } catch (RuntimeException | IOException e) {
+            // no normalisation stored
+        }
+        return new ImageModel(net, zip, labels, normalizer, defaultSize, card);
+    }
+
+    /**
+     * The image normalisation to use: {@code option} when given (with a warning on {@code err}
+     * when the model records another), else the one the model's card records, else Caffe's (the
+     * seed's weights, for model zips written before cards).
+     */
+    public ImageNetPreprocessor.Mode preprocessing(String option, PrintWriter err) {
+        ImageNetPreprocessor.Mode recorded = null;
+        if (card != null && !card.preprocessing().equals(ModelCard.STORED)) {
+            recorded = ImageNetPreprocessor.Mode.fromId(card.preprocessing());
+        }
+        if (option == null) {
+            return recorded != null ? recorded : ImageNetPreprocessor.Mode.CAFFE;
+        }
+        ImageNetPreprocessor.Mode asked = ImageNetPreprocessor.Mode.fromId(option);
+        if (normalizer != null) {
+            err.println("warning: " + zip + " stores the input scaling it was trained with; --preprocess "
+                    + option + " is not used");
+        } else if (recorded != null && recorded != asked) {
+            err.println("warning: " + zip + " records " + card.preprocessing() + " preprocessing for its weights; "
+                    + "--preprocess " + option + " overrides it");
+        }
+        return asked;
+    }
+
+    /** The class names for {@code classes} outputs: stored ones, else ImageNet's for 1000, else null. */
+    public List<String> labels(long classes) {
+        if (storedLabels != null && storedLabels.size() == classes) {
+            return storedLabels;
+        }
+        return classes == 1000 ? ImageNetLabels.imageNet() : null;
+    }
+
+    /** Channels of the first convolution (3 when the graph does not start with one). */
+    public int channels() {
+        long c = inputChannels(net);
+        return c > 0 ? (int) c : 3;
+    }
+
+    /** {@code x} (decoded images, 0-255) normalised: the stored normalisation, else {@code mode} for colour images. */
+    public INDArray normalise(INDArray x, ImageNetPreprocessor.Mode mode) {
+        if (normalizer != null) {
+            normalizer.transform(x); // the scaling the model was trained with
+            return x;
+        }
+        return x.size(1) == 3 ? new ImageNetPreprocessor(mode, ImageNetPreprocessor.ChannelOrder.RGB).apply(x) : x;
+    }
+
+    /** The layer whose activations are the pooled features: the input of fc6, or the output of a headless graph. */
+    public String featureLayer() {
+        var inputs = net.getConfiguration().getVertexInputs().get(DenseNetBuilder.CLASSIFIER);
+        return inputs != null ? inputs.get(0) : net.getConfiguration().getNetworkOutputs().get(0);
+    }
+
+    /** Channels the graph's first convolution takes, or -1 when it does not start with one. */
+    public static long inputChannels(ComputationGraph net) {
+        var conf = net.getConfiguration();
+        String in = conf.getNetworkInputs().get(0);
+        for (var e : conf.getVertexInputs().entrySet()) {
+            if (e.getValue().contains(in) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv
+                    && lv.getLayerConf().getLayer() instanceof ConvolutionLayer conv) {
+                return conv.getNIn();
+            }
+        }
+        return -1;
+    }
+}
