@@ -88,7 +88,7 @@ final class SparkFeaturesCommand implements Callable<Integer> {
             }
             int size = ((Vector) first.get(0).get(0)).size();
             List<Column> columns = new ArrayList<>();
-            columns.add(org.apache.spark.sql.functions.regexp_replace(col("path"), "^file:", "").as("file"));
+            columns.add(org.apache.spark.sql.functions.regexp_replace(col("path"), "^file:(//)?(?=/)", "").as("file"));
             Column values = functions.vector_to_array(col("features"), "float32");
             for (int i = 0; i < size; i++) {
                 columns.add(values.getItem(i).as("f" + i));

@@ -1,0 +1,83 @@
+package org.densenet4j.spark;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import javax.imageio.ImageIO;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.io.ModelCard;
+import org.densenet4j.zoo.io.ModelFiles;
+
+/** Small models and image folders for the Spark tests. */
+final class SparkFixtures {
+
+    static final List<String> LABELS = List.of("blue", "red", "green");
+
+    private SparkFixtures() {
+    }
+
+    /** A small random DenseNet-BC on 32x32 RGB images with three classes, torchvision's preprocessing on its card. */
+    static Path rgbModel(Path dir) throws IOException {
+        DenseNetConfig config = DenseNetConfig.builder().stem(DenseNetConfig.Stem.CIFAR).growthRate(4).initialFilters(8)
+                .blockLayers(2, 2).bottleneck(true).compression(0.5).numClasses(LABELS.size()).inputShape(32, 32, 3)
+                .seed(7).build();
+        ComputationGraph net = new DenseNetZooModel("tiny-rgb", config).init();
+        Path zip = dir.resolve("tiny-rgb.zip");
+        ModelFiles.write(net, zip, true, null, Map.of("labels", LABELS), false,
+                new ModelCard("torch", 32, 32, 3, LABELS, Map.of("trainedOn", "nothing (random weights)")));
+        return zip;
+    }
+
+    /**
+     * Colour images of various sizes (PNG and JPEG), each mostly red or mostly blue as its name says
+     * ({@code red-3.png}, {@code blue-4.jpg}).
+     */
+    static void colourImages(Path dir, int perClass, long seed) throws IOException {
+        Files.createDirectories(dir);
+        Random rnd = new Random(seed);
+        for (int i = 0; i < 2 * perClass; i++) {
+            boolean red = i % 2 == 1;
+            int w = 24 + rnd.nextInt(40);
+            int h = 24 + rnd.nextInt(40);
+            BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    int strong = 150 + rnd.nextInt(100);
+                    int weak = rnd.nextInt(90);
+                    int g = rnd.nextInt(120);
+                    img.setRGB(x, y, red ? strong << 16 | g << 8 | weak : weak << 16 | g << 8 | strong);
+                }
+            }
+            String format = i % 3 == 0 ? "jpg" : "png";
+            ImageIO.write(img, format, dir.resolve((red ? "red-" : "blue-") + i + "." + format).toFile());
+        }
+    }
+
+    /** A grayscale PNG (which an RGB model refuses). */
+    static void grayImage(Path file) throws IOException {
+        BufferedImage img = new BufferedImage(20, 20, BufferedImage.TYPE_BYTE_GRAY);
+        ImageIO.write(img, "png", file.toFile());
+    }
+
+    /** The exit code, output and error output of one command line run. */
+    record Run(int code, String out, String err) {
+    }
+
+    static Run cli(boolean spark, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = spark ? org.densenet4j.spark.cli.SparkCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true))
+                : org.densenet4j.cli.DenseNetCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+}

@@ -1,0 +1,176 @@
+package org.densenet4j.spark;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.when;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.densenet4j.engine.CompiledGraph;
+import org.densenet4j.examples.FashionMnist;
+import org.densenet4j.examples.ImageModel;
+import org.densenet4j.io.Images;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The Spark ML stages in local[2]: a Pipeline of DenseNetFeaturizer and LogisticRegression fitted,
+ * saved, loaded and applied gives the same predictions; the image data source and binaryFile give
+ * the same features; DenseNetClassifier gives the model's own probabilities and its stored labels.
+ */
+class SparkStagesTest {
+
+    private static SparkSession spark;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() {
+        spark = SparkSession.builder().master("local[2]").appName("densenet4j-test")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    @Test
+    void aPipelineOfFeaturizerAndLogisticRegressionSurvivesSavingAndLoading() throws IOException {
+        Path zip = SparkFixtures.rgbModel(dir);
+        Path images = dir.resolve("images");
+        SparkFixtures.colourImages(images, 10, 11);
+        Dataset<Row> data = spark.read().format("image").load(images.toString()).repartition(2)
+                .withColumn("label", when(col("image.origin").contains("/red-"), 1.0).otherwise(0.0));
+
+        DenseNetFeaturizer featurizer = new DenseNetFeaturizer();
+        featurizer.setModel(zip.toString()).setBatchSize(3);
+        Pipeline pipeline = new Pipeline().setStages(new PipelineStage[] {featurizer,
+                new LogisticRegression().setMaxIter(50).setRegParam(0.01)});
+        PipelineModel fitted = pipeline.fit(data);
+        Map<String, Double> before = predictions(fitted.transform(data));
+        assertEquals(20, before.size());
+        long right = before.entrySet().stream().filter(e -> e.getValue() == (e.getKey().contains("/red-") ? 1.0 : 0.0)).count();
+        assertTrue(right >= 18, "red against blue from the features: " + right + " of 20 right");
+
+        Path saved = dir.resolve("pipeline");
+        fitted.write().overwrite().save(saved.toString());
+        PipelineModel loaded = PipelineModel.load(saved.toString());
+        DenseNetFeaturizer reloaded = (DenseNetFeaturizer) loaded.stages()[0];
+        assertEquals(zip.toString(), reloaded.getModel());
+        assertEquals(3, reloaded.getBatchSize());
+        assertEquals(featurizer.uid(), reloaded.uid());
+        assertEquals(before, predictions(loaded.transform(data)));
+    }
+
+    @Test
+    void theImageDataSourceAndBinaryFilesGiveTheSameFeatures() throws IOException {
+        Path zip = SparkFixtures.rgbModel(dir);
+        Path images = dir.resolve("images");
+        SparkFixtures.colourImages(images, 4, 5);
+        Map<String, double[]> fromPixels = features(new DenseNetFeaturizer().setModel(zip.toString())
+                .transform(spark.read().format("image").load(images.toString())), "image.origin");
+        Map<String, double[]> fromFiles = features(new DenseNetFeaturizer().setModel(zip.toString()).setInputCol("content")
+                .transform(spark.read().format("binaryFile").load(images.toString())), "path");
+        assertEquals(8, fromPixels.size());
+        assertEquals(fromFiles.keySet(), fromPixels.keySet());
+        for (String name : fromFiles.keySet()) {
+            double[] a = fromFiles.get(name);
+            double[] b = fromPixels.get(name);
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], 1e-5 * Math.max(1, Math.abs(a[i])), name + " feature " + i);
+            }
+        }
+    }
+
+    @Test
+    void theClassifierGivesTheModelsProbabilitiesAndLabelsAndAnErrorForWhatDoesNotDecode() throws IOException {
+        Path images = dir.resolve("samples");
+        Files.createDirectories(images);
+        List<String> names;
+        try (var index = FashionMnist.class.getResourceAsStream(FashionMnist.SAMPLES + "index.txt")) {
+            names = new String(index.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+                    .map(String::trim).filter(l -> l.endsWith(".png")).limit(12).toList();
+        }
+        assertEquals(12, names.size());
+        for (String file : names) {
+            try (var in = FashionMnist.class.getResourceAsStream(FashionMnist.SAMPLES + file)) {
+                Files.copy(in, images.resolve(file));
+            }
+        }
+        Files.write(images.resolve("broken.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 1, 2});
+        Dataset<Row> out = new DenseNetClassifier().setModel("densenet-fmnist").setInputCol("content").setBatchSize(5)
+                .transform(spark.read().format("binaryFile").load(images.toString()));
+        ImageModel model = ImageModel.load("densenet-fmnist");
+        int right = 0;
+        for (Row r : out.collectAsList()) {
+            String path = ImageInput.local(r.getString(r.fieldIndex("path")));
+            if (path.endsWith("broken.png")) {
+                assertNull(r.get(r.fieldIndex("probability")));
+                assertTrue(r.getString(r.fieldIndex("error")).contains("broken.png"), r.getString(r.fieldIndex("error")));
+                continue;
+            }
+            assertNull(r.get(r.fieldIndex("error")));
+            INDArray x = model.normalise(Images.load(List.of(Path.of(path)), 28, 28, 1), model.preprocessing(null, null));
+            INDArray expected = CompiledGraph.inference(model.net()).apply(x);
+            Vector p = (Vector) r.get(r.fieldIndex("probability"));
+            for (int k = 0; k < 10; k++) {
+                assertEquals(expected.getDouble(0, k), p.apply(k), 1e-5, path + " class " + k);
+            }
+            int predicted = (int) r.getDouble(r.fieldIndex("prediction"));
+            assertEquals(FashionMnist.LABELS.get(predicted), r.getString(r.fieldIndex("predictedLabel")));
+            int truth = Integer.parseInt(Path.of(path).getFileName().toString().replaceAll("^\\d+_(\\d+)\\.png$", "$1"));
+            right += predicted == truth ? 1 : 0;
+        }
+        assertTrue(right >= 10, right + " of 12 samples right (the model is 93.6% accurate)");
+    }
+
+    @Test
+    void aMissingColumnOrModelIsAClearError() {
+        Dataset<Row> files = spark.read().format("binaryFile").load(dir.toString());
+        IllegalArgumentException noColumn = assertThrows(IllegalArgumentException.class,
+                () -> new DenseNetFeaturizer().setModel("densenet-fmnist").transform(files));
+        assertTrue(noColumn.getMessage().contains("no column 'image'"), noColumn.getMessage());
+        IllegalArgumentException noModel = assertThrows(IllegalArgumentException.class,
+                () -> new DenseNetFeaturizer().setInputCol("content").transform(files));
+        assertTrue(noModel.getMessage().contains("set the model"), noModel.getMessage());
+    }
+
+    private static Map<String, Double> predictions(Dataset<Row> out) {
+        Map<String, Double> m = new HashMap<>();
+        for (Row r : out.select(col("image.origin"), col("prediction")).collectAsList()) {
+            m.put(r.getString(0), r.getDouble(1));
+        }
+        return m;
+    }
+
+    private static Map<String, double[]> features(Dataset<Row> out, String name) {
+        Map<String, double[]> m = new HashMap<>();
+        for (Row r : out.select(col(name), col("features")).collectAsList()) {
+            assertNotNull(r.get(1), r.getString(0));
+            m.put(ImageInput.local(r.getString(0)), ((Vector) r.get(1)).toArray());
+        }
+        return m;
+    }
+}
