@@ -16,7 +16,6 @@ import org.densenet4j.examples.ImageFolder;
 import org.densenet4j.examples.TrainingCurves;
 import org.densenet4j.training.Checkpoint;
 import org.densenet4j.training.Epoch;
-import org.densenet4j.training.OneCycle;
 import org.densenet4j.training.Trainer;
 import org.densenet4j.training.TrainingStep;
 import org.densenet4j.zoo.DenseNetConfig;
@@ -25,7 +24,6 @@ import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.preprocessor.ImagePreProcessingScaler;
-import org.nd4j.linalg.learning.config.Nesterovs;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,10 +47,6 @@ final class TrainCommand implements Callable<Integer> {
             description = "fashion-mnist (default), or a folder with one subfolder of images per class.")
     String dataset;
 
-    @Option(names = "--data-dir", defaultValue = FashionMnist.DEBIAN_DIR,
-            description = "Folder of the Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
-    Path dataDir;
-
     @Option(names = "--input", description = "Images are resized to HxWxC (default: 28x28x1 for Fashion-MNIST, "
             + "32x32x3 for a folder).")
     String input;
@@ -62,47 +56,14 @@ final class TrainCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     double testSplit;
 
-    @Option(names = "--model", defaultValue = "densenet-bc100-k12",
-            description = "Preset id, or a JSON file of DenseNet settings; set to 28x28x1 and 10 classes "
-                    + "(default: ${DEFAULT-VALUE}).")
-    String model;
-
-    @Option(names = "--epochs", defaultValue = "1", description = "Epochs (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--lr", defaultValue = "0.2", description = "Peak learning rate of the one-cycle schedule (default: ${DEFAULT-VALUE}).")
-    double learningRate;
-
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--limit", defaultValue = "0", description = "Use only the first N training images (0: all).")
-    int limit;
-
-    @Option(names = "--test-limit", defaultValue = "0", description = "Use only the first N test images (0: all).")
-    int testLimit;
-
-    @Option(names = "--no-augment", description = "Train without random flips and shifts.")
-    boolean noAugment;
+    @Mixin
+    TrainingOptions run;
 
     @Mixin
     EngineOption engine;
 
     @Mixin
     MemoryOption memory;
-
-    @Option(names = "--out", required = true, description = "The model zip to write; the curves go beside it.")
-    Path out;
-
-    @Option(names = "--force", description = "Replace existing output files (and an earlier run's checkpoint).")
-    boolean force;
-
-    @Option(names = "--resume", description = "Continue the run whose checkpoint (<out>-checkpoint.zip, written after "
-            + "every epoch) is there; the settings must be the same.")
-    boolean resume;
 
     @Override
     public Integer call() throws Exception {
@@ -113,18 +74,16 @@ final class TrainCommand implements Callable<Integer> {
         if (testSplit <= 0 || testSplit >= 1) {
             throw new UserError("--test-split must be between 0 and 1, was " + testSplit);
         }
-        if (epochs < 1 || batch < 1) {
-            throw new UserError("--epochs and --batch must be >= 1");
-        }
-        Path csv = sibling(out, "-curves.csv");
-        Path png = sibling(out, "-curves.png");
-        Path checkpoint = sibling(out, "-checkpoint.zip");
-        for (Path p : List.of(out, csv, png)) {
-            if (Files.exists(p) && !force) {
+        run.check();
+        Path csv = run.sibling("-curves.csv");
+        Path png = run.sibling("-curves.png");
+        Path checkpoint = run.checkpoint();
+        for (Path p : List.of(run.out, csv, png)) {
+            if (Files.exists(p) && !run.force) {
                 throw new UserError(p + ": exists; pass --force to replace it");
             }
         }
-        if (Files.exists(checkpoint) && !resume && !force) {
+        if (Files.exists(checkpoint) && !run.resume && !run.force) {
             throw new UserError(checkpoint + ": an earlier run stopped here; pass --resume to continue it or --force "
                     + "to start over");
         }
@@ -134,8 +93,8 @@ final class TrainCommand implements Callable<Integer> {
         List<String> labels;
         String dataName;
         if (fashion) {
-            train = FashionMnist.load(dataDir, true, limit);
-            test = FashionMnist.load(dataDir, false, testLimit);
+            train = FashionMnist.load(run.dataDir, true, run.limit);
+            test = FashionMnist.load(run.dataDir, false, run.testLimit);
             if (hwc[0] != 28 || hwc[1] != 28 || hwc[2] != 1) {
                 throw new UserError("--input " + input + ": Fashion-MNIST images are 28x28x1");
             }
@@ -143,13 +102,13 @@ final class TrainCommand implements Callable<Integer> {
             dataName = "Fashion-MNIST";
         } else {
             ImageFolder folder = ImageFolder.scan(Path.of(dataset));
-            List<List<Integer>> parts = folder.split(testSplit, seed);
+            List<List<Integer>> parts = folder.split(testSplit, run.seed);
             if (parts.get(1).isEmpty()) {
                 throw new UserError(dataset + ": too few images to hold out a test set (" + folder.files().size()
                         + " images in " + folder.classes().size() + " classes)");
             }
-            List<Integer> trainPart = limit > 0 ? parts.get(0).subList(0, Math.min(limit, parts.get(0).size())) : parts.get(0);
-            List<Integer> testPart = testLimit > 0 ? parts.get(1).subList(0, Math.min(testLimit, parts.get(1).size())) : parts.get(1);
+            List<Integer> trainPart = run.limit > 0 ? parts.get(0).subList(0, Math.min(run.limit, parts.get(0).size())) : parts.get(0);
+            List<Integer> testPart = run.testLimit > 0 ? parts.get(1).subList(0, Math.min(run.testLimit, parts.get(1).size())) : parts.get(1);
             train = folder.load(trainPart, hwc[0], hwc[1], hwc[2]);
             test = folder.load(testPart, hwc[0], hwc[1], hwc[2]);
             labels = folder.classes();
@@ -160,22 +119,22 @@ final class TrainCommand implements Callable<Integer> {
         scaler.transform(test.getFeatures());
 
         int n = train.numExamples();
-        int iterationsPerEpoch = Trainer.batchesPerEpoch(n, batch);
-        Architecture architecture = Models.architecture(model);
+        int iterationsPerEpoch = Trainer.batchesPerEpoch(n, run.batch);
+        Architecture architecture = Models.architecture(run.model);
         String name = architecture.name();
         DenseNetConfig config = architecture.config()
-                .inputShape(hwc[0], hwc[1], hwc[2]).numClasses(labels.size()).seed(seed)
-                .updater(new Nesterovs(OneCycle.schedule(learningRate, epochs * iterationsPerEpoch), 0.9))
+                .inputShape(hwc[0], hwc[1], hwc[2]).numClasses(labels.size()).seed(run.seed)
+                .updater(run.updater(run.epochs * iterationsPerEpoch))
                 .build();
-        String settings = String.join("|", config.toString(), "epochs=" + epochs, "batch=" + batch, "n=" + n,
-                "augment=" + !noAugment) + (fashion ? "" : "|data=" + dataName);
+        String settings = String.join("|", config.toString(), "epochs=" + run.epochs, "batch=" + run.batch, "n=" + n,
+                "augment=" + !run.noAugment) + (fashion ? "" : "|data=" + dataName);
         Checkpoint saved = new Checkpoint(checkpoint, settings);
         TrainingCurves curves = new TrainingCurves();
-        Random rnd = new Random(seed);
+        Random rnd = new Random(run.seed);
         ComputationGraph net;
         int done = 0;
         List<Epoch> before = List.of();
-        if (resume && saved.exists()) {
+        if (run.resume && saved.exists()) {
             Checkpoint.Resumed r;
             try {
                 r = saved.resume();
@@ -194,18 +153,18 @@ final class TrainCommand implements Callable<Integer> {
 
         PrintWriter o = spec.commandLine().getOut();
         o.printf("Training %s (%,d parameters) on %s: %,d training, %,d test images, %d epochs of %d "
-                + "batches of %d%s; %s, %s%n", name, net.numParams(), dataName, n, test.numExamples(), epochs,
-                iterationsPerEpoch, batch, done > 0 ? ", resuming after epoch " + done : "", Backend.describe(),
+                + "batches of %d%s; %s, %s%n", name, net.numParams(), dataName, n, test.numExamples(), run.epochs,
+                iterationsPerEpoch, run.batch, done > 0 ? ", resuming after epoch " + done : "", Backend.describe(),
                 step.describe());
         long[] shape = train.getFeatures().shape();
-        Models.prepare(name, step, Math.min(batch, n), shape[1], shape[2], shape[3]);
+        Models.prepare(name, step, Math.min(run.batch, n), shape[1], shape[2], shape[3]);
         Trainer.Listener progress = new Trainer.Listener() {
             private Progress bar;
 
             @Override
             public void batch(int epoch, int batchesDone, int batches, double loss, double accuracy, double perSecond) {
                 if (batchesDone == 1) {
-                    bar = new Progress(o, "epoch " + epoch + "/" + epochs, batches);
+                    bar = new Progress(o, "epoch " + epoch + "/" + run.epochs, batches);
                 }
                 bar.update(batchesDone, String.format(Locale.ROOT, "loss %.4f  acc %.4f  %.0f img/s", loss, accuracy,
                         perSecond));
@@ -218,21 +177,16 @@ final class TrainCommand implements Callable<Integer> {
                         e.trainLoss(), e.trainAccuracy(), e.testLoss(), e.testAccuracy(), e.seconds()));
             }
         };
-        new Trainer(step, new Trainer.Options(epochs, batch, !noAugment))
+        new Trainer(step, new Trainer.Options(run.epochs, run.batch, !run.noAugment))
                 .run(train, test, done + 1, rnd, progress, saved, before);
         step.finish();
-        ModelFiles.write(net, out, force, scaler, Map.of("labels", labels, "model", name), false,
+        ModelFiles.write(net, run.out, run.force, scaler, Map.of("labels", labels, "model", name), false,
                 new ModelCard(scaler != null ? ModelCard.STORED : "none", config.inputHeight(), config.inputWidth(),
                         config.inputChannels(), labels, Map.of("trainedOn", fashion ? dataName : dataset, "model", name)));
         curves.writeCsv(csv);
         curves.writePng(png, name + " on " + (fashion ? dataName : Path.of(dataset).getFileName()));
         saved.delete();
-        o.printf("Wrote %s, %s, %s%n", out, csv, png);
+        o.printf("Wrote %s, %s, %s%n", run.out, csv, png);
         return 0;
-    }
-
-    private static Path sibling(Path zip, String suffix) {
-        String name = zip.getFileName().toString().replaceFirst("\\.zip$", "");
-        return zip.resolveSibling(name + suffix);
     }
 }

@@ -13,13 +13,13 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.densenet4j.cli.TrainingOptions;
 import org.densenet4j.examples.Architecture;
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.spark.training.CompiledTrainingMaster;
 import org.densenet4j.training.Augmentation;
 import org.densenet4j.training.Checkpoint;
 import org.densenet4j.training.Epoch;
-import org.densenet4j.training.OneCycle;
 import org.densenet4j.training.Trainer;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
@@ -30,9 +30,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.preprocessor.ImagePreProcessingScaler;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.learning.config.Nesterovs;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -49,25 +49,11 @@ final class SparkTrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Mixin
+    TrainingOptions run;
+
     @Option(names = "--master", description = "Spark master, e.g. local[2] (default: spark-submit's, else local[*]).")
     String master;
-
-    @Option(names = "--data-dir", defaultValue = FashionMnist.DEBIAN_DIR,
-            description = "Folder of the Fashion-MNIST IDX files (default: ${DEFAULT-VALUE}).")
-    Path dataDir;
-
-    @Option(names = "--model", defaultValue = "densenet-bc100-k12",
-            description = "Preset id, or a JSON file of DenseNet settings (default: ${DEFAULT-VALUE}).")
-    String model;
-
-    @Option(names = "--epochs", defaultValue = "1", description = "Epochs (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--batch", defaultValue = "64", description = "Batch size of each worker's steps (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--lr", defaultValue = "0.2", description = "Peak learning rate of the one-cycle schedule (default: ${DEFAULT-VALUE}).")
-    double learningRate;
 
     @Option(names = "--workers", defaultValue = "0",
             description = "Data-parallel workers (default: Spark's default parallelism, e.g. 2 for local[2]).")
@@ -77,42 +63,22 @@ final class SparkTrainCommand implements Callable<Integer> {
             description = "Minibatches each worker fits between parameter averagings (default: ${DEFAULT-VALUE}).")
     int averaging;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--limit", defaultValue = "0", description = "Use only the first N training images (0: all).")
-    int limit;
-
-    @Option(names = "--test-limit", defaultValue = "0", description = "Use only the first N test images (0: all).")
-    int testLimit;
-
-    @Option(names = "--no-augment", description = "Train without random flips and shifts.")
-    boolean noAugment;
-
-    @Option(names = "--out", required = true, description = "The model zip to write.")
-    Path out;
-
-    @Option(names = "--force", description = "Replace an existing model zip (and an earlier run's checkpoint).")
-    boolean force;
-
-    @Option(names = "--resume", description = "Continue the run whose checkpoint (<out>-checkpoint.zip) is there.")
-    boolean resume;
-
     @Override
     public Integer call() throws Exception {
-        if (epochs < 1 || batch < 1 || averaging < 1 || workers < 0) {
-            throw new IllegalArgumentException("--epochs, --batch and --averaging must be >= 1 and --workers >= 0");
+        run.check();
+        if (averaging < 1 || workers < 0) {
+            throw new IllegalArgumentException("--averaging must be >= 1 and --workers >= 0");
         }
-        Path checkpointFile = out.resolveSibling(out.getFileName().toString().replaceFirst("\\.zip$", "") + "-checkpoint.zip");
-        if (Files.exists(out) && !force) {
-            throw new IllegalArgumentException(out + ": exists; pass --force to replace it");
+        Path checkpointFile = run.checkpoint();
+        if (Files.exists(run.out) && !run.force) {
+            throw new IllegalArgumentException(run.out + ": exists; pass --force to replace it");
         }
-        if (Files.exists(checkpointFile) && !resume && !force) {
+        if (Files.exists(checkpointFile) && !run.resume && !run.force) {
             throw new IllegalArgumentException(checkpointFile + ": an earlier run stopped here; pass --resume to continue "
                     + "it or --force to start over");
         }
-        DataSet train = FashionMnist.load(dataDir, true, limit);
-        DataSet test = FashionMnist.load(dataDir, false, testLimit);
+        DataSet train = FashionMnist.load(run.dataDir, true, run.limit);
+        DataSet test = FashionMnist.load(run.dataDir, false, run.testLimit);
         ImagePreProcessingScaler scaler = new ImagePreProcessingScaler(0, 1);
         scaler.transform(train.getFeatures());
         scaler.transform(test.getFeatures());
@@ -123,18 +89,18 @@ final class SparkTrainCommand implements Callable<Integer> {
             int n = train.numExamples();
             int parallel = workers > 0 ? workers : sc.defaultParallelism();
             // Each worker steps through its share of the batches: the schedule counts a worker's steps.
-            int stepsPerEpoch = (Trainer.batchesPerEpoch(n, batch) + parallel - 1) / parallel;
-            Architecture architecture = Architecture.of(model);
+            int stepsPerEpoch = (Trainer.batchesPerEpoch(n, run.batch) + parallel - 1) / parallel;
+            Architecture architecture = Architecture.of(run.model);
             DenseNetConfig config = architecture.config().inputShape(28, 28, 1).numClasses(FashionMnist.LABELS.size())
-                    .seed(seed).updater(new Nesterovs(OneCycle.schedule(learningRate, epochs * stepsPerEpoch), 0.9))
+                    .seed(run.seed).updater(run.updater(run.epochs * stepsPerEpoch))
                     .build();
-            String settings = String.join("|", config.toString(), "epochs=" + epochs, "batch=" + batch, "n=" + n,
-                    "augment=" + !noAugment, "workers=" + parallel, "averaging=" + averaging);
+            String settings = String.join("|", config.toString(), "epochs=" + run.epochs, "batch=" + run.batch, "n=" + n,
+                    "augment=" + !run.noAugment, "workers=" + parallel, "averaging=" + averaging);
             Checkpoint checkpoint = new Checkpoint(checkpointFile, settings);
-            Random rnd = new Random(seed);
+            Random rnd = new Random(run.seed);
             List<Epoch> done = new ArrayList<>();
             ComputationGraph net;
-            if (resume && checkpoint.exists()) {
+            if (run.resume && checkpoint.exists()) {
                 Checkpoint.Resumed r = checkpoint.resume();
                 net = r.net();
                 rnd = r.random();
@@ -146,11 +112,11 @@ final class SparkTrainCommand implements Callable<Integer> {
             o.printf("Training %s (%,d parameters) on Fashion-MNIST with Spark (%s, %d workers, averaging every %d "
                     + "minibatches): %,d training, %,d test images, %d epochs of %d batches of %d%s%n",
                     architecture.name(), net.numParams(), sc.master(), parallel, averaging, n, test.numExamples(),
-                    epochs, Trainer.batchesPerEpoch(n, batch), batch,
+                    run.epochs, Trainer.batchesPerEpoch(n, run.batch), run.batch,
                     done.isEmpty() ? "" : ", resuming after epoch " + done.size());
             SparkComputationGraph sparkNet = new SparkComputationGraph(sc, net,
-                    new CompiledTrainingMaster(parallel, batch, averaging));
-            for (int epoch = done.size() + 1; epoch <= epochs; epoch++) {
+                    new CompiledTrainingMaster(parallel, run.batch, averaging));
+            for (int epoch = done.size() + 1; epoch <= run.epochs; epoch++) {
                 long start = System.nanoTime();
                 sparkNet.fit(sc.parallelize(batches(train, rnd), parallel));
                 double seconds = (System.nanoTime() - start) / 1e9;
@@ -159,18 +125,18 @@ final class SparkTrainCommand implements Callable<Integer> {
                 double testLoss = Trainer.evaluate(net, test, eval);
                 Epoch e = new Epoch(epoch, Double.NaN, Double.NaN, testLoss, eval.accuracy(), seconds, n / seconds);
                 done.add(e);
-                o.printf(Locale.ROOT, "epoch %d/%d: test loss %.4f  test acc %.4f  %.0f s (%.0f img/s)%n", epoch, epochs,
+                o.printf(Locale.ROOT, "epoch %d/%d: test loss %.4f  test acc %.4f  %.0f s (%.0f img/s)%n", epoch, run.epochs,
                         testLoss, eval.accuracy(), seconds, n / seconds);
-                if (epoch < epochs) {
+                if (epoch < run.epochs) {
                     checkpoint.save(net, epoch, rnd, done);
                 }
             }
             List<String> labels = FashionMnist.LABELS;
-            ModelFiles.write(net, out, force, scaler, Map.of("labels", labels, "model", architecture.name()), false,
+            ModelFiles.write(net, run.out, run.force, scaler, Map.of("labels", labels, "model", architecture.name()), false,
                     new ModelCard(ModelCard.STORED, 28, 28, 1, labels,
                             Map.of("trainedOn", "Fashion-MNIST", "model", architecture.name(), "trainer", "spark-train")));
             checkpoint.delete();
-            o.printf("Wrote %s%n", out);
+            o.printf("Wrote %s%n", run.out);
             return 0;
         } finally {
             spark.stop();
@@ -185,16 +151,16 @@ final class SparkTrainCommand implements Callable<Integer> {
             order.add(i);
         }
         java.util.Collections.shuffle(order, rnd);
-        List<DataSet> out = new ArrayList<>();
-        for (int from = 0; from < n; from += batch) {
-            long[] idx = order.subList(from, Math.min(n, from + batch)).stream().mapToLong(Integer::longValue).toArray();
+        List<DataSet> batches = new ArrayList<>();
+        for (int from = 0; from < n; from += run.batch) {
+            long[] idx = order.subList(from, Math.min(n, from + run.batch)).stream().mapToLong(Integer::longValue).toArray();
             INDArray x = train.getFeatures().get(NDArrayIndex.indices(idx)).dup();
             INDArray y = train.getLabels().get(NDArrayIndex.indices(idx)).dup();
-            if (!noAugment) {
+            if (!run.noAugment) {
                 Augmentation.flipAndShift(x, 2, rnd);
             }
-            out.add(new DataSet(x, y));
+            batches.add(new DataSet(x, y));
         }
-        return out;
+        return batches;
     }
 }
