@@ -200,7 +200,15 @@ public abstract class DenseNetTransformer extends Transformer implements Default
         }
 
         private List<Row> next(int n) {
-            ModelRunner runner = ModelRunner.of(source);
+            ModelRunner runner = ModelRunner.acquire(source);
+            try {
+                return next(n, runner);
+            } finally {
+                runner.release();
+            }
+        }
+
+        private List<Row> next(int n, ModelRunner runner) {
             List<Row> in = new ArrayList<>();
             List<ImageInput.Decoded> decoded = new ArrayList<>();
             List<float[]> images = new ArrayList<>();

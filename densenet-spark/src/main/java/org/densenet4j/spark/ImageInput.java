@@ -60,11 +60,6 @@ abstract sealed class ImageInput implements Serializable {
 
     abstract String name(Row row);
 
-    /** A local file's URI as its path ({@code file:/a/b} and {@code file:///a/b} as {@code /a/b}); others as they are. */
-    static String local(String uri) {
-        return uri.replaceFirst("^file:(//)?(?=/)", "");
-    }
-
     abstract float[] read(Row row, String name, int height, int width, int channels) throws IOException;
 
     /** Encoded image files in a binary column. */
@@ -79,7 +74,7 @@ abstract sealed class ImageInput implements Serializable {
 
         @Override
         String name(Row row) {
-            return path >= 0 && !row.isNullAt(path) ? local(row.getString(path)) : "an image";
+            return path >= 0 && !row.isNullAt(path) ? ImagePaths.local(row.getString(path)) : "an image";
         }
 
         @Override
@@ -112,7 +107,7 @@ abstract sealed class ImageInput implements Serializable {
         @Override
         String name(Row row) {
             Row image = row.isNullAt(column) ? null : row.getStruct(column);
-            return image != null && !image.isNullAt(origin) ? local(image.getString(origin)) : "an image";
+            return image != null && !image.isNullAt(origin) ? ImagePaths.local(image.getString(origin)) : "an image";
         }
 
         @Override

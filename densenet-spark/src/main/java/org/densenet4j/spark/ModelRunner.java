@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.UnaryOperator;
 
 import org.densenet4j.engine.CompiledGraph;
@@ -18,38 +20,45 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A model loaded on an executor: its compiled graphs for the pooled features and for the class
- * probabilities, and its own input size and preprocessing. One per model per JVM, made on first
- * use; batches from concurrent tasks run one at a time (each already uses the executor's cores),
- * while the other tasks decode their next images.
+ * A model on an executor: read once per JVM from its broadcast bytes, and run by a pool of compiled
+ * replicas, one per concurrent task ({@link #acquire}/{@link #release}), each on its task's cores
+ * ({@link TaskCores}). A replica compiles the graph for the pooled features or for the class
+ * probabilities when first asked for them.
  */
 final class ModelRunner {
 
-    private static final Map<String, ModelRunner> LOADED = new ConcurrentHashMap<>();
+    private static final Map<String, ImageModel> MODELS = new ConcurrentHashMap<>();
+    private static final Map<String, Queue<ModelRunner>> IDLE = new ConcurrentHashMap<>();
 
+    private final String sha256;
     private final ImageModel model;
     private final ImageNetPreprocessor.Mode mode;
-    private final UnaryOperator<INDArray> features;
-    private final UnaryOperator<INDArray> probabilities;
+    private UnaryOperator<INDArray> features;
+    private UnaryOperator<INDArray> probabilities;
 
-    private ModelRunner(ImageModel model) {
+    private ModelRunner(String sha256, ImageModel model) {
+        this.sha256 = sha256;
         this.model = model;
         this.mode = model.preprocessing(null, new PrintWriter(new StringWriter()));
-        this.features = CompiledGraph.inference(model.net(), model.featureLayer());
-        this.probabilities = CompiledGraph.inference(model.net());
     }
 
-    /** The runner of {@code source} in this JVM, loaded from its bytes the first time. */
-    static ModelRunner of(ModelSource source) {
-        return LOADED.computeIfAbsent(source.sha256(), k -> load(source));
+    /** A replica of {@code source} for the calling task: an idle one, or a new one (the model read on first use). */
+    static ModelRunner acquire(ModelSource source) {
+        ModelRunner idle = IDLE.computeIfAbsent(source.sha256(), k -> new ConcurrentLinkedQueue<>()).poll();
+        return idle != null ? idle : new ModelRunner(source.sha256(), MODELS.computeIfAbsent(source.sha256(), k -> load(source)));
     }
 
-    private static ModelRunner load(ModelSource source) {
+    /** Gives this replica back for the next task. */
+    void release() {
+        IDLE.get(sha256).add(this);
+    }
+
+    private static ImageModel load(ModelSource source) {
         try {
             Path tmp = Files.createTempFile("densenet4j-model-", ".zip");
             try {
                 Files.write(tmp, source.zip());
-                return new ModelRunner(ImageModel.read(tmp, source.name()));
+                return ImageModel.read(tmp, source.name());
             } finally {
                 Files.deleteIfExists(tmp);
             }
@@ -76,16 +85,23 @@ final class ModelRunner {
     }
 
     /** Pooled features of the images ({@code [channels * height * width]} 0-255 values each), one row each. */
-    synchronized float[][] features(List<float[]> images) {
+    float[][] features(List<float[]> images) {
+        if (features == null) {
+            features = CompiledGraph.inference(model.net(), model.featureLayer());
+        }
         return run(features, images);
     }
 
     /** Class probabilities of the images, one row each. */
-    synchronized float[][] probabilities(List<float[]> images) {
+    float[][] probabilities(List<float[]> images) {
+        if (probabilities == null) {
+            probabilities = CompiledGraph.inference(model.net());
+        }
         return run(probabilities, images);
     }
 
     private float[][] run(UnaryOperator<INDArray> graph, List<float[]> images) {
+        TaskCores.use();
         int c = channels();
         int h = height();
         int w = width();
@@ -94,7 +110,14 @@ final class ModelRunner {
             System.arraycopy(images.get(i), 0, all, i * c * h * w, c * h * w);
         }
         INDArray x = model.normalise(Nd4j.create(all, new long[] {images.size(), c, h, w}, 'c'), mode);
-        INDArray out = graph.apply(x);
+        INDArray out;
+        if (CompiledGraph.available()) {
+            out = graph.apply(x);
+        } else {
+            synchronized (model) { // DL4J's own output(), on the one graph every replica shares
+                out = graph.apply(x);
+            }
+        }
         if (out.rank() != 2) {
             throw new IllegalStateException(model.zip() + ": its layer '" + model.featureLayer() + "' gives "
                     + java.util.Arrays.toString(out.shape()) + ", not a vector per image (a headless model without pooling?)");

@@ -125,7 +125,7 @@ class SparkStagesTest {
         ImageModel model = ImageModel.load("densenet-fmnist");
         int right = 0;
         for (Row r : out.collectAsList()) {
-            String path = ImageInput.local(r.getString(r.fieldIndex("path")));
+            String path = ImagePaths.local(r.getString(r.fieldIndex("path")));
             if (path.endsWith("broken.png")) {
                 assertNull(r.get(r.fieldIndex("probability")));
                 assertTrue(r.getString(r.fieldIndex("error")).contains("broken.png"), r.getString(r.fieldIndex("error")));
@@ -169,7 +169,7 @@ class SparkStagesTest {
         Map<String, double[]> m = new HashMap<>();
         for (Row r : out.select(col(name), col("features")).collectAsList()) {
             assertNotNull(r.get(1), r.getString(0));
-            m.put(ImageInput.local(r.getString(0)), ((Vector) r.get(1)).toArray());
+            m.put(ImagePaths.local(r.getString(0)), ((Vector) r.get(1)).toArray());
         }
         return m;
     }

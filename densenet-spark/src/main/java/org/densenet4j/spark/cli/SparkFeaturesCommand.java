@@ -5,19 +5,20 @@ import static org.apache.spark.sql.functions.lower;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import org.apache.spark.ml.functions;
 import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.sql.Column;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.densenet4j.spark.DenseNetFeaturizer;
+import org.densenet4j.spark.ImagePaths;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -60,6 +61,36 @@ final class SparkFeaturesCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing output folder.")
     boolean force;
 
+    /**
+     * A part's lines as {@code densenet features} writes its CSV: the header, then per image its
+     * file (quoted) and its values (as Java prints a float).
+     */
+    static Iterator<String> csvLines(String header, Iterator<Row> rows) {
+        return new Iterator<>() {
+            private boolean headed;
+
+            @Override
+            public boolean hasNext() {
+                return !headed || rows.hasNext();
+            }
+
+            @Override
+            public String next() {
+                if (!headed) {
+                    headed = true;
+                    return header;
+                }
+                Row r = rows.next();
+                StringBuilder sb = new StringBuilder("\"").append(ImagePaths.local(r.getString(0)).replace("\"", "\"\""))
+                        .append('"');
+                for (double v : ((Vector) r.get(1)).toArray()) {
+                    sb.append(',').append((float) v);
+                }
+                return sb.toString();
+            }
+        };
+    }
+
     @Override
     public Integer call() throws Exception {
         if (batch < 1) {
@@ -87,14 +118,11 @@ final class SparkFeaturesCommand implements Callable<Integer> {
                         + (failed.isEmpty() ? "" : " (" + failed.get(0).getString(1) + ", ...)"));
             }
             int size = ((Vector) first.get(0).get(0)).size();
-            List<Column> columns = new ArrayList<>();
-            columns.add(org.apache.spark.sql.functions.regexp_replace(col("path"), "^file:(//)?(?=/)", "").as("file"));
-            Column values = functions.vector_to_array(col("features"), "float32");
-            for (int i = 0; i < size; i++) {
-                columns.add(values.getItem(i).as("f" + i));
-            }
-            ok.select(columns.toArray(Column[]::new)).write().mode(force ? SaveMode.Overwrite : SaveMode.ErrorIfExists)
-                    .option("header", true).csv(out);
+            String header = "file," + java.util.stream.IntStream.range(0, size).mapToObj(i -> "f" + i)
+                    .collect(java.util.stream.Collectors.joining(","));
+            JavaRDD<String> lines = ok.select("path", "features").javaRDD().mapPartitions(rows -> csvLines(header, rows));
+            spark.createDataset(lines.rdd(), Encoders.STRING()).write()
+                    .mode(force ? SaveMode.Overwrite : SaveMode.ErrorIfExists).option("compression", "none").text(out);
             var err = spec.commandLine().getErr();
             for (Row r : failed) {
                 err.println("not decoded: " + r.getString(1));

@@ -4,7 +4,6 @@ import java.util.Collection;
 import java.util.Map;
 import java.util.WeakHashMap;
 
-import org.apache.spark.TaskContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.core.storage.StatsStorageRouterProvider;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -14,11 +13,10 @@ import org.deeplearning4j.spark.api.WorkerConfiguration;
 import org.deeplearning4j.spark.api.worker.NetBroadcastTuple;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingResult;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingWorker;
-import org.densenet4j.onednn.HostArrays;
+import org.densenet4j.spark.TaskCores;
 import org.densenet4j.training.TrainingStep;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
-import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
  * DL4J's parameter-averaging worker, each minibatch fitted by the compiled trainer where it can run
@@ -44,21 +42,9 @@ final class CompiledTrainingWorker extends ParameterAveragingTrainingWorker {
                 || batch.getLabelsMaskArrays() != null) {
             return super.processMinibatch(batch, graph, isLast);
         }
-        useTaskCores();
+        TaskCores.use();
         step(graph).fit(new DataSet(batch.getFeatures(0), batch.getLabels(0)));
         return isLast ? getFinalResult(graph) : null;
-    }
-
-    /**
-     * Runs this task's native kernels on the cores Spark gave it ({@code spark.task.cpus}, default 1):
-     * concurrent tasks each running OpenMP on every core of the machine slow each other down several
-     * times over. OpenMP's thread count is per calling thread, so this sets it for this task only.
-     */
-    private static void useTaskCores() {
-        TaskContext task = TaskContext.get();
-        if (task != null && HostArrays.CPU) {
-            NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(Math.max(1, task.cpus()));
-        }
     }
 
     private synchronized TrainingStep step(ComputationGraph graph) {
