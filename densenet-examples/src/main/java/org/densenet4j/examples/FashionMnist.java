@@ -93,18 +93,41 @@ public final class FashionMnist {
     public static final String SAMPLES = "/org/densenet4j/examples/fashion-mnist-samples/";
 
     /**
-     * The sample test images shipped with the examples (three of each class, named
-     * {@code INDEX_LABEL.png} after their place in the test set), as {@link #load} returns them.
+     * The sample test images shipped with the examples, written into {@code dir} as PNG files
+     * ({@code INDEX_LABEL.png}); returns them in order.
      */
-    public static DataSet samples() throws IOException {
-        List<String> names;
+    public static List<Path> sampleFiles(Path dir) throws IOException {
+        java.nio.file.Files.createDirectories(dir);
+        List<Path> files = new java.util.ArrayList<>();
+        for (String name : sampleNames()) {
+            try (InputStream in = FashionMnist.class.getResourceAsStream(SAMPLES + name)) {
+                if (in == null) {
+                    throw new IOException(SAMPLES + name + ": missing from this build of densenet-examples");
+                }
+                Path file = dir.resolve(name);
+                java.nio.file.Files.copy(in, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                files.add(file);
+            }
+        }
+        return files;
+    }
+
+    private static List<String> sampleNames() throws IOException {
         try (InputStream index = FashionMnist.class.getResourceAsStream(SAMPLES + "index.txt")) {
             if (index == null) {
                 throw new IOException(SAMPLES + "index.txt: missing from this build of densenet-examples");
             }
-            names = new String(index.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
+            return new String(index.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
                     .map(String::trim).filter(l -> !l.isEmpty()).toList();
         }
+    }
+
+    /**
+     * The sample test images shipped with the examples (three of each class, named
+     * {@code INDEX_LABEL.png} after their place in the test set), as {@link #load} returns them.
+     */
+    public static DataSet samples() throws IOException {
+        List<String> names = sampleNames();
         INDArray features = Nd4j.zeros(DataType.FLOAT, names.size(), 1, 28, 28);
         INDArray oneHot = Nd4j.zeros(DataType.FLOAT, names.size(), LABELS.size());
         for (int i = 0; i < names.size(); i++) {
