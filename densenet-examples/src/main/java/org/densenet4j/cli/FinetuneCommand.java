@@ -4,12 +4,12 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -19,17 +19,20 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import org.densenet4j.examples.ImageModel;
 import org.densenet4j.dl4j.FastPath;
 import org.densenet4j.examples.ImageFolder;
-import org.densenet4j.io.Images;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
-import org.densenet4j.training.BatchAccuracy;
+import org.densenet4j.engine.CompiledGraph;
+import org.densenet4j.training.Checkpoint;
+import org.densenet4j.training.ClassifierHead;
+import org.densenet4j.training.Epoch;
+import org.densenet4j.training.OneCycle;
+import org.densenet4j.training.Trainer;
+import org.densenet4j.training.TrainingStep;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Nesterovs;
 
 import picocli.CommandLine.Command;
@@ -69,8 +72,21 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "16", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--lr", defaultValue = "0.01", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "0.05",
+            description = "Peak learning rate of the one-cycle schedule (default: ${DEFAULT-VALUE}).")
     double learningRate;
+
+    @Option(names = "--validation", defaultValue = "0.2",
+            description = "Fraction of each class's images held out to validate on after each epoch (default: ${DEFAULT-VALUE}).")
+    double validation;
+
+    @Option(names = "--through-network", description = "Run every image through the frozen layers every epoch "
+            + "(what deeper --freeze-until settings need) even when only fc6 trains; for comparison.")
+    boolean throughNetwork;
+
+    @Option(names = "--resume", description = "Continue the run whose checkpoint (<out>-checkpoint.zip, written after "
+            + "every epoch) is there; the settings must be the same.")
+    boolean resume;
 
     @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input; for a model zip 224x224, or 28x28 "
                     + "for a grayscale model).")
@@ -93,6 +109,9 @@ final class FinetuneCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (epochs < 1 || batch < 1) {
             throw new UserError("--epochs and --batch must be >= 1");
+        }
+        if (!(validation > 0 && validation < 1)) {
+            throw new UserError("--validation must be between 0 and 1, was " + validation);
         }
         if (Files.exists(out) && !force) {
             throw new UserError(out + ": exists; pass --force to replace it");
@@ -119,56 +138,81 @@ final class FinetuneCommand implements Callable<Integer> {
             throw new UserError("--freeze-until '" + frozen + "': no such layer before fc6 in " + model
                     + " (e.g. pool2, concat_4_8, " + classifierInput + "; densenet summary lists them)");
         }
+        List<List<Integer>> split = folder.split(validation, seed);
+        List<Integer> trainPart = split.get(0);
+        List<Integer> valPart = split.get(1);
+        int steps = epochs * Trainer.batchesPerEpoch(trainPart.size(), batch);
+        Nesterovs updater = new Nesterovs(OneCycle.schedule(learningRate, steps), 0.9);
         ComputationGraph net = new TransferLearning.GraphBuilder(base)
-                .fineTuneConfiguration(new FineTuneConfiguration.Builder()
-                        .updater(new Nesterovs(learningRate, 0.9)).seed(seed).build())
+                .fineTuneConfiguration(new FineTuneConfiguration.Builder().updater(updater).seed(seed).build())
                 .setFeatureExtractor(frozen)
                 .nOutReplace(DenseNetBuilder.CLASSIFIER, classes.size(), WeightInit.XAVIER)
                 .build();
         FastPath.install(net); // TransferLearning made new layers with DL4J's default helpers
-
         int c = loaded.channels();
         int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
         DataNormalization stored = loaded.normalizer();
+        boolean cached = frozen.equals(classifierInput) && !throughNetwork;
         PrintWriter o = spec.commandLine().getOut();
-        o.printf("Fine-tuning %s on %s: %d classes %s, %d images at %dx%dx%d; frozen up to %s; %s%n", model, images,
-                classes.size(), classes, files.size(), hw[0], hw[1], c, frozen, Backend.describe());
-
+        o.printf("Fine-tuning %s on %s: %d classes %s, %d images (%d held out) at %dx%dx%d; frozen up to %s; %s; %s%n",
+                model, images, classes.size(), classes, files.size(), valPart.size(), hw[0], hw[1], c, frozen,
+                cached ? "fc6 trained on the backbone's features, computed once" : "every image through the network every epoch",
+                Backend.describe());
+        UnaryOperator<INDArray> backbone = cached ? CompiledGraph.inference(base, classifierInput) : x -> x;
+        DataSet train = examples(folder, trainPart, hw, c, loaded, mode, backbone);
+        DataSet val = examples(folder, valPart, hw, c, loaded, mode, backbone);
+        ComputationGraph trained = cached ? ClassifierHead.of(net, DenseNetBuilder.CLASSIFIER, updater) : net;
+        String settings = String.join("|", "model=" + model, "frozen=" + frozen, "cached=" + cached, "epochs=" + epochs,
+                "batch=" + batch, "lr=" + learningRate, "validation=" + validation, "seed=" + seed, "n=" + files.size());
+        Checkpoint checkpoint = new Checkpoint(out.resolveSibling(out.getFileName().toString().replaceFirst("\\.zip$", "")
+                + "-checkpoint.zip"), settings);
+        if (checkpoint.exists() && !resume && !force) {
+            throw new UserError(checkpoint.file() + ": an earlier run stopped here; pass --resume to continue it or "
+                    + "--force to start over");
+        }
         Random rnd = new Random(seed);
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < files.size(); i++) {
-            order.add(i);
+        int done = 0;
+        List<Epoch> before = List.of();
+        if (resume && checkpoint.exists()) {
+            Checkpoint.Resumed r = checkpoint.resume();
+            trained = r.net();
+            rnd = r.random();
+            done = r.epochsDone();
+            before = r.epochs();
+            o.printf("resuming after epoch %d%n", done);
         }
-        int iterations = (files.size() + batch - 1) / batch;
-        BatchAccuracy accuracy = new BatchAccuracy();
-        net.setListeners(accuracy);
-        for (int epoch = 1; epoch <= epochs; epoch++) {
-            Collections.shuffle(order, rnd);
-            Progress progress = new Progress(o, "epoch " + epoch + "/" + epochs, iterations);
-            double lossSum = 0;
-            accuracy.reset();
-            for (int it = 0; it < iterations; it++) {
-                List<Integer> idx = order.subList(it * batch, Math.min(files.size(), (it + 1) * batch));
-                INDArray x = loaded.normalise(Images.load(idx.stream().map(files::get).toList(), hw[0], hw[1], c), mode);
-                INDArray y = Nd4j.zeros(DataType.FLOAT, idx.size(), classes.size());
-                for (int i = 0; i < idx.size(); i++) {
-                    y.putScalar(i, labels.get(idx.get(i)), 1f);
-                }
-                accuracy.labels(y);
-                net.fit(new DataSet(x, y));
-                lossSum += net.score() * idx.size();
-                int seen = Math.min(files.size(), (it + 1) * batch);
-                progress.update(it + 1, String.format(Locale.ROOT, "loss %.4f  acc %.4f", lossSum / seen,
-                        accuracy.value()));
+        Trainer.Listener listener = new Trainer.Listener() {
+            @Override
+            public void epoch(Epoch e) {
+                o.printf(Locale.ROOT, "epoch %d/%d: loss %.4f  acc %.4f  validation loss %.4f  validation acc %.4f  %.1f s%n",
+                        e.epoch(), epochs, e.trainLoss(), e.trainAccuracy(), e.testLoss(), e.testAccuracy(), e.seconds());
             }
-            progress.done(String.format(Locale.ROOT, "loss %.4f  acc %.4f", lossSum / files.size(),
-                    accuracy.value()));
+        };
+        new Trainer(TrainingStep.of(trained, true), new Trainer.Options(epochs, batch, false))
+                .run(train, val, done + 1, rnd, listener, checkpoint, before);
+        if (cached) {
+            ClassifierHead.copyBack(trained, net, DenseNetBuilder.CLASSIFIER);
         }
-        net.setListeners();
         ModelFiles.write(net, out, force, stored, Map.of("labels", classes, "model", "finetuned " + model), false,
                 new ModelCard(stored != null ? ModelCard.STORED : mode.name().toLowerCase(java.util.Locale.ROOT), hw[0],
                         hw[1], c, classes, Map.of("finetunedFrom", model)));
+        checkpoint.delete();
         o.printf("Wrote %s (%d classes, labels stored with it)%n", out, classes.size());
         return 0;
+    }
+
+    /**
+     * The images {@code indices} of {@code folder}, decoded and normalised as the model wants them,
+     * then through {@code backbone} (the frozen layers' features, or the images themselves), with
+     * one-hot labels; 32 images at a time.
+     */
+    private static DataSet examples(ImageFolder folder, List<Integer> indices, int[] hw, int channels, ImageModel loaded,
+                                    ImageNetPreprocessor.Mode mode, UnaryOperator<INDArray> backbone) throws java.io.IOException {
+        List<DataSet> parts = new ArrayList<>();
+        for (int from = 0; from < indices.size(); from += 32) {
+            DataSet batch = folder.load(indices.subList(from, Math.min(indices.size(), from + 32)), hw[0], hw[1], channels);
+            parts.add(new DataSet(backbone.apply(loaded.normalise(batch.getFeatures(), mode)), batch.getLabels()));
+        }
+        return DataSet.merge(parts);
     }
 }

@@ -129,8 +129,11 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
         return classes == 1000 ? ImageNetLabels.imageNet() : null;
     }
 
-    /** Channels of the first convolution (3 when the graph does not start with one). */
+    /** Channels the model takes: its card's, else its first convolution's (3 when the graph does not start with one). */
     public int channels() {
+        if (card != null && card.inputChannels() > 0) {
+            return card.inputChannels();
+        }
         long c = inputChannels(net);
         return c > 0 ? (int) c : 3;
     }
@@ -155,9 +158,14 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
         var conf = net.getConfiguration();
         String in = conf.getNetworkInputs().get(0);
         for (var e : conf.getVertexInputs().entrySet()) {
-            if (e.getValue().contains(in) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv
-                    && lv.getLayerConf().getLayer() instanceof ConvolutionLayer conv) {
-                return conv.getNIn();
+            if (e.getValue().contains(in) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv) {
+                var layer = lv.getLayerConf().getLayer();
+                if (layer instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer frozen) {
+                    layer = frozen.getLayer(); // a fine-tuned model's frozen backbone
+                }
+                if (layer instanceof ConvolutionLayer conv) {
+                    return conv.getNIn();
+                }
             }
         }
         return -1;

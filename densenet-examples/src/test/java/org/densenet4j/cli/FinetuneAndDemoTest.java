@@ -87,8 +87,9 @@ class FinetuneAndDemoTest {
         Cli.Run r = run("finetune", "--model", base.toString(), "--images", images.toString(), "--freeze-until", "pool2",
                 "--epochs", "2", "--batch", "4", "--size", "32x32", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("2 classes [blue, red], 12 images at 32x32x3; frozen up to pool2"), r.out());
-        assertTrue(r.out().contains("epoch 2/2: loss"), r.out());
+        assertTrue(r.out().contains("2 classes [blue, red], 12 images (2 held out) at 32x32x3; frozen up to pool2; "
+                + "every image through the network every epoch"), r.out());
+        assertTrue(r.out().contains("epoch 2/2: loss") && r.out().contains("validation acc"), r.out());
 
         ComputationGraph before = ModelFiles.read(base, true);
         ComputationGraph after = ModelFiles.read(out, true);
@@ -213,7 +214,17 @@ class FinetuneAndDemoTest {
         Cli.Run t = run("finetune", "--model", "densenet-fmnist", "--images", root.toString(), "--epochs", "1",
                 "--batch", "4", "--out", tuned.toString());
         assertEquals(0, t.code(), t.err());
-        assertTrue(t.out().contains("2 classes [dark, light], 8 images at 28x28x1"), t.out());
+        assertTrue(t.out().contains("2 classes [dark, light], 8 images (2 held out) at 28x28x1; frozen up to pool4; "
+                + "fc6 trained on the backbone's features, computed once"), t.out());
+        // The features computed once train fc6 exactly as running every image through the frozen network does.
+        Cli.Run through = run("finetune", "--model", "densenet-fmnist", "--images", root.toString(), "--epochs", "1",
+                "--batch", "4", "--through-network", "--out", dir.resolve("through.zip").toString());
+        assertEquals(0, through.code(), through.err());
+        assertEquals(epochLine(t.out()), epochLine(through.out()));
+        // A fine-tuned grayscale model predicts on grayscale images (its frozen first convolution takes one channel).
+        Cli.Run tunedPredict = run("predict", "--model", tuned.toString(), "--images", root.resolve("dark").toString());
+        assertEquals(0, tunedPredict.code(), tunedPredict.err());
+        assertTrue(tunedPredict.out().contains("1. dark (") || tunedPredict.out().contains("1. light ("), tunedPredict.out());
     }
 
     @Test
@@ -226,5 +237,10 @@ class FinetuneAndDemoTest {
         Matcher acc = Pattern.compile("Accuracy: (\\d+\\.\\d+)% \\(([\\d,]+) of 10,000 images\\)").matcher(r.out());
         assertTrue(acc.find(), r.out());
         assertTrue(Double.parseDouble(acc.group(1)) >= 93.0, "test accuracy " + acc.group(1) + "%");
+    }
+
+    /** The first epoch's losses and accuracies, without its time. */
+    private static String epochLine(String out) {
+        return out.lines().filter(l -> l.startsWith("epoch 1/")).findFirst().orElseThrow().replaceAll("\\s+[0-9.]+ s$", "");
     }
 }

@@ -40,7 +40,7 @@ class SparkTrainCommandTest {
         SparkFixtures.Run spark = SparkFixtures.cli(true, concat(new String[] {"spark-train", "--master", "local[2]",
             "--out", dir.resolve("spark.zip").toString()}, common));
         assertEquals(0, spark.code(), spark.err());
-        assertTrue(spark.out().contains("2 workers, averaging every 5 minibatches"), spark.out());
+        assertTrue(spark.out().contains("2 workers, averaging every 5 minibatches of 32 each"), spark.out());
 
         double alone = accuracy(single.out());
         double together = accuracy(spark.out());

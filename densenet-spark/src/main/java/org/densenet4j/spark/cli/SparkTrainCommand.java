@@ -88,8 +88,10 @@ final class SparkTrainCommand implements Callable<Integer> {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             int n = train.numExamples();
             int parallel = workers > 0 ? workers : sc.defaultParallelism();
-            // Each worker steps through its share of the batches: the schedule counts a worker's steps.
-            int stepsPerEpoch = (Trainer.batchesPerEpoch(n, run.batch) + parallel - 1) / parallel;
+            // --batch is the batch of an averaged step, as train's is of a step: each worker fits its share,
+            // so that an epoch has as many (averaged) steps as train's, and the schedule counts them.
+            int perWorker = Math.max(1, run.batch / parallel);
+            int stepsPerEpoch = (Trainer.batchesPerEpoch(n, perWorker) + parallel - 1) / parallel;
             Architecture architecture = Architecture.of(run.model);
             DenseNetConfig config = architecture.config().inputShape(28, 28, 1).numClasses(FashionMnist.LABELS.size())
                     .seed(run.seed).updater(run.updater(run.epochs * stepsPerEpoch))
@@ -110,15 +112,15 @@ final class SparkTrainCommand implements Callable<Integer> {
             }
             var o = spec.commandLine().getOut();
             o.printf("Training %s (%,d parameters) on Fashion-MNIST with Spark (%s, %d workers, averaging every %d "
-                    + "minibatches): %,d training, %,d test images, %d epochs of %d batches of %d%s%n",
-                    architecture.name(), net.numParams(), sc.master(), parallel, averaging, n, test.numExamples(),
+                    + "minibatches of %d each): %,d training, %,d test images, %d epochs of %d batches of %d%s%n",
+                    architecture.name(), net.numParams(), sc.master(), parallel, averaging, perWorker, n, test.numExamples(),
                     run.epochs, Trainer.batchesPerEpoch(n, run.batch), run.batch,
                     done.isEmpty() ? "" : ", resuming after epoch " + done.size());
             SparkComputationGraph sparkNet = new SparkComputationGraph(sc, net,
-                    new CompiledTrainingMaster(parallel, run.batch, averaging));
+                    new CompiledTrainingMaster(parallel, perWorker, averaging, run.seed));
             for (int epoch = done.size() + 1; epoch <= run.epochs; epoch++) {
                 long start = System.nanoTime();
-                sparkNet.fit(sc.parallelize(batches(train, rnd), parallel));
+                sparkNet.fit(sc.parallelize(batches(train, perWorker, rnd), parallel));
                 double seconds = (System.nanoTime() - start) / 1e9;
                 net = sparkNet.getNetwork();
                 Evaluation eval = new Evaluation(FashionMnist.LABELS.size());
@@ -143,8 +145,8 @@ final class SparkTrainCommand implements Callable<Integer> {
         }
     }
 
-    /** One epoch's minibatches: the examples shuffled, augmented when asked, in batches. */
-    private List<DataSet> batches(DataSet train, Random rnd) {
+    /** One epoch's minibatches: the examples shuffled, augmented when asked, in batches of {@code batch}. */
+    private List<DataSet> batches(DataSet train, int batch, Random rnd) {
         int n = train.numExamples();
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -152,8 +154,8 @@ final class SparkTrainCommand implements Callable<Integer> {
         }
         java.util.Collections.shuffle(order, rnd);
         List<DataSet> batches = new ArrayList<>();
-        for (int from = 0; from < n; from += run.batch) {
-            long[] idx = order.subList(from, Math.min(n, from + run.batch)).stream().mapToLong(Integer::longValue).toArray();
+        for (int from = 0; from < n; from += batch) {
+            long[] idx = order.subList(from, Math.min(n, from + batch)).stream().mapToLong(Integer::longValue).toArray();
             INDArray x = train.getFeatures().get(NDArrayIndex.indices(idx)).dup();
             INDArray y = train.getLabels().get(NDArrayIndex.indices(idx)).dup();
             if (!run.noAugment) {

@@ -24,13 +24,15 @@ public final class CompiledTrainingMaster extends ParameterAveragingTrainingMast
 
     /**
      * @param workers            the workers (Spark tasks) per averaging round
-     * @param batch              the examples per DataSet of the RDD, each a minibatch
+     * @param batch              the examples per DataSet of the RDD, each a worker's minibatch
      * @param averagingFrequency the minibatches each worker fits between averagings
+     * @param seed               the seed of DL4J's random split of the RDD into averaging rounds
      */
-    public CompiledTrainingMaster(int workers, int batch, int averagingFrequency) {
+    public CompiledTrainingMaster(int workers, int batch, int averagingFrequency, long seed) {
         super(true, workers, batch, batch, averagingFrequency, 2, 0, Repartition.Always, RepartitionStrategy.Balanced,
                 false);
         this.rddTrainingApproach = RDDTrainingApproach.Direct;
+        this.rng = new java.util.Random(seed); // else each run splits the data into rounds differently
     }
 
     @Override
