@@ -122,7 +122,6 @@ final class FinetuneCommand implements Callable<Integer> {
         ImageFolder folder = ImageFolder.scan(images);
         List<String> classes = folder.classes();
         List<Path> files = folder.files();
-        List<Integer> labels = folder.labels();
 
         ImageModel loaded = Models.load(model);
         ComputationGraph base = loaded.net();
@@ -192,6 +191,8 @@ final class FinetuneCommand implements Callable<Integer> {
                 .run(train, val, done + 1, rnd, listener, checkpoint, before);
         if (cached) {
             ClassifierHead.copyBack(trained, net, DenseNetBuilder.CLASSIFIER);
+        } else {
+            net = trained; // itself, or the graph a resumed run restored
         }
         ModelFiles.write(net, out, force, stored, Map.of("labels", classes, "model", "finetuned " + model), false,
                 new ModelCard(stored != null ? ModelCard.STORED : mode.name().toLowerCase(java.util.Locale.ROOT), hw[0],

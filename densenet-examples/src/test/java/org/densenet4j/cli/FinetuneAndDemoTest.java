@@ -110,6 +110,39 @@ class FinetuneAndDemoTest {
     }
 
     @Test
+    void aStoppedFinetuneResumesFromItsCheckpointToTheSameEpochs() throws Exception {
+        Path base = tinyColourModel();
+        Path images = imageFolder("red", "blue");
+        String[] common = {"finetune", "--model", base.toString(), "--images", images.toString(), "--epochs", "2",
+            "--batch", "4", "--size", "32x32", "--force"};
+        Cli.Run whole = run(concat(common, "--out", dir.resolve("whole.zip").toString()));
+        assertEquals(0, whole.code(), whole.err());
+
+        // A run that cannot write its model (its --out is a folder) stops after training: its checkpoint stays.
+        Path out = Files.createDirectories(dir.resolve("stopped.zip"));
+        Files.writeString(out.resolve("in-the-way"), "x");
+        Cli.Run stopped = run(concat(common, "--out", out.toString()));
+        assertTrue(stopped.code() != 0, stopped.out());
+        assertTrue(Files.exists(dir.resolve("stopped-checkpoint.zip")), "the checkpoint after epoch 1 is kept");
+
+        Files.delete(out.resolve("in-the-way"));
+        Files.delete(out);
+        Cli.Run resumed = run(concat(common, "--out", out.toString(), "--resume"));
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("resuming after epoch 1"), resumed.out());
+        assertEquals(epochLine(whole.out(), 2), epochLine(resumed.out(), 2));
+        assertTrue(Files.notExists(dir.resolve("stopped-checkpoint.zip")), "a finished run removes its checkpoint");
+        assertEquals(ModelFiles.read(dir.resolve("whole.zip"), true).params(), ModelFiles.read(out, true).params(),
+                "the resumed run ends with the same weights");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    @Test
     void finetuneBadInputIsOneLineAndWritesNothing() throws Exception {
         Path base = tinyColourModel();
         Path images = imageFolder("red", "blue");
@@ -241,6 +274,12 @@ class FinetuneAndDemoTest {
 
     /** The first epoch's losses and accuracies, without its time. */
     private static String epochLine(String out) {
-        return out.lines().filter(l -> l.startsWith("epoch 1/")).findFirst().orElseThrow().replaceAll("\\s+[0-9.]+ s$", "");
+        return epochLine(out, 1);
+    }
+
+    /** Epoch {@code n}'s losses and accuracies, without its time. */
+    private static String epochLine(String out, int n) {
+        return out.lines().filter(l -> l.startsWith("epoch " + n + "/")).findFirst().orElseThrow()
+                .replaceAll("\\s+[0-9.]+ s$", "");
     }
 }
