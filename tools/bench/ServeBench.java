@@ -34,6 +34,12 @@ public class ServeBench {
             try (BatchingPredictor b = new BatchingPredictor(net, new BatchingPredictor.Options(8, 256, Duration.ofMillis(2), 1))) {
                 report("BatchingPredictor (batch <= 8, 2 ms, 1 worker)", round, run(b::predict, image, clients, requests));
             }
+            try (BatchingPredictor b = new BatchingPredictor(net, new BatchingPredictor.Options(8, 256, Duration.ofMillis(10), 1))) {
+                report("BatchingPredictor (batch <= 8, 10 ms, 1 worker)", round, run(b::predict, image, clients, requests));
+            }
+            try (BatchingPredictor b = new BatchingPredictor(net, new BatchingPredictor.Options(4, 256, Duration.ofMillis(5), 2))) {
+                report("BatchingPredictor (batch <= 4, 5 ms, 2 workers)", round, run(b::predict, image, clients, requests));
+            }
             try (ConcurrentPredictor c = new ConcurrentPredictor(net, 2)) {
                 report("ConcurrentPredictor (2 replicas)", round, run(c::predict, image, clients, requests));
             }
