@@ -57,6 +57,30 @@ class SparkTrainCommandTest {
         assertTrue(Files.notExists(dir.resolve("spark-checkpoint.zip")), "the finished run's checkpoint is gone");
     }
 
+    @Test
+    void aStoppedRunResumesFromItsCheckpoint() throws Exception {
+        assumeTrue(FashionMnist.hasTestSet(Path.of(FashionMnist.DEBIAN_DIR)),
+                "Fashion-MNIST is not installed (Debian's dataset-fashion-mnist; .ci/run installs it)");
+        Path settings = Path.of("..", "models", "densenet-fmnist.json");
+        Path out = Files.createDirectories(dir.resolve("stopped.zip")); // a folder: the run cannot write its model
+        Files.writeString(out.resolve("in-the-way"), "x");
+        String[] args = {"spark-train", "--master", "local[2]", "--model", settings.toString(), "--epochs", "2",
+            "--batch", "32", "--limit", "640", "--test-limit", "200", "--out", out.toString(), "--force"};
+        SparkFixtures.Run stopped = SparkFixtures.cli(true, args);
+        assertTrue(stopped.code() != 0, stopped.out());
+        assertTrue(stopped.out().contains("epoch 2/2"), stopped.out());
+        assertTrue(Files.exists(dir.resolve("stopped-checkpoint.zip")), "the checkpoint after epoch 1 is kept");
+
+        Files.delete(out.resolve("in-the-way"));
+        Files.delete(out);
+        SparkFixtures.Run resumed = SparkFixtures.cli(true, concat(args, new String[] {"--resume"}));
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("resuming after epoch 1") && resumed.out().contains("epoch 2/2")
+                && !resumed.out().contains("epoch 1/2"), resumed.out());
+        assertEquals(10, ModelFiles.read(out, false).getOutputLayer(0).getParam("b").length());
+        assertTrue(Files.notExists(dir.resolve("stopped-checkpoint.zip")), "a finished run removes its checkpoint");
+    }
+
     private static double accuracy(String out) {
         Matcher m = ACCURACY.matcher(out);
         double last = Double.NaN;
