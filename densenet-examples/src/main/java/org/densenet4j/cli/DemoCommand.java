@@ -9,7 +9,6 @@ import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.examples.FashionMnist;
@@ -65,8 +64,9 @@ final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         ComputationGraph net = DenseNetZooModel.of(preset).initPretrained();
         Path zip = ModelFiles.cachedModel(preset.id(), PretrainedType.MNIST);
-        List<String> labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels");
-        DataNormalization scaling = ModelSerializer.restoreNormalizerFromFile(zip.toFile());
+        List<String> labels = ModelFiles.readLabels(zip).orElse(FashionMnist.LABELS);
+        DataNormalization scaling = (DataNormalization) ModelFiles.readNormalizer(zip).orElseThrow(
+                () -> new UserError(zip + ": the demo model has no stored input scaling; run `densenet fetch` again"));
         o.printf(Locale.ROOT, "Model: %s, %,d parameters, loaded with initPretrained() from %s in %.1f s%n",
                 preset.description(), net.numParams(), zip, (System.nanoTime() - t0) / 1e9);
         o.println("Backend: " + Backend.describe());

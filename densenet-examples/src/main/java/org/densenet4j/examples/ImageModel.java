@@ -9,7 +9,6 @@ import java.util.List;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
@@ -80,20 +79,9 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
         if (card != null) {
             defaultSize = new int[] {card.inputHeight(), card.inputWidth()};
         }
-        List<String> labels = card != null && !card.labels().isEmpty() ? card.labels() : null;
-        if (labels == null) {
-            try {
-                labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels"); // zips written before cards
-            } catch (RuntimeException e) {
-                // no labels stored
-            }
-        }
-        DataNormalization normalizer = null;
-        try {
-            normalizer = ModelSerializer.restoreNormalizerFromFile(zip.toFile());
-        } catch (RuntimeException | IOException e) {
-            // no normalisation stored
-        }
+        List<String> labels = ModelFiles.readLabels(zip).orElse(null);
+        DataNormalization normalizer = (DataNormalization) ModelFiles.readNormalizer(zip)
+                .filter(n -> n instanceof DataNormalization).orElse(null);
         return new ImageModel(net, zip, labels, normalizer, defaultSize, card);
     }
 

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Random;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
 import org.densenet4j.zoo.io.ModelFiles;
 
 /**
@@ -52,7 +51,8 @@ public record Checkpoint(Path file, String settings) {
      */
     public Resumed resume() throws IOException {
         ComputationGraph net = ModelFiles.read(file, true, true);
-        Map<String, Object> state = ModelSerializer.getObjectFromFile(file.toFile(), STATE);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> state = ModelFiles.readObject(file, STATE, Map.class);
         if (!settings.equals(state.get("settings"))) {
             throw new IOException(file + ": was written by a run with other settings; run with those, or "
                     + "--force to start over (it had: " + state.get("settings") + ")");

@@ -28,7 +28,7 @@ import org.deeplearning4j.zoo.PretrainedType;
  * by the system property {@value DL4JResources#DL4J_RESOURCES_DIR_PROPERTY}).
  *
  * <p>Nothing here ever leaves a half-written file at a target path: a model is written to a
- * temporary file beside the target, checked by reading it back, and renamed into place. A file
+ * temporary file beside the target, checked by reading every entry back through its CRC (and its parameters against its configuration), and renamed into place. A file
  * that fails its check is deleted and the file it would have replaced is kept.
  */
 public final class ModelFiles {
@@ -93,41 +93,70 @@ public final class ModelFiles {
             throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
         }
         publish(absolute, tmp -> {
-            ModelSerializer.writeModel(graph, tmp.toFile(), saveUpdater);
-            if (normalizer != null) {
-                ModelSerializer.addNormalizerToModel(tmp.toFile(), normalizer);
+            try (java.io.OutputStream out = Files.newOutputStream(tmp)) {
+                ModelZip.write(graph, saveUpdater, normalizer, objects, card, out);
             }
-            for (var e : objects.entrySet()) {
-                ModelSerializer.addObjectToFile(tmp.toFile(), e.getKey(), e.getValue());
-            }
-            if (card != null) {
-                addEntry(tmp, ModelCard.ENTRY, card.toJson().getBytes(StandardCharsets.UTF_8));
-            }
-        }, (tmp, sum) -> verifyReadable(tmp, graph.numParams()));
+        }, (tmp, sum) -> checkZip(tmp));
     }
 
-    /** Rewrites {@code zip} with one more entry (a temporary copy beside it, renamed over it). */
-    private static void addEntry(Path zip, String name, byte[] data) throws IOException {
-        Path copy = Files.createTempFile(zip.getParent(), "." + zip.getFileName(), ".entry.part");
-        try {
-            try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(
-                    new java.io.BufferedInputStream(Files.newInputStream(zip)));
-                 java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(
-                    new java.io.BufferedOutputStream(Files.newOutputStream(copy)))) {
-                for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
-                    if (!e.getName().equals(name)) {
-                        out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
-                        in.transferTo(out);
-                        out.closeEntry();
-                    }
-                }
-                out.putNextEntry(new java.util.zip.ZipEntry(name));
-                out.write(data);
-                out.closeEntry();
+    /**
+     * The object stored in a model zip under {@code name} (by {@link #write} or DL4J's
+     * {@code ModelSerializer.addObjectToFile}), read without running code from the file: only
+     * strings, boxed numbers, java.util's collections and arrays of them are instantiated.
+     *
+     * @throws IOException naming the file and entry when the object is missing, damaged, holds any
+     *                     other class, or is not a {@code type}
+     */
+    public static <T> T readObject(Path zip, String name, Class<T> type) throws IOException {
+        return ModelZip.readObject(zip, name, type);
+    }
+
+    /**
+     * The input normaliser stored in a model zip (by {@link #write} or DL4J's
+     * {@code ModelSerializer.addNormalizerToModel}), or empty when it has none. Only DL4J's built-in
+     * normaliser types are read; a header naming a custom serializer class is refused.
+     *
+     * @throws IOException naming the file when the normaliser is damaged or of a custom type
+     */
+    public static java.util.Optional<org.nd4j.linalg.dataset.api.preprocessor.Normalizer<?>> readNormalizer(Path zip)
+            throws IOException {
+        return ModelZip.readNormalizer(zip);
+    }
+
+    /**
+     * A model's class names: its {@link ModelCard}'s, or else the list stored as object
+     * {@code labels} (zips written before cards, and by DL4J programs that follow that convention);
+     * empty when it has neither.
+     *
+     * @throws IOException naming the file when the stored labels are damaged or not strings
+     */
+    public static java.util.Optional<java.util.List<String>> readLabels(Path zip) throws IOException {
+        java.util.Optional<ModelCard> card = ModelCard.read(zip);
+        if (card.isPresent() && !card.get().labels().isEmpty()) {
+            return java.util.Optional.of(card.get().labels());
+        }
+        if (!hasObject(zip, LABELS)) {
+            return java.util.Optional.empty();
+        }
+        java.util.List<?> stored = readObject(zip, LABELS, java.util.List.class);
+        for (Object label : stored) {
+            if (!(label instanceof String)) {
+                throw new IOException(zip + ": its stored labels hold a " + (label == null ? "null" : label.getClass().getName())
+                        + ", expected strings");
             }
-            Files.move(copy, zip, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(copy);
+        }
+        return java.util.Optional.of(stored.stream().map(String.class::cast).toList());
+    }
+
+    /** The object name class labels are stored under. */
+    public static final String LABELS = "labels";
+
+    /** Whether a model zip stores an object under {@code name}. */
+    public static boolean hasObject(Path zip, String name) throws IOException {
+        try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(zip.toFile())) {
+            return z.getEntry(ModelZip.OBJECT_PREFIX + name) != null;
+        } catch (java.util.zip.ZipException e) {
+            throw new IOException(zip + ": not a readable zip (" + e.getMessage() + ")", e);
         }
     }
 
@@ -218,6 +247,11 @@ public final class ModelFiles {
             byte[] buf = new byte[1 << 16];
             for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
                 entries++;
+                if (e.getName().equals(ModelSerializer.PREPROCESSOR_BIN)) {
+                    // DL4J's reader would deserialise it with a plain ObjectInputStream: code from the file.
+                    throw new IOException("it has a " + ModelSerializer.PREPROCESSOR_BIN
+                            + " entry (a Java-serialised object DL4J would instantiate unchecked); refused");
+                }
                 java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
                 long size = 0;
                 for (int n; (n = in.read(buf)) > 0; ) { // the stream checks each entry's CRC at its end
@@ -321,13 +355,5 @@ public final class ModelFiles {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
-    }
-
-    private static void verifyReadable(Path zip, long expectedParams) throws IOException {
-        ComputationGraph back = ModelSerializer.restoreComputationGraph(zip.toFile(), false);
-        if (back.numParams() != expectedParams) {
-            throw new IOException(zip + ": read back " + back.numParams() + " parameters, wrote " + expectedParams);
-        }
-        back.close();
     }
 }
