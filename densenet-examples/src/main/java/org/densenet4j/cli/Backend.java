@@ -30,8 +30,7 @@ final class Backend {
         if ("CUDA".equalsIgnoreCase(name)) {
             return "CUDA (nd4j-cuda-11.6, " + env.getOrDefault("cuda.devicesInformation", "GPU") + ")";
         }
-        boolean helpers = "false".equalsIgnoreCase(System.getProperty("org.eclipse.deeplearning4j.helpers.disable", "true"))
-                && org.nd4j.nativeblas.Nd4jCpu.Environment.getInstance().isUseMKLDNN();
+        boolean helpers = org.densenet4j.dl4j.NativeDefaults.oneDnnLayerHelpers();
         String natives = System.getProperty("javacpp.platform.extension", "").contains("onednn") ? "oneDNN natives" : "plain natives";
         return name + " (nd4j-native, " + natives + ", layer helpers " + (helpers ? "on" : "off") + ", "
                 + env.getOrDefault("omp.threads", Runtime.getRuntime().availableProcessors()) + " threads)";

@@ -87,8 +87,13 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         if (HELPER_FIELD == null || graph.getLayers() == null || !options.fastBatchNorm()) {
             return graph;
         }
+        boolean oneDnnHere = NativeDefaults.oneDnnLayerHelpers();
         for (Layer layer : graph.getLayers()) {
-            if (layer instanceof BatchNormalization bn && bn.getHelper() instanceof MKLDNNBatchNormHelper oneDnn) {
+            if (layer instanceof BatchNormalization bn && (bn.getHelper() instanceof MKLDNNBatchNormHelper
+                    || bn.getHelper() == null && oneDnnHere)) {
+                // DL4J 1.0.0-M2.1 creates no oneDNN helper of its own (NativeDefaults.oneDnnLayerHelpers says why)
+                MKLDNNBatchNormHelper oneDnn = bn.getHelper() instanceof MKLDNNBatchNormHelper own ? own
+                        : new MKLDNNBatchNormHelper(graph.getConfiguration().getDataType());
                 try {
                     HELPER_FIELD.set(bn, new FastBatchNormHelper(oneDnn, options));
                 } catch (IllegalAccessException e) {
@@ -297,12 +302,12 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
 
     @Override
     public boolean checkSupported(double eps, boolean fixedGammaBeta) {
-        return oneDnn.checkSupported(eps, fixedGammaBeta);
+        return !fixedGammaBeta && checkSupported(); // DL4J's asks its broken lookup at every call
     }
 
     @Override
     public boolean checkSupported() {
-        return oneDnn.checkSupported();
+        return NativeDefaults.libnd4jUsesOneDnn();
     }
 
     @Override

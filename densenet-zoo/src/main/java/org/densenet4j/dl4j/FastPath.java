@@ -9,17 +9,20 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
 import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
+import org.deeplearning4j.nn.layers.convolution.subsampling.SubsamplingLayer;
 import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
+import org.deeplearning4j.nn.layers.mkldnn.MKLDNNSubsamplingHelper;
 
 /**
  * Puts a ComputationGraph on DenseNet4J's fast CPU path, for inference and training, in place: the
  * graph stays a standard one, with the same configuration, layers, parameters and outputs.
  *
  * <ul>
- *   <li>{@link OneDnnConvHelper} on every ConvolutionLayer that runs DL4J's oneDNN helper: oneDNN
- *       called directly for both passes, each layer's primitives kept per input shape;</li>
- *   <li>{@link FastBatchNormHelper} on every BatchNormalization layer that runs DL4J's oneDNN helper
- *       (oneDNN called directly, {@link OneDnnBatchNorm}, with Java loops where it cannot run);</li>
+ *   <li>{@link OneDnnConvHelper} on every ConvolutionLayer: oneDNN called directly for both passes,
+ *       each layer's primitives kept per input shape;</li>
+ *   <li>{@link FastBatchNormHelper} on every BatchNormalization layer (oneDNN called directly,
+ *       {@link OneDnnBatchNorm}, with Java loops where it cannot run);</li>
+ *   <li>DL4J's own oneDNN helper on every SubsamplingLayer;</li>
  *   <li>{@link CacheMode#DEVICE} when the graph caches nothing: with DL4J's default
  *       ({@code NONE}) every ConvolutionLayer that runs a helper computes its forward convolution a
  *       second time in the backward pass; with a cache it keeps the output of the first;</li>
@@ -29,6 +32,8 @@ import org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper;
  *       pass each way through oneDNN ({@link OneDnnRelu}).</li>
  * </ul>
  *
+ * The helpers go where DL4J's oneDNN helpers can run ({@link NativeDefaults#oneDnnLayerHelpers()}):
+ * DL4J 1.0.0-M2.1 means to create its own there but, asking a class it moved, never does.
  * The zoo's {@code init()}, {@code initPretrained()} and model readers call it; call it yourself on
  * a graph made in another way (TransferLearning, {@code ModelSerializer}). For comparisons, each
  * part can be switched off ({@link FastPathOptions}: explicitly, or {@code -Ddensenet4j.PART=false}).
@@ -66,6 +71,7 @@ public final class FastPath {
             installFastMerge(graph);
         }
         FastBatchNormHelper.install(graph, options);
+        installPoolingHelper(graph);
         CacheMode mode = graph.getConfiguration().getCacheMode();
         if (options.convCache() && (mode == null || mode == CacheMode.NONE)) {
             // Both: the configuration opens the cache's workspace, the layers decide to use it.
@@ -93,18 +99,38 @@ public final class FastPath {
                 || java.util.Arrays.stream(graph.getVertices()).anyMatch(v -> v instanceof FastMergeVertex);
     }
 
-    /** Gives each ConvolutionLayer on DL4J's oneDNN helper an {@link OneDnnConvHelper} instead. */
+    /** Gives each ConvolutionLayer on DL4J's oneDNN helper, or on none where oneDNN runs, an {@link OneDnnConvHelper}. */
     private static void installConvHelper(ComputationGraph graph) {
         if (CONV_HELPER_FIELD == null || graph.getLayers() == null || !OneDnnConvHelper.available()) {
             return;
         }
+        boolean oneDnnHere = NativeDefaults.oneDnnLayerHelpers();
         for (Layer layer : graph.getLayers()) {
-            if (layer instanceof ConvolutionLayer conv && conv.getHelper() != null
-                    && conv.getHelper().getClass() == MKLDNNConvHelper.class) {
+            if (layer instanceof ConvolutionLayer conv && (conv.getHelper() == null
+                    // where DL4J made none, only plain convolutions: its subclasses have their own semantics
+                    ? oneDnnHere && layer.getClass() == ConvolutionLayer.class
+                    : conv.getHelper().getClass() == MKLDNNConvHelper.class)) {
                 try {
                     CONV_HELPER_FIELD.set(conv, new OneDnnConvHelper(graph.getConfiguration().getDataType()));
                 } catch (IllegalAccessException e) {
                     return; // cannot happen once setAccessible succeeded; DL4J's helper stays
+                }
+            }
+        }
+    }
+
+    /** Gives each SubsamplingLayer without a helper DL4J's oneDNN one, where oneDNN runs. */
+    private static void installPoolingHelper(ComputationGraph graph) {
+        Field field = Dl4jInternals.SUBSAMPLING_HELPER;
+        if (field == null || graph.getLayers() == null || !NativeDefaults.oneDnnLayerHelpers()) {
+            return;
+        }
+        for (Layer layer : graph.getLayers()) {
+            if (layer instanceof SubsamplingLayer pool && pool.getHelper() == null && layer.getClass() == SubsamplingLayer.class) {
+                try {
+                    field.set(pool, new MKLDNNSubsamplingHelper(graph.getConfiguration().getDataType()));
+                } catch (IllegalAccessException e) {
+                    return; // cannot happen once setAccessible succeeded
                 }
             }
         }

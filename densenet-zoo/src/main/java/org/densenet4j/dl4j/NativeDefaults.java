@@ -50,6 +50,40 @@ public final class NativeDefaults {
         }
     }
 
+    /**
+     * Whether DL4J's oneDNN layer helpers can run here: its helpers are switched on
+     * ({@value #HELPERS_DISABLE}{@code =false}, as {@link #apply()} sets it) and libnd4j is the CPU
+     * build with oneDNN.
+     *
+     * <p>DL4J 1.0.0-M2.1 asks the second question of a class it has since moved
+     * ({@code BaseMKLDNNHelper.mklDnnEnabled()} looks up {@code org.nd4j.nativeblas.Nd4jCpu$Environment}),
+     * gets no answer and never creates its oneDNN helpers; this asks the class where M2.1 has it,
+     * so that {@link FastPath} can install them itself.
+     */
+    public static boolean oneDnnLayerHelpers() {
+        return "false".equalsIgnoreCase(System.getProperty(HELPERS_DISABLE, "true")) && libnd4jUsesOneDnn();
+    }
+
+    /** Whether ND4J runs on the CPU build of libnd4j with oneDNN (asked once; false on CUDA). */
+    public static boolean libnd4jUsesOneDnn() {
+        return Libnd4j.USES_ONEDNN;
+    }
+
+    /** What libnd4j answers once, asked by reflection (the class is absent on the CUDA backend). */
+    private static final class Libnd4j {
+        static final boolean USES_ONEDNN = ask();
+
+        private static boolean ask() {
+            try {
+                Class<?> env = Class.forName("org.nd4j.linalg.cpu.nativecpu.bindings.Nd4jCpu$Environment");
+                Object instance = env.getMethod("getInstance").invoke(null);
+                return (Boolean) env.getMethod("isUseONEDNN").invoke(instance);
+            } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
+                return false;
+            }
+        }
+    }
+
     /** Whether the oneDNN AVX2 natives are on the class path and this CPU can run them. */
     static boolean oneDnnAvx2Usable() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);

@@ -58,6 +58,12 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         return OneDnn.LOADED;
     }
 
+    /** DL4J's asks a class 1.0.0-M2.1 moved, and always says no. */
+    @Override
+    public boolean checkSupported() {
+        return NativeDefaults.libnd4jUsesOneDnn();
+    }
+
     @Override
     public INDArray preOutput(INDArray input, INDArray weights, INDArray bias, int[] kernel, int[] strides, int[] pad,
             AlgoMode mode, FwdAlgo fwdAlgo, ConvolutionMode convolutionMode, int[] dilation, CNN2DFormat format,
