@@ -52,7 +52,8 @@ class ModelFilesTest {
         ModelCard card = new ModelCard(ModelCard.STORED, 12, 12, 1, List.of("top", "bottom"), Map.of("trained", "bars"));
         Path zip = dir.resolve("m.zip");
 
-        ModelFiles.write(net, zip, false, normalizer, Map.of("labels", List.of("top", "bottom"), "state", state), true, card);
+        ModelFiles.write(net, zip, false, normalizer, Map.of("labels", List.of("top", "bottom"), "state", state,
+                "arrayList", new java.util.ArrayList<>(List.of("x", "y"))), true, card);
 
         ComputationGraph back = ModelSerializer.restoreComputationGraph(zip.toFile(), true);
         assertEquals(net.getConfiguration(), back.getConfiguration());
@@ -65,6 +66,8 @@ class ModelFilesTest {
 
         assertEquals(card, ModelCard.read(zip).orElseThrow());
         assertEquals(List.of("top", "bottom"), ModelFiles.readLabels(zip).orElseThrow());
+        assertEquals(List.of("top", "bottom"), ModelFiles.readObject(zip, "labels", List.class), "List.of, as stored");
+        assertEquals(List.of("x", "y"), ModelFiles.readObject(zip, "arrayList", List.class), "an ArrayList");
         NormalizerStandardize ours = (NormalizerStandardize) ModelFiles.readNormalizer(zip).orElseThrow();
         assertEquals(normalizer.getMean(), ours.getMean());
         @SuppressWarnings("unchecked")
