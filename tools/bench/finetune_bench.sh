@@ -3,6 +3,9 @@
 # earlier commit's, alternating, same machine, same run; wall time, peak RSS and the accuracy of
 # each resulting model on 200 held-out images.
 #   tools/bench/finetune_bench.sh [BEFORE_REV=c366624] [ROUNDS=2]
+# AFTER_ARGS adds options to this tree's finetune (e.g. "--validation 0", to train on every image
+# as the old finetune does); BEFORE_REV=none runs this tree only. The images and the model are the
+# same in every run (seeded).
 # c366624 is the last commit whose finetune ran every image through the frozen network each epoch.
 # Needs /usr/bin/python3 with numpy and PIL (Debian's python3-numpy, python3-pil) for the images.
 set -euo pipefail
@@ -33,9 +36,13 @@ PY
 cp="densenet-examples/target/densenet-examples-0.1.0-SNAPSHOT.jar:$(cat densenet-examples/target/classpath-nd4j-native-platform.txt)"
 java -cp "$cp" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn tools/bench/RandomModel.java densenet121 "$work/d121.zip" >/dev/null
 
-mkdir "$work/before"
-git archive "$before_rev" | tar -x -C "$work/before"
-(cd "$work/before" && ./densenet --help >/dev/null)
+trees=(after)
+if [ "$before_rev" != none ]; then
+  trees+=(before)
+  mkdir "$work/before"
+  git archive "$before_rev" | tar -x -C "$work/before"
+  (cd "$work/before" && ./densenet --help >/dev/null)
+fi
 
 accuracy() { # correct top-1 predictions of model $1 on the held-out images
   local right=0 n c
@@ -49,11 +56,14 @@ accuracy() { # correct top-1 predictions of model $1 on the held-out images
 echo "| run | tree | wall s | peak RSS MB | held-out correct of 200 |"
 echo "|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
-  for which in after before; do
-    dir=.; [ "$which" = before ] && dir="$work/before"
+  for which in "${trees[@]}"; do
+    dir=.; extra=${AFTER_ARGS:-}; [ "$which" = before ] && dir="$work/before" && extra=
+    # shellcheck disable=SC2086 # AFTER_ARGS is a list of options
     /usr/bin/time -f "%e %M" -o "$work/time" "$dir/densenet" finetune --model "$work/d121.zip" \
-      --images "$work/train" --epochs 3 --out "$work/$which.zip" --force >"$work/$which.log" 2>&1
+      --images "$work/train" --epochs 3 --out "$work/$which.zip" --force $extra >"$work/$which.log" 2>&1
     read -r wall rss <"$work/time"
-    echo "| $round | $which ($([ "$which" = before ] && echo "$before_rev" || git rev-parse --short HEAD)) | $wall | $((rss / 1024)) | $(accuracy "$work/$which.zip") |"
+    label="$which ($([ "$which" = before ] && echo "$before_rev" || echo "$(git rev-parse --short HEAD) ${extra}"))"
+    echo "| $round | ${label/ )/)} | $wall | $((rss / 1024)) | $(accuracy "$work/$which.zip") |"
+    grep "validation acc" "$work/$which.log" | tail -1 | sed 's/^/    /' >&2 || true
   done
 done

@@ -77,7 +77,8 @@ final class FinetuneCommand implements Callable<Integer> {
     double learningRate;
 
     @Option(names = "--validation", defaultValue = "0.2",
-            description = "Fraction of each class's images held out to validate on after each epoch (default: ${DEFAULT-VALUE}).")
+            description = "Fraction of each class's images held out to validate on after each epoch; 0 trains on "
+                    + "every image (default: ${DEFAULT-VALUE}).")
     double validation;
 
     @Option(names = "--through-network", description = "Run every image through the frozen layers every epoch "
@@ -110,8 +111,8 @@ final class FinetuneCommand implements Callable<Integer> {
         if (epochs < 1 || batch < 1) {
             throw new UserError("--epochs and --batch must be >= 1");
         }
-        if (!(validation > 0 && validation < 1)) {
-            throw new UserError("--validation must be between 0 and 1, was " + validation);
+        if (!(validation >= 0 && validation < 1)) {
+            throw new UserError("--validation must be at least 0 and below 1, was " + validation);
         }
         if (Files.exists(out) && !force) {
             throw new UserError(out + ": exists; pass --force to replace it");
@@ -159,7 +160,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 Backend.describe());
         UnaryOperator<INDArray> backbone = cached ? CompiledGraph.inference(base, classifierInput) : x -> x;
         DataSet train = examples(folder, trainPart, hw, c, loaded, mode, backbone);
-        DataSet val = examples(folder, valPart, hw, c, loaded, mode, backbone);
+        DataSet val = valPart.isEmpty() ? null : examples(folder, valPart, hw, c, loaded, mode, backbone);
         ComputationGraph trained = cached ? ClassifierHead.of(net, DenseNetBuilder.CLASSIFIER, updater) : net;
         String settings = String.join("|", "model=" + model, "frozen=" + frozen, "cached=" + cached, "epochs=" + epochs,
                 "batch=" + batch, "lr=" + learningRate, "validation=" + validation, "seed=" + seed, "n=" + files.size());
@@ -183,8 +184,10 @@ final class FinetuneCommand implements Callable<Integer> {
         Trainer.Listener listener = new Trainer.Listener() {
             @Override
             public void epoch(Epoch e) {
-                o.printf(Locale.ROOT, "epoch %d/%d: loss %.4f  acc %.4f  validation loss %.4f  validation acc %.4f  %.1f s%n",
-                        e.epoch(), epochs, e.trainLoss(), e.trainAccuracy(), e.testLoss(), e.testAccuracy(), e.seconds());
+                String validated = val == null ? "" : String.format(Locale.ROOT, "  validation loss %.4f  validation acc %.4f",
+                        e.testLoss(), e.testAccuracy());
+                o.printf(Locale.ROOT, "epoch %d/%d: loss %.4f  acc %.4f%s  %.1f s%n",
+                        e.epoch(), epochs, e.trainLoss(), e.trainAccuracy(), validated, e.seconds());
             }
         };
         new Trainer(TrainingStep.of(trained, true), new Trainer.Options(epochs, batch, false))

@@ -82,7 +82,7 @@ public record ImageFolder(Path root, List<String> classes, List<Path> files, Lis
 
     /**
      * A seeded split of the images, stratified by class: about {@code fraction} of each class's
-     * images (at least one) in the second list, the rest in the first.
+     * images (at least one, unless {@code fraction} is 0) in the second list, the rest in the first.
      */
     public List<List<Integer>> split(double fraction, long seed) {
         Random rnd = new Random(seed);
@@ -96,7 +96,7 @@ public record ImageFolder(Path root, List<String> classes, List<Path> files, Lis
                 }
             }
             java.util.Collections.shuffle(members, rnd);
-            int held = Math.max(1, (int) Math.round(members.size() * fraction));
+            int held = fraction == 0 ? 0 : Math.max(1, (int) Math.round(members.size() * fraction));
             if (held >= members.size()) {
                 held = members.size() - 1; // keep one to train on; a class of one image is only trained on
             }

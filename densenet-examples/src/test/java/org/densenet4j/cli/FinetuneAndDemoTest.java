@@ -110,6 +110,20 @@ class FinetuneAndDemoTest {
     }
 
     @Test
+    void validationZeroTrainsOnEveryImage() throws Exception {
+        Path images = imageFolder("red", "blue");
+        Path out = dir.resolve("all.zip");
+        Cli.Run r = run("finetune", "--model", tinyColourModel().toString(), "--images", images.toString(),
+                "--validation", "0", "--epochs", "2", "--batch", "4", "--size", "32x32", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("12 images (0 held out)"), r.out());
+        assertTrue(r.out().contains("epoch 2/2: loss") && !r.out().contains("validation"), r.out());
+        assertEquals(List.of("blue", "red"), ModelFiles.readLabels(out).orElseThrow());
+        assertBadInput(run("finetune", "--model", dir.resolve("base.zip").toString(), "--images", images.toString(),
+                "--validation", "1", "--out", dir.resolve("x.zip").toString()), "--validation must be at least 0 and below 1, was 1.0");
+    }
+
+    @Test
     void aStoppedFinetuneResumesFromItsCheckpointToTheSameEpochs() throws Exception {
         Path base = tinyColourModel();
         Path images = imageFolder("red", "blue");

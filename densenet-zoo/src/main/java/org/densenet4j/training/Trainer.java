@@ -73,7 +73,7 @@ public final class Trainer {
 
     /**
      * Trains epochs {@code firstEpoch..options.epochs()} on {@code train}, evaluating on {@code test}
-     * after each.
+     * after each (when there is one: without, the epochs' test loss and accuracy are NaN).
      *
      * @param random     the shuffles' and the augmentation's random stream (a resumed run's, to continue exactly)
      * @param listener   progress, or null
@@ -108,9 +108,14 @@ public final class Trainer {
                         to / ((System.nanoTime() - start) / 1e9));
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            Evaluation eval = new Evaluation(train.getLabels().columns());
-            double testLoss = evaluate(step.graph(), test, eval);
-            Epoch e = new Epoch(epoch, lossSum / n, step.accuracy().value(), testLoss, eval.accuracy(), seconds,
+            double testLoss = Double.NaN;
+            double testAccuracy = Double.NaN;
+            if (test != null && test.numExamples() > 0) {
+                Evaluation eval = new Evaluation(train.getLabels().columns());
+                testLoss = evaluate(step.graph(), test, eval);
+                testAccuracy = eval.accuracy();
+            }
+            Epoch e = new Epoch(epoch, lossSum / n, step.accuracy().value(), testLoss, testAccuracy, seconds,
                     n / seconds);
             epochs.add(e);
             all.add(e);
