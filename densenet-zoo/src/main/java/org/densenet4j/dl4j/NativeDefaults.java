@@ -8,8 +8,9 @@ import java.util.Locale;
 /**
  * Makes DL4J's fast CPU path the default, before ND4J loads its native library: the oneDNN build of
  * libnd4j (the {@code linux-x86_64-onednn-avx2} natives, when they are on the class path and the
- * CPU has AVX2) and DL4J's oneDNN layer helpers (off by default in 1.0.0-M2.1). Together they make
- * DenseNet inference several times faster on x86-64 with the same outputs.
+ * CPU has AVX2), on which {@link FastPath} puts oneDNN layer helpers ({@link #oneDnnLayerHelpers()};
+ * DL4J 1.0.0-M2.1's own are off and cannot switch on). Together they make DenseNet inference
+ * several times faster on x86-64 with the same outputs.
  *
  * <p>Applied by the zoo's classes when first used. Properties the user set are never changed;
  * {@code -Ddensenet4j.nativeDefaults=false} turns this off. It has no effect once ND4J has loaded
@@ -40,9 +41,6 @@ public final class NativeDefaults {
         if ("false".equalsIgnoreCase(System.getProperty("densenet4j.nativeDefaults"))) {
             return;
         }
-        if (System.getProperty(HELPERS_DISABLE) == null) {
-            System.setProperty(HELPERS_DISABLE, "false");
-        }
         if (System.getProperty(PLATFORM_EXTENSION) == null
                 && System.getProperty("org.bytedeco.javacpp." + "platform.extension") == null
                 && oneDnnAvx2Usable()) {
@@ -51,17 +49,21 @@ public final class NativeDefaults {
     }
 
     /**
-     * Whether DL4J's oneDNN layer helpers can run here: its helpers are switched on
-     * ({@value #HELPERS_DISABLE}{@code =false}, as {@link #apply()} sets it) and libnd4j is the CPU
-     * build with oneDNN.
+     * Whether {@link FastPath} gives graphs oneDNN layer helpers: libnd4j is the CPU build with
+     * oneDNN, and neither DL4J's switch ({@value #HELPERS_DISABLE}{@code =true}) nor
+     * {@code -Ddensenet4j.nativeDefaults=false} says no.
      *
-     * <p>DL4J 1.0.0-M2.1 asks the second question of a class it has since moved
-     * ({@code BaseMKLDNNHelper.mklDnnEnabled()} looks up {@code org.nd4j.nativeblas.Nd4jCpu$Environment}),
-     * gets no answer and never creates its oneDNN helpers; this asks the class where M2.1 has it,
-     * so that {@link FastPath} can install them itself.
+     * <p>DL4J 1.0.0-M2.1 cannot create its own: asked to ({@value #HELPERS_DISABLE}{@code =false}),
+     * it looks the oneDNN switch up under a class it has since moved
+     * ({@code BaseMKLDNNHelper.mklDnnEnabled()} asks for {@code org.nd4j.nativeblas.Nd4jCpu$Environment}),
+     * logs an ERROR and makes none. So {@link #apply()} leaves DL4J's switch alone and FastPath
+     * installs the helpers itself, asking the class where M2.1 has it.
      */
     public static boolean oneDnnLayerHelpers() {
-        return "false".equalsIgnoreCase(System.getProperty(HELPERS_DISABLE, "true")) && libnd4jUsesOneDnn();
+        String dl4jSwitch = System.getProperty(HELPERS_DISABLE);
+        boolean wanted = dl4jSwitch != null ? "false".equalsIgnoreCase(dl4jSwitch)
+                : !"false".equalsIgnoreCase(System.getProperty("densenet4j.nativeDefaults"));
+        return wanted && libnd4jUsesOneDnn();
     }
 
     /** Whether ND4J runs on the CPU build of libnd4j with oneDNN (asked once; false on CUDA). */

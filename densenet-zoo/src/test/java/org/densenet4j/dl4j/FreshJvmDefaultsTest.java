@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.zoo.DenseNetZooModel;
@@ -29,13 +30,19 @@ class FreshJvmDefaultsTest {
         System.out.println("platformExtension=" + System.getProperty(NativeDefaults.PLATFORM_EXTENSION));
         System.out.println("helpersDisabled=" + System.getProperty(NativeDefaults.HELPERS_DISABLE));
         System.out.println("oneDnnAvx2Usable=" + NativeDefaults.oneDnnAvx2Usable());
+        System.out.println("libnd4jUsesOneDnn=" + NativeDefaults.libnd4jUsesOneDnn());
+        System.out.println("convHelpers=" + java.util.Arrays.stream(graph.getLayers())
+                .filter(l -> l instanceof org.deeplearning4j.nn.layers.convolution.ConvolutionLayer)
+                .allMatch(l -> ((org.deeplearning4j.nn.layers.convolution.ConvolutionLayer) l).getHelper() instanceof OneDnnConvHelper));
         System.out.println("fastPath=" + FastPath.runsIn(graph));
     }
 
     @Test
     void aProgramThatStartsWithInitGetsTheFastPath() throws IOException, InterruptedException {
         Map<String, String> got = runChild();
-        assertEquals("false", got.get("helpersDisabled"), "DL4J's helpers switched on: " + got);
+        assertEquals("null", got.get("helpersDisabled"), "DL4J's switch left alone (its lookup would log an ERROR): " + got);
+        assertEquals(got.get("libnd4jUsesOneDnn"), got.get("convHelpers"), "FastPath's helpers wherever oneDNN runs: " + got);
+        assertTrue(!got.containsKey("log") || !got.get("log").contains(" ERROR "), "no ERROR line: " + got.get("log"));
         String expected = Boolean.parseBoolean(got.get("oneDnnAvx2Usable")) ? NativeDefaults.ONEDNN_AVX2 : "null";
         assertEquals(expected, got.get("platformExtension"), "the oneDNN natives where the CPU runs them: " + got);
         assertEquals("true", got.get("fastPath"), "init() installs the fast path: " + got);
@@ -49,6 +56,7 @@ class FreshJvmDefaultsTest {
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the child JVM did not finish");
         assertEquals(0, p.exitValue(), out);
         Map<String, String> got = new TreeMap<>();
+        got.put("log", out.lines().filter(l -> l.startsWith("[")).collect(Collectors.joining("\n")));
         out.lines().filter(l -> l.matches("\\w+=.*")).forEach(l -> got.put(l.substring(0, l.indexOf('=')),
                 l.substring(l.indexOf('=') + 1)));
         return got;
