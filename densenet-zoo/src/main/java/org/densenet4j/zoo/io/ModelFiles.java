@@ -28,8 +28,10 @@ import org.deeplearning4j.zoo.PretrainedType;
  * by the system property {@value DL4JResources#DL4J_RESOURCES_DIR_PROPERTY}).
  *
  * <p>Nothing here ever leaves a half-written file at a target path: a model is written to a
- * temporary file beside the target, checked by reading every entry back through its CRC (and its parameters against its configuration), and renamed into place. A file
- * that fails its check is deleted and the file it would have replaced is kept.
+ * temporary file beside the target in one pass, checked by reading every entry back through its
+ * CRC (and its parameters against its configuration), and renamed into place. A file that fails
+ * its check is deleted and the file it would have replaced is kept. Reading a model never
+ * instantiates a class the file names (see {@link #readObject} and {@link #read}).
  */
 public final class ModelFiles {
 
