@@ -43,7 +43,10 @@ public class ServeBench {
             try (ConcurrentPredictor c = new ConcurrentPredictor(net, 2)) {
                 report("ConcurrentPredictor (2 replicas)", round, run(c::predict, image, clients, requests));
             }
-            ParallelInference pi = new ParallelInference.Builder(net.clone()).inferenceMode(InferenceMode.BATCHED)
+            // Its one worker runs the model it is given: a clone on FastPath, with the oneDNN helpers DL4J
+            // 1.0.0-M2.1 cannot create itself (a bare clone runs DL4J's plain layers, many times slower).
+            ParallelInference pi = new ParallelInference.Builder(org.densenet4j.dl4j.FastPath.install(net.clone()))
+                    .inferenceMode(InferenceMode.BATCHED)
                     .batchLimit(8).queueLimit(256).workers(1).build();
             report("DL4J ParallelInference (BATCHED, batch <= 8, 1 worker)", round, run(pi::output, image, clients, requests));
             pi.shutdown();
