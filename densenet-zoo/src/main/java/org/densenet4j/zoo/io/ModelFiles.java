@@ -95,7 +95,9 @@ public final class ModelFiles {
             throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
         }
         publish(absolute, tmp -> {
-            try (java.io.OutputStream out = Files.newOutputStream(tmp)) {
+            PublishObserver watch = observer;
+            try (java.io.OutputStream out = watch == null ? Files.newOutputStream(tmp)
+                    : watch.wrap(Files.newOutputStream(tmp))) {
                 ModelZip.write(graph, saveUpdater, normalizer, objects, card, out);
             }
         }, (tmp, sum) -> checkZip(tmp));
@@ -174,27 +176,138 @@ public final class ModelFiles {
         void check(Path tmp, String sha256) throws IOException;
     }
 
+    /** The points of {@link #publish} a test can stop a process at, to kill it there. */
+    enum Step {
+        /** The temporary file is filled, not yet vetted. */
+        FILLED,
+        /** The checksum file accepting the new file (and the old one, if any) is in place; the old file still is. */
+        CHECKSUMS_WIDENED,
+        /** The new file is in place; the checksum file still accepts the old one too. */
+        RENAMED
+    }
+
+    /** A test seam into {@link #publish}: what a process does at each step and how model bytes are written. */
+    interface PublishObserver {
+        /** The stream a model zip is written through. */
+        default java.io.OutputStream wrap(java.io.OutputStream out) {
+            return out;
+        }
+
+        /** Called when {@link #publish} reaches {@code step}. */
+        default void reached(Step step) {
+        }
+    }
+
+    /** The observer of this process's writes; null except in tests that kill a writing process. */
+    static volatile PublishObserver observer;
+
     /**
      * The one way files reach their place here: filled in a temporary file beside {@code absolute},
      * vetted, then renamed into place with its checksum file, so a target is either the whole,
      * checked file or untouched.
+     *
+     * <p>A process killed at any point leaves a pair that reads back: the checksum file is first
+     * widened to accept the new file and the old one, the new file is renamed over the old, and
+     * only then does the checksum file name the new file alone (a kill before the rename of a new
+     * target leaves only a checksum file, which the next write replaces). Temporary files carry their
+     * process id; those of processes that are gone are deleted by the next write to the same target.
      */
     private static void publish(Path absolute, Fill fill, Vet vet) throws IOException {
         Path dir = absolute.getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName(), ".part");
-        Path tmpSum = Files.createTempFile(dir, "." + absolute.getFileName(), ".sha256.part");
+        sweepAbandoned(dir, absolute.getFileName().toString());
+        String prefix = tempPrefix(absolute.getFileName().toString()) + ProcessHandle.current().pid() + "-";
+        Path tmp = Files.createTempFile(dir, prefix, ".part");
+        Path tmpSum = Files.createTempFile(dir, prefix, CHECKSUM_SUFFIX + ".part");
+        PublishObserver watch = observer;
         try {
             fill.into(tmp);
+            reached(watch, Step.FILLED);
             String sum = sha256(tmp);
             vet.check(tmp, sum);
-            Files.writeString(tmpSum, sum + "  " + absolute.getFileName() + "\n", StandardCharsets.US_ASCII);
-            Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            Files.move(tmpSum, checksumFile(absolute), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            synchronized (COMMITS.computeIfAbsent(absolute, k -> new Object())) {
+                commit(absolute, tmp, tmpSum, sum, watch);
+            }
         } finally {
             Files.deleteIfExists(tmp);
             Files.deleteIfExists(tmpSum);
         }
+    }
+
+    /** One monitor per target, so that two writers in this process commit one after the other. */
+    private static final java.util.concurrent.ConcurrentMap<Path, Object> COMMITS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Renames the vetted {@code tmp} over {@code absolute}, keeping the checksum file true at every step. */
+    private static void commit(Path absolute, Path tmp, Path tmpSum, String sum, PublishObserver watch)
+            throws IOException {
+        Path sumFile = checksumFile(absolute);
+        String name = absolute.getFileName().toString();
+        java.util.List<String> old = !Files.exists(absolute) ? java.util.List.of()
+                : Files.exists(sumFile) ? acceptedSums(sumFile) : java.util.List.of(sha256(absolute));
+        StringBuilder widened = new StringBuilder(sumLine(sum, name));
+        old.forEach(o -> widened.append(sumLine(o, name)));
+        Files.writeString(tmpSum, widened, StandardCharsets.US_ASCII);
+        Files.move(tmpSum, sumFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        reached(watch, Step.CHECKSUMS_WIDENED);
+        Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        reached(watch, Step.RENAMED);
+        if (!old.isEmpty()) {
+            Files.writeString(tmpSum, sumLine(sum, name), StandardCharsets.US_ASCII);
+            Files.move(tmpSum, sumFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+    }
+
+    private static String sumLine(String sum, String name) {
+        return sum + "  " + name + "\n";
+    }
+
+    private static void reached(PublishObserver watch, Step step) {
+        if (watch != null) {
+            watch.reached(step);
+        }
+    }
+
+    /** The start of the names of {@code fileName}'s temporary files: {@code .<name>.pid}, then the writer's pid. */
+    static String tempPrefix(String fileName) {
+        return "." + fileName + ".pid";
+    }
+
+    /**
+     * Deletes the temporary files that writers of {@code fileName} in {@code dir} left when they were
+     * killed: those whose process is no longer alive. Files of live processes, this one included,
+     * are left to their writers.
+     */
+    private static void sweepAbandoned(Path dir, String fileName) throws IOException {
+        String prefix = tempPrefix(fileName);
+        long self = ProcessHandle.current().pid();
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String n = f.getFileName().toString();
+                if (!n.startsWith(prefix) || !n.endsWith(".part")) {
+                    continue;
+                }
+                int dash = n.indexOf('-', prefix.length());
+                long pid;
+                try {
+                    pid = Long.parseLong(n.substring(prefix.length(), dash < 0 ? prefix.length() : dash));
+                } catch (NumberFormatException e) {
+                    continue; // not one of ours
+                }
+                if (pid != self && ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true)) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    /** The SHA-256 sums a checksum file accepts (one per line, {@code sha256sum}'s format); empty when there is none. */
+    private static java.util.List<String> acceptedSums(Path sumFile) throws IOException {
+        if (!Files.exists(sumFile)) {
+            return java.util.List.of();
+        }
+        return Files.readAllLines(sumFile, StandardCharsets.US_ASCII).stream().map(String::trim)
+                .filter(l -> !l.isEmpty()).map(l -> l.split("\\s+")[0]).toList();
     }
 
     /**
@@ -217,11 +330,12 @@ public final class ModelFiles {
         }
         Path sumFile = checksumFile(zip);
         if (Files.exists(sumFile)) {
-            String expected = Files.readString(sumFile, StandardCharsets.US_ASCII).trim().split("\\s+")[0];
+            java.util.List<String> expected = acceptedSums(sumFile);
             String actual = sha256(zip);
-            if (!expected.equalsIgnoreCase(actual)) {
-                throw new IOException(zip + ": fails its checksum (" + sumFile.getFileName() + " says " + expected
-                        + ", the file hashes to " + actual + "); it is damaged or was replaced: convert it again");
+            if (expected.stream().noneMatch(actual::equalsIgnoreCase)) {
+                throw new IOException(zip + ": fails its checksum (" + sumFile.getFileName() + " says "
+                        + String.join(" or ", expected) + ", the file hashes to " + actual
+                        + "); it is damaged or was replaced: write it again");
             }
         } else if (requireChecksum) {
             throw new IOException(zip + ": has no checksum file " + sumFile.getFileName() + "; convert it again");
