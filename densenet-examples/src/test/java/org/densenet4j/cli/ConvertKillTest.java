@@ -34,7 +34,7 @@ class ConvertKillTest {
     @Test
     void aConversionKilledInTheMiddleOfTheZipLeavesNoModelAndTheNextOneCleansUp() throws Exception {
         Path out = dir.resolve("m.zip");
-        kill(start(StoppedConvert.class, out, "bytes:1000000"));
+        kill(start(StoppedCli.class, out, "bytes:1000000"));
         assertFalse(Files.exists(out), "a conversion killed in the middle of its zip left " + out);
         assertFalse(tempFiles(out).isEmpty(), "the killed conversion had no temporary file to leave");
 
@@ -49,7 +49,7 @@ class ConvertKillTest {
         Path out = dir.resolve("m.zip");
         assertEquals(0, start(DenseNetCli.class, out, null).waitFor(), log(out));
         String before = ModelFiles.sha256(out);
-        kill(start(StoppedConvert.class, out, "bytes:1000000", "--force"));
+        kill(start(StoppedCli.class, out, "bytes:1000000", "--force"));
         assertEquals(before, ModelFiles.sha256(out), "the model the conversion would have replaced changed");
         assertEquals(PARAMS, ModelFiles.read(out, true).numParams());
     }

@@ -71,7 +71,7 @@ class DownloadTest {
             OutputStream out = ex.getResponseBody();
             out.write(PAYLOAD, 0, 1000);
             out.flush();
-            sleep(3000);
+            awaitEndOfTests(); // a stall that lasts, whatever the client's timeout and the machine's speed
             ex.close();
         });
         server.createContext("/redirect", ex -> redirect(ex, "/ok"));
@@ -100,6 +100,7 @@ class DownloadTest {
 
     @AfterAll
     static void stop() {
+        testsDone.countDown();
         server.stop(0);
     }
 
@@ -116,9 +117,11 @@ class DownloadTest {
         ex.close();
     }
 
-    private static void sleep(long ms) {
+    private static final java.util.concurrent.CountDownLatch testsDone = new java.util.concurrent.CountDownLatch(1);
+
+    private static void awaitEndOfTests() {
         try {
-            Thread.sleep(ms);
+            testsDone.await(2, java.util.concurrent.TimeUnit.MINUTES);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
