@@ -73,8 +73,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--out", paramLabel = "REPORT", description = "Also write each image's top-5 predictions to "
-            + "report.json or report.csv.")
+    @Option(names = "--out", paramLabel = "REPORT", description = "Also write each image's top-5 predictions (and "
+            + "each skipped file's reason) to a .json or .csv file.")
     Path out;
 
     @Option(names = "--preprocess", description = "caffe, torch or none (default: what the model records).")

@@ -88,9 +88,10 @@ record EvalSet(List<Entry> entries) {
 
     /**
      * The files of {@code dir} with the classes {@code labelsFile} gives them: "FILE LABEL" lines
-     * (also comma-separated, with a header line, as Kaggle's LOC_val_solution.csv: the first word
-     * after the comma is the label), or one label per line for the images in sorted file-name order
-     * (ILSVRC2012_val_NNNNNNNN files by their number).
+     * (also comma-separated, with a header line, as Kaggle's LOC_val_solution.csv, whose label is
+     * the first word after the comma), or one label per line for the images in sorted file-name
+     * order (ILSVRC2012_val_NNNNNNNN files by their number). A file is found by its name, or by its
+     * name without extension (LOC_val_solution.csv's ImageId).
      *
      * @throws UserError naming the labels file and line of an entry that cannot be read
      */
@@ -110,7 +111,7 @@ record EvalSet(List<Entry> entries) {
             if (text.isEmpty() || text.startsWith("#")) {
                 continue;
             }
-            String[] fields = text.contains(",") ? text.split(",", -1) : text.split("\\s+");
+            String[] fields = text.contains(",") ? text.split(",", -1) : text.split("\\s+", 2);
             if (first && fields.length >= 2 && HEADERS.contains(fields[0].strip().toLowerCase(java.util.Locale.ROOT))) {
                 first = false;
                 continue; // a header line
@@ -120,8 +121,7 @@ record EvalSet(List<Entry> entries) {
             if (fields.length == 1) {
                 perImage.add(new Line(where, n, fields[0].strip(), -1));
             } else {
-                String[] words = fields[1].strip().split("\\s+");
-                String label = words[0];
+                String label = label(classes, fields[1].strip());
                 Line line = new Line(where, n, label, resolve(classes, label, where));
                 String key = Path.of(fields[0].strip()).getFileName().toString();
                 Line before = byFile.putIfAbsent(key, line);
@@ -187,7 +187,7 @@ record EvalSet(List<Entry> entries) {
                 m.matches();
                 line = Integer.parseInt(m.group(1)) - 1;
             }
-            if (line >= perImage.size()) {
+            if (line < 0 || line >= perImage.size()) {
                 entries.add(new Entry(f, null, -1, "no label in " + labelsFile + " (it has " + perImage.size()
                         + " lines)"));
                 continue;
@@ -196,6 +196,18 @@ record EvalSet(List<Entry> entries) {
             entries.add(new Entry(f, l.label, resolve(classes, l.label, l.where), null));
         }
         return new EvalSet(List.copyOf(entries));
+    }
+
+    /**
+     * The label in a line's second field: the whole field (a class name may hold spaces), else its
+     * first word (Kaggle's PredictionString: the WordNet id, then a box, then more).
+     */
+    private static String label(ClassIndex classes, String field) {
+        String first = field.split("\\s+", 2)[0];
+        if (classes.find(field).isPresent() || classes.find(first).isPresent()) {
+            return classes.find(field).isPresent() ? field : first;
+        }
+        return field.matches("\\S+(\\s+\\d+)+.*") ? first : field; // unknown either way: name what was meant
     }
 
     private static int resolve(ClassIndex classes, String label, String where) {

@@ -40,7 +40,7 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  */
 class EvalCommandTest {
 
-    private static final List<String> NAMES = List.of("ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen");
+    private static final List<String> NAMES = List.of("ant", "bee", "wild cat", "dog", "eel", "fox", "gnu", "hen");
 
     @TempDir
     Path dir;
@@ -195,6 +195,15 @@ class EvalCommandTest {
         }
         assertEquals(9, checked);
 
+        // The flat folder with a labels file of the stored names (one with a space), comma-separated with a header.
+        StringBuilder labels = new StringBuilder("file,label\n");
+        for (int i = 0; i < 9; i++) {
+            labels.append("img").append(i).append(".png, ").append(NAMES.get(truth(ranking, i))).append('\n');
+        }
+        Path labelsFile = Files.writeString(dir.resolve("labels.csv"), labels);
+        assertPrints(run("eval", "--model", model.toString(), "--images", flat.toString(), "--labels",
+                labelsFile.toString()), expectedAccuracy(ranking, 0));
+
         // --limit takes a file from each class folder in turn; CSV has a row per file and a header.
         Path csv = dir.resolve("report.csv");
         Cli.Run limited = run("eval", "--model", model.toString(), "--images", set.toString(), "--limit", "3",
@@ -292,18 +301,18 @@ class EvalCommandTest {
                         + "0..999");
         assertBadInput(run("eval", "--model", named.toString(), "--images", set.toString()),
                 "the class folder 'n01440764' is not a class of the model; expected one of the model's class names "
-                        + "(ant, bee, cat, dog, eel, fox, gnu, hen) or a class index 0..7");
+                        + "(ant, bee, wild cat, dog, eel, fox, gnu, hen) or a class index 0..7");
 
         Path flat = images("flat", 2, i -> "x" + i + ".png");
-        Path bad = Files.writeString(dir.resolve("bad.txt"), "x0.png ant\nx1.png zebra\n");
+        Path bad = Files.writeString(dir.resolve("bad.txt"), "x0.png wild cat\nx1.png zebra crossing\n");
         assertBadInput(run("eval", "--model", named.toString(), "--images", flat.toString(), "--labels",
                 bad.toString()),
-                bad + " line 2: the label 'zebra' is not a class of the model");
+                bad + " line 2: the label 'zebra crossing' is not a class of the model");
         assertBadInput(run("eval", "--model", named.toString(), "--images", flat.toString()),
                 flat + ": has no class folders");
-        Path twice = Files.writeString(dir.resolve("twice.txt"), "x0.png ant\nx1.png bee\nx0.png cat\n");
+        Path twice = Files.writeString(dir.resolve("twice.txt"), "x0.png ant\nx1.png bee\nx0.png dog\n");
         assertBadInput(run("eval", "--model", named.toString(), "--images", flat.toString(), "--labels",
-                twice.toString()), twice + " line 3: x0.png is labelled 'cat' here and 'ant' on line 1");
+                twice.toString()), twice + " line 3: x0.png is labelled 'dog' here and 'ant' on line 1");
         Path count = Files.writeString(dir.resolve("count.txt"), "ant\n");
         assertBadInput(run("eval", "--model", named.toString(), "--images", flat.toString(), "--labels",
                 count.toString()), "has 1 labels, one per line for the images of " + flat + " in sorted order, but "
