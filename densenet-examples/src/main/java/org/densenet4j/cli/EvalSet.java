@@ -102,7 +102,12 @@ record EvalSet(List<Entry> entries) {
         }
         List<Path> files = new ArrayList<>(files(dir));
         files.removeIf(f -> sameFile(f, labelsFile));
-        List<String> lines = Files.readAllLines(labelsFile, StandardCharsets.UTF_8);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(labelsFile, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new UserError(labelsFile + ": not a text file (UTF-8) of labels");
+        }
         Map<String, Line> byFile = new HashMap<>();
         List<Line> perImage = new ArrayList<>();
         boolean first = true;

@@ -318,6 +318,10 @@ class EvalCommandTest {
                 count.toString()), "has 1 labels, one per line for the images of " + flat + " in sorted order, but "
                 + "that folder holds 2 images");
 
+        Path binary = Files.write(dir.resolve("labels.bin"), new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1});
+        assertBadInput(run("eval", "--model", named.toString(), "--images", flat.toString(), "--labels",
+                binary.toString()), binary + ": not a text file (UTF-8) of labels");
+
         Path exists = Files.writeString(dir.resolve("r.json"), "{}");
         assertBadInput(run("eval", "--model", named.toString(), "--images", flat.toString(), "--out",
                 exists.toString()), "r.json: exists; pass --force");
