@@ -13,7 +13,7 @@ import picocli.CommandLine;
 @Command(name = "densenet", mixinStandardHelpOptions = true, version = "DenseNet4J 0.1.0-SNAPSHOT",
         description = "DenseNet for Deeplearning4j: convert Keras weights, predict, inspect models.",
         subcommands = {SummaryCommand.class, ConvertCommand.class, FetchCommand.class, PredictCommand.class, FeaturesCommand.class,
-                TrainCommand.class, FinetuneCommand.class, BenchmarkCommand.class, DemoCommand.class,
+                EvalCommand.class, TrainCommand.class, FinetuneCommand.class, BenchmarkCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class DenseNetCli {
 

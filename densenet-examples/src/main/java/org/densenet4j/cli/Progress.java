@@ -45,6 +45,15 @@ final class Progress {
         }
     }
 
+    /** Prints {@code line} on a line of its own (a warning) without garbling the bar, which the next update redraws. */
+    void note(String line) {
+        if (terminal) {
+            out.print("\r\033[K");
+        }
+        out.println(line);
+        out.flush();
+    }
+
     /** Ends the bar with a final status line. */
     void done(String status) {
         if (terminal) {

@@ -11,7 +11,10 @@ import java.util.List;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Class names for decoding predictions, with top-k decoding. The 1000 ImageNet names ship with the library. */
+/**
+ * Class names for decoding predictions, with top-k decoding. The 1000 ImageNet names and WordNet
+ * ids ship with the library.
+ */
 public final class ImageNetLabels {
 
     /** One decoded prediction. */
@@ -19,6 +22,7 @@ public final class ImageNetLabels {
     }
 
     private static volatile List<String> imageNet;
+    private static volatile List<String> wordNetIds;
 
     private ImageNetLabels() {
     }
@@ -27,18 +31,37 @@ public final class ImageNetLabels {
     public static List<String> imageNet() {
         List<String> names = imageNet;
         if (names == null) {
-            try (InputStream in = ImageNetLabels.class.getResourceAsStream("imagenet_labels.txt")) {
-                if (in == null) {
-                    throw new IllegalStateException("imagenet_labels.txt is missing from the class path");
-                }
-                List<String> read = new ArrayList<>(1000);
-                new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().forEach(read::add);
-                names = imageNet = List.copyOf(read);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            names = imageNet = resource("imagenet_labels.txt");
         }
         return names;
+    }
+
+    /**
+     * The WordNet ids of the 1000 ImageNet classes in class-index order ({@code n01440764} for
+     * class 0, tench, to {@code n15075141}, toilet tissue): the ids sorted, the order in which
+     * keras.applications, torchvision and Caffe number the classes and ILSVRC2012's training
+     * folders sort. Not the order of the devkit's ILSVRC2012_ID (its {@code meta.mat}).
+     * The list is tensorflow/models' {@code research/slim/datasets/imagenet_lsvrc_2015_synsets.txt}.
+     */
+    public static List<String> wordNetIds() {
+        List<String> ids = wordNetIds;
+        if (ids == null) {
+            ids = wordNetIds = resource("imagenet_wnids.txt");
+        }
+        return ids;
+    }
+
+    private static List<String> resource(String name) {
+        try (InputStream in = ImageNetLabels.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException(name + " is missing from the class path");
+            }
+            List<String> read = new ArrayList<>(1000);
+            new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).lines().forEach(read::add);
+            return List.copyOf(read);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
