@@ -51,7 +51,10 @@ public final class DenseNetCli {
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             Throwable cause = e;
             int code = isUserError(cause) ? EXIT_BAD_INPUT : EXIT_FAILURE;
-            err.println("densenet " + commandLine.getCommandName() + ": " + message(cause));
+            // The library says what is wrong; the command line adds what to type about it.
+            String what = cause instanceof java.nio.file.FileAlreadyExistsException exists
+                    ? exists.getFile() + ": exists; pass --force to replace it" : message(cause);
+            err.println("densenet " + commandLine.getCommandName() + ": " + what);
             if (verbose) {
                 cause.printStackTrace(err);
             } else if (code == EXIT_FAILURE) {

@@ -54,8 +54,8 @@ public record Checkpoint(Path file, String settings) {
         @SuppressWarnings("unchecked")
         Map<String, Object> state = ModelFiles.readObject(file, STATE, Map.class);
         if (!settings.equals(state.get("settings"))) {
-            throw new IOException(file + ": was written by a run with other settings; run with those, or "
-                    + "--force to start over (it had: " + state.get("settings") + ")");
+            throw new IOException(file + ": was written by a run with other settings; resume with those, or "
+                    + "delete it to start over (it had: " + state.get("settings") + ")");
         }
         List<Epoch> epochs = java.util.Arrays.stream((double[][]) state.get("curves"))
                 .map(e -> new Epoch((int) e[0], e[1], e[2], e[3], e[4], e[5], e[6])).toList();

@@ -63,7 +63,7 @@ class PretrainedCacheTest {
         byte[] before = Files.readAllBytes(zip);
         FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
                 () -> ModelFiles.write(tiny(), zip, false));
-        assertTrue(e.getMessage().contains("exists; pass --force to replace it"), e.getMessage());
+        assertTrue(e.getMessage().contains("exists, and replacing it was not asked for"), e.getMessage());
         assertArrayEquals(before, Files.readAllBytes(zip));
         ModelFiles.write(new DenseNetZooModel("tiny", TinyNets.tinyBc().seed(99).build()).init(), zip, true);
         assertFalse(java.util.Arrays.equals(before, Files.readAllBytes(zip)));

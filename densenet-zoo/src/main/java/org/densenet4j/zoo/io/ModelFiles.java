@@ -92,7 +92,7 @@ public final class ModelFiles {
                              java.util.Map<String, ?> objects, boolean saveUpdater, ModelCard card) throws IOException {
         Path absolute = target.toAbsolutePath();
         if (!replace && Files.exists(absolute)) {
-            throw new FileAlreadyExistsException(absolute.toString(), null, "exists; pass --force to replace it");
+            throw new FileAlreadyExistsException(absolute.toString(), null, "exists, and replacing it was not asked for");
         }
         publish(absolute, tmp -> {
             PublishObserver watch = observer;
@@ -338,7 +338,7 @@ public final class ModelFiles {
                         + "); it is damaged or was replaced: write it again");
             }
         } else if (requireChecksum) {
-            throw new IOException(zip + ": has no checksum file " + sumFile.getFileName() + "; convert it again");
+            throw new IOException(zip + ": has no checksum file " + sumFile.getFileName() + "; write it again");
         }
         checkZip(zip);
         NativeDefaults.apply(); // before the model's first array, unless ND4J has loaded
