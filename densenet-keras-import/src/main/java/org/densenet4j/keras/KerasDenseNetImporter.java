@@ -103,7 +103,8 @@ public final class KerasDenseNetImporter {
 
         /** The roles' names in {@code layout}, in the roles' order, e.g. {@code gamma, beta}. */
         static String names(java.util.Collection<Role> roles, WeightLayout layout) {
-            return roles.stream().sorted().map(r -> r.nameIn(layout)).collect(java.util.stream.Collectors.joining(", "));
+            return roles.stream().sorted().map(r -> r.nameIn(layout))
+                    .collect(java.util.stream.Collectors.joining(", "));
         }
 
         /**
@@ -460,7 +461,8 @@ public final class KerasDenseNetImporter {
         Map<String, INDArray> params = layer.paramTable();
         checkRoles(file, layout, name, source.fileLayer(), source.tensors().keySet(), expectedRoles(params));
         if (source.scaleLayer() != null) {
-            checkRoles(file, layout, name, source.scaleLayer(), source.scale().keySet(), EnumSet.of(Role.GAMMA, Role.BETA));
+            checkRoles(file, layout, name, source.scaleLayer(), source.scale().keySet(),
+                    EnumSet.of(Role.GAMMA, Role.BETA));
         }
         Map<Role, Tensor> unused = new EnumMap<>(source.tensors()); // each taken once, by role
         if (params.containsKey("gamma")) {

@@ -158,8 +158,8 @@ class ImportErrorTest {
         Path old = Fixtures.keras2("densenet121", "old", "densenet121", 64, 64, 2).weights();
         Path f = Fixtures.mutated(old, "keras2-old-no-gamma", "drop-weight", "conv4/block7/0/bn",
                 "densenet121/conv4/block7/0/bn/gamma:0");
-        assertContains(failure(f, D121, null), "layer 'conv4/block7/0/bn': holds beta, moving_mean, moving_variance but "
-                + "(the graph's 'conv4_7_x1_bn') takes gamma, beta, moving_mean, moving_variance; missing: gamma");
+        assertContains(failure(f, D121, null), "layer 'conv4/block7/0/bn': holds beta, moving_mean, moving_variance "
+                + "but (the graph's 'conv4_7_x1_bn') takes gamma, beta, moving_mean, moving_variance; missing: gamma");
     }
 
     @Test

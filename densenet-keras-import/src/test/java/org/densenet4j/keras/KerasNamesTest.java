@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Optional;
 
+import org.densenet4j.keras.KerasDenseNetImporter.Role;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -52,10 +53,10 @@ class KerasNamesTest {
     void aWeightsRoleIsTheLastPartOfItsName() {
         for (String name : List.of("conv1/bn/moving_variance:0", "densenet121/conv1/bn/moving_variance:0",
                 "conv1/bn/moving_variance", "model_1/conv1/bn_1/moving_variance:0")) {
-            assertEquals(KerasDenseNetImporter.Role.VARIANCE, KerasDenseNetImporter.Role.of("conv1/bn", name), name);
+            assertEquals(Role.VARIANCE, Role.of("conv1/bn", name), name);
         }
-        assertEquals(KerasDenseNetImporter.Role.KERNEL, KerasDenseNetImporter.Role.of("fc1000", "fc1000/kernel:0"));
-        assertEquals(KerasDenseNetImporter.Role.BIAS, KerasDenseNetImporter.Role.of("fc1000", "densenet121/fc1000/bias:0"));
-        assertNull(KerasDenseNetImporter.Role.of("conv1/bn", "conv1/bn/momentum:0"));
+        assertEquals(Role.KERNEL, Role.of("fc1000", "fc1000/kernel:0"));
+        assertEquals(Role.BIAS, Role.of("fc1000", "densenet121/fc1000/bias:0"));
+        assertNull(Role.of("conv1/bn", "conv1/bn/momentum:0"));
     }
 }
