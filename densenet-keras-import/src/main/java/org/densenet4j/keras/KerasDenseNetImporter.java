@@ -101,9 +101,9 @@ public final class KerasDenseNetImporter {
             };
         }
 
-        /** The roles' names in {@code layout}, in the roles' order, e.g. {@code gamma, beta}. */
+        /** The roles' names in {@code layout}, in the roles' order, each once, e.g. {@code gamma, beta}. */
         static String names(java.util.Collection<Role> roles, WeightLayout layout) {
-            return roles.stream().sorted().map(r -> r.nameIn(layout))
+            return roles.stream().sorted().map(r -> r.nameIn(layout)).distinct()
                     .collect(java.util.stream.Collectors.joining(", "));
         }
 
