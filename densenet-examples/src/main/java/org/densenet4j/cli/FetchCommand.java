@@ -33,8 +33,8 @@ final class FetchCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "densenet121, densenet161, densenet169 or densenet201.")
     String model;
 
-    @Option(names = "--source", description = "keras or torchvision (default: the preset's more accurate published "
-            + "weights: keras for 121/169/201, torchvision for 161).")
+    @Option(names = "--source", description = "keras or torchvision (default: torchvision for every preset, whose "
+            + "ImageNet accuracy comes with its protocol; keras's _notop files for --no-top).")
     String source;
 
     @Option(names = "--no-top", description = "The weights without the classifier (keras.applications' _notop files).")

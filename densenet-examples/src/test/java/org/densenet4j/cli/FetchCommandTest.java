@@ -135,12 +135,14 @@ class FetchCommandTest {
         System.setProperty("densenet4j.offline", "false");
         System.setProperty("densenet4j.weights.baseUrl", base + "/mirror");
         Path cached = ModelFiles.cachedModel("densenet121", PretrainedType.IMAGENET);
-        assertBadInput(run("fetch", "--model", "densenet121", "--source", "torchvision"),
-                base + "/mirror/densenet121-a639ec97.pth: its SHA-256 is " + sha256, "expected a639ec97",
-                "to do it by hand, download " + base + "/mirror/densenet121-a639ec97.pth");
+        assertBadInput(run("fetch", "--model", "densenet121", "--source", "keras"),
+                base + "/mirror/densenet121_weights_tf_dim_ordering_tf_kernels.h5: its MD5 is ",
+                "expected 9d60b8095a5708f2dcce2bca79d332c7",
+                "to do it by hand, download " + base + "/mirror/densenet121_weights_tf_dim_ordering_tf_kernels.h5");
         IOException e = assertThrows(IOException.class, () -> new DenseNet121().initPretrained());
-        assertTrue(e.getMessage().startsWith(base + "/mirror/densenet121_weights_tf_dim_ordering_tf_kernels.h5: its MD5 is"),
-                "initPretrained() downloads the default source (keras.applications for 121): " + e.getMessage());
+        assertTrue(e.getMessage().startsWith(base + "/mirror/densenet121-a639ec97.pth: its SHA-256 is " + sha256
+                        + ", expected a639ec97"),
+                "initPretrained() downloads the default source (torchvision for every preset): " + e.getMessage());
         assertFalse(Files.exists(cached), "the cache is as it was");
 
         System.setProperty("densenet4j.offline", "true");

@@ -3,11 +3,13 @@ package org.densenet4j.keras;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -40,9 +42,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Loading is strict. Every weight-holding layer of the graph is filled exactly once, and every
  * weight of the file is used, except a classifier the caller asked to drop by building a headless
- * graph. Anything else (a missing or extra layer, a shape that differs, a weight that is not
- * finite) fails with a {@link WeightImportException} naming the file, the layer and the expected and
- * found shapes, and no graph is returned.
+ * graph. Weights are matched to a layer's parameters by their role (kernel, gamma, moving_mean, ...:
+ * the last part of the weight's name), never by their order in the file. Anything else (a missing or
+ * extra layer or weight, a shape that differs, a weight that is not finite) fails with a
+ * {@link WeightImportException} naming the file, the layer and what was expected and found, and no
+ * graph is returned.
  *
  * <p>torchvision's and timm's DenseNet state_dicts load the same way ({@code .pth}/{@code .pt} as
  * {@code torch.save} writes them, zip or legacy, and {@code .safetensors}; see {@link TorchNames} for
@@ -65,11 +69,48 @@ public final class KerasDenseNetImporter {
     private static final Logger log = LoggerFactory.getLogger(KerasDenseNetImporter.class);
     private static final Pattern BRANCH_3X3 = Pattern.compile("conv(\\d+)_(\\d+)_x2");
 
-    /** What a stored tensor is to its layer. */
+    /**
+     * What a stored tensor is to its layer, with the name each layout gives it: Keras 1's
+     * ({@code W}, {@code running_std}, ...), Keras 2's ({@code kernel}, {@code moving_variance}, ...) and
+     * PyTorch's ({@code weight}, {@code running_var}, ...).
+     */
     enum Role {
-        KERNEL, BIAS, GAMMA, BETA, MEAN, VARIANCE;
+        KERNEL("W", "kernel", "weight"),
+        BIAS("b", "bias", "bias"),
+        GAMMA("gamma", "gamma", "weight"),
+        BETA("beta", "beta", "bias"),
+        MEAN("running_mean", "moving_mean", "running_mean"),
+        VARIANCE("running_std", "moving_variance", "running_var");
 
-        /** The role of weight {@code weightName} of layer {@code layer}, e.g. {@code conv1_bn_running_std:0}. */
+        private final String keras1;
+        private final String keras2;
+        private final String torch;
+
+        Role(String keras1, String keras2, String torch) {
+            this.keras1 = keras1;
+            this.keras2 = keras2;
+            this.torch = torch;
+        }
+
+        /** The name {@code layout} gives a weight of this role, for messages. */
+        String nameIn(WeightLayout layout) {
+            return switch (layout) {
+                case KERAS1_TF, KERAS1_TH -> keras1;
+                case KERAS2 -> keras2;
+                case TORCHVISION -> torch;
+            };
+        }
+
+        /** The roles' names in {@code layout}, in the roles' order, each once, e.g. {@code gamma, beta}. */
+        static String names(java.util.Collection<Role> roles, WeightLayout layout) {
+            return roles.stream().sorted().map(r -> r.nameIn(layout)).distinct()
+                    .collect(java.util.stream.Collectors.joining(", "));
+        }
+
+        /**
+         * The role of weight {@code weightName} of layer {@code layer}, e.g. {@code conv1_bn_running_std:0}:
+         * by the last part of the name, whatever scope comes before it ({@code densenet121/conv1/bn/gamma:0}).
+         */
         static Role of(String layer, String weightName) {
             String s = weightName.replaceFirst(":\\d+$", "");
             s = s.substring(s.lastIndexOf('/') + 1);
@@ -233,7 +274,7 @@ public final class KerasDenseNetImporter {
             if (sources.containsKey(zoo)) {
                 throw WeightImportException.atLayer(file, layer.name(), "fills '" + zoo + "', which another layer fills too");
             }
-            sources.put(zoo, new Source(layer.name(), roles(file, layer, Role::of), null, Map.of()));
+            sources.put(zoo, new Source(layer.name(), roles(file, layout, layer, Role::of), null, Map.of()));
         }
         checkScaleLayers(weights, layout, scales, sources);
         for (WeightFile.Layer scale : scales.values()) {
@@ -243,7 +284,8 @@ public final class KerasDenseNetImporter {
                 throw WeightImportException.atLayer(file, scale.name(), "is a Scale layer without its BatchNormalization '"
                         + bnName + "'");
             }
-            sources.put(bnName, new Source(bn.fileLayer(), bn.tensors(), scale.name(), roles(file, scale, Role::of)));
+            sources.put(bnName, new Source(bn.fileLayer(), bn.tensors(), scale.name(),
+                    roles(file, layout, scale, Role::of)));
         }
         return sources;
     }
@@ -259,7 +301,8 @@ public final class KerasDenseNetImporter {
             if (sources.containsKey(zoo)) {
                 throw WeightImportException.atLayer(file, module.name(), "fills '" + zoo + "', which another module fills too");
             }
-            sources.put(zoo, new Source(module.name(), roles(file, module, (m, p) -> TorchNames.role(zoo, p)), null, Map.of()));
+            sources.put(zoo, new Source(module.name(), roles(file, WeightLayout.TORCHVISION, module,
+                    (m, p) -> TorchNames.role(zoo, p)), null, Map.of()));
         }
         return sources;
     }
@@ -292,7 +335,8 @@ public final class KerasDenseNetImporter {
         }
     }
 
-    private static Map<Role, Tensor> roles(Path file, WeightFile.Layer layer,
+    /** A layer's tensors by their role; a tensor of no role, or two of one, is an error naming both. */
+    private static Map<Role, Tensor> roles(Path file, WeightLayout layout, WeightFile.Layer layer,
                                            java.util.function.BiFunction<String, String, Role> roleOf)
             throws WeightImportException {
         Map<Role, Tensor> byRole = new EnumMap<>(Role.class);
@@ -300,11 +344,13 @@ public final class KerasDenseNetImporter {
             Role role = roleOf.apply(layer.name(), t.name());
             if (role == null) {
                 throw WeightImportException.atLayer(file, layer.name(), "has a weight '" + t.name()
-                        + "' that no DenseNet layer holds");
+                        + "' that no DenseNet layer holds (their weights are " + Role.names(EnumSet.allOf(Role.class),
+                        layout) + ")");
             }
-            if (byRole.put(role, t) != null) {
-                throw WeightImportException.atLayer(file, layer.name(), "holds two " + role.name().toLowerCase(Locale.ROOT)
-                        + " weights");
+            Tensor before = byRole.put(role, t);
+            if (before != null) {
+                throw WeightImportException.atLayer(file, layer.name(), "holds two " + role.nameIn(layout)
+                        + " weights, '" + before.name() + "' and '" + t.name() + "'");
             }
             for (float v : t.data()) {
                 if (!Float.isFinite(v)) {
@@ -413,7 +459,12 @@ public final class KerasDenseNetImporter {
     private static void fill(Path file, WeightLayout layout, String name, Layer layer, Source source)
             throws WeightImportException {
         Map<String, INDArray> params = layer.paramTable();
-        Map<Role, Tensor> unused = new EnumMap<>(source.tensors());
+        checkRoles(file, layout, name, source.fileLayer(), source.tensors().keySet(), expectedRoles(params));
+        if (source.scaleLayer() != null) {
+            checkRoles(file, layout, name, source.scaleLayer(), source.scale().keySet(),
+                    EnumSet.of(Role.GAMMA, Role.BETA));
+        }
+        Map<Role, Tensor> unused = new EnumMap<>(source.tensors()); // each taken once, by role
         if (params.containsKey("gamma")) {
             fillBatchNorm(file, name, params, source, unused);
         } else if (params.get("W").rank() == 4) {
@@ -425,10 +476,36 @@ public final class KerasDenseNetImporter {
                 assign(file, name, "bias", params.get("b"), take(file, name, unused, Role.BIAS));
             }
         }
-        if (!unused.isEmpty()) {
-            throw WeightImportException.atLayer(file, source.fileLayer(), "holds weights the graph's '" + name
-                    + "' has no place for: " + unused.keySet().stream().map(r -> r.name().toLowerCase(Locale.ROOT)).toList());
+    }
+
+    /** The roles of the weights a graph layer takes: a BN's four, or a kernel and, if it has one, a bias. */
+    private static Set<Role> expectedRoles(Map<String, INDArray> params) {
+        if (params.containsKey("gamma")) {
+            return EnumSet.of(Role.GAMMA, Role.BETA, Role.MEAN, Role.VARIANCE);
         }
+        return params.containsKey("b") ? EnumSet.of(Role.KERNEL, Role.BIAS) : EnumSet.of(Role.KERNEL);
+    }
+
+    /**
+     * Fails unless the file's layer holds exactly the weights the graph's layer takes, naming the
+     * file, the file's layer, the graph's layer, what it takes and what is missing or left over.
+     */
+    private static void checkRoles(Path file, WeightLayout layout, String graphLayer, String fileLayer, Set<Role> found,
+                                   Set<Role> expected) throws WeightImportException {
+        Set<Role> missing = EnumSet.noneOf(Role.class);
+        missing.addAll(expected);
+        missing.removeAll(found);
+        Set<Role> extra = EnumSet.noneOf(Role.class);
+        extra.addAll(found);
+        extra.removeAll(expected);
+        if (missing.isEmpty() && extra.isEmpty()) {
+            return;
+        }
+        String into = fileLayer.equals(graphLayer) ? "" : " (the graph's '" + graphLayer + "')";
+        throw WeightImportException.atLayer(file, fileLayer, "holds " + (found.isEmpty() ? "no weights"
+                : Role.names(found, layout)) + " but" + into + " takes " + Role.names(expected, layout)
+                + (missing.isEmpty() ? "" : "; missing: " + Role.names(missing, layout))
+                + (extra.isEmpty() ? "" : "; not taken: " + Role.names(extra, layout)));
     }
 
     private static void fillConv(Path file, WeightLayout layout, String name, Map<String, INDArray> params,
@@ -462,10 +539,6 @@ public final class KerasDenseNetImporter {
             Map<Role, Tensor> scale = new EnumMap<>(source.scale());
             float[] sGamma = vector(file, source.scaleLayer(), params.get("gamma"), take(file, source.scaleLayer(), scale, Role.GAMMA));
             float[] sBeta = vector(file, source.scaleLayer(), params.get("beta"), take(file, source.scaleLayer(), scale, Role.BETA));
-            if (!scale.isEmpty()) {
-                throw WeightImportException.atLayer(file, source.scaleLayer(), "holds weights a Scale layer does not have: "
-                        + scale.keySet());
-            }
             // Scale(BN(x)) = s_gamma * (gamma * x_hat + beta) + s_beta
             for (int c = 0; c < gamma.length; c++) {
                 beta[c] = sGamma[c] * beta[c] + sBeta[c];

@@ -22,6 +22,22 @@ import java.util.regex.Pattern;
  * bn                          conv{final}_blk_bn
  * fc1000 | predictions        fc6
  * </pre>
+ *
+ * <p>The rules apply to a name {@linkplain #canonical made canonical}: every {@code /} read as
+ * {@code _}. So one table covers each generation of keras.applications' names:
+ * <ul>
+ *   <li>the files keras.applications checks today, re-saved in keras-team/keras-applications
+ *       d0c13ac2 (2018-07-27, "Fix weight names in DenseNet pretrained weight files"), named as
+ *       {@code keras_applications/densenet.py} names the layers ({@code conv1/conv},
+ *       {@code conv2_block1_0_bn}, ..., {@code fc1000}; tf.keras' {@code predictions});</li>
+ *   <li>the files before them, whose names did not match the model definition
+ *       (keras-applications#17); the first revision of keras-team/keras#8800 put {@code /} between
+ *       all the parts ({@code conv2/block1/0/bn}), which is what is assumed here;</li>
+ *   <li>Keras 3, which allows no {@code /} in a name ({@code conv1_conv}, {@code conv1_bn}; keras
+ *       8ac7b7fe).</li>
+ * </ul>
+ * A weight is matched to its role by the last part of its name ({@code kernel}, {@code gamma}, ...),
+ * so a model-name scope before it ({@code densenet121/conv1/conv/kernel:0}) does not matter.
  */
 final class KerasNames {
 
@@ -36,8 +52,8 @@ final class KerasNames {
     }
 
     private static final List<Rule> KERAS2_TO_ZOO = List.of(
-            new Rule(Pattern.compile("conv1/conv"), "conv1"),
-            new Rule(Pattern.compile("conv1/bn"), "conv1_bn"),
+            new Rule(Pattern.compile("conv1_conv"), "conv1"),
+            new Rule(Pattern.compile("conv1_bn"), "conv1_bn"),
             new Rule(Pattern.compile("conv(\\d+)_block(\\d+)_0_bn"), "conv$1_$2_x1_bn"),
             new Rule(Pattern.compile("conv(\\d+)_block(\\d+)_1_conv"), "conv$1_$2_x1"),
             new Rule(Pattern.compile("conv(\\d+)_block(\\d+)_1_bn"), "conv$1_$2_x2_bn"),
@@ -47,16 +63,27 @@ final class KerasNames {
             new Rule(Pattern.compile("bn"), "conv{final}_blk_bn"),
             new Rule(Pattern.compile("fc1000|predictions"), "fc6"));
 
-    /** A name that only keras.applications files use: telling for layout detection. */
-    private static final Pattern KERAS2_SIGNATURE = Pattern.compile("conv1/conv|conv\\d+_block\\d+_\\d_(conv|bn)");
+    /** A (canonical) name that only keras.applications files use: telling for layout detection. */
+    private static final Pattern KERAS2_SIGNATURE = Pattern.compile("conv1_conv|conv\\d+_block\\d+_\\d_(conv|bn)");
+    private static final Pattern TRANSITION = Pattern.compile("pool(\\d+)_conv");
 
     private KerasNames() {
     }
 
+    /**
+     * A keras.applications layer name with every {@code /} read as {@code _}: {@code conv1/conv},
+     * {@code conv2/block1/0/bn} and Keras 3's {@code conv1_conv} are {@code conv1_conv},
+     * {@code conv2_block1_0_bn} and {@code conv1_conv}.
+     */
+    static String canonical(String keras2Name) {
+        return keras2Name.replace('/', '_');
+    }
+
     /** The zoo name of a keras.applications layer, or empty when the table has no rule for it. */
     static Optional<String> keras2ToZoo(String keras2Name, int finalStage) {
+        String name = canonical(keras2Name);
         for (Rule rule : KERAS2_TO_ZOO) {
-            Optional<String> zoo = rule.apply(keras2Name, finalStage);
+            Optional<String> zoo = rule.apply(name, finalStage);
             if (zoo.isPresent()) {
                 return zoo;
             }
@@ -66,15 +93,14 @@ final class KerasNames {
 
     /** Whether a layer name is one keras.applications gives. */
     static boolean isKeras2Name(String name) {
-        return KERAS2_SIGNATURE.matcher(name).matches();
+        return KERAS2_SIGNATURE.matcher(canonical(name)).matches();
     }
 
     /** The final stage of a keras.applications file: one more than its last transition ({@code pool{s}_conv}). */
     static int keras2FinalStage(Iterable<String> names) {
         int last = 1;
-        Pattern transition = Pattern.compile("pool(\\d+)_conv");
         for (String n : names) {
-            Matcher m = transition.matcher(n);
+            Matcher m = TRANSITION.matcher(canonical(n));
             if (m.matches()) {
                 last = Math.max(last, Integer.parseInt(m.group(1)));
             }

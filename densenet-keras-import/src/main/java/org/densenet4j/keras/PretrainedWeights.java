@@ -21,15 +21,47 @@ import org.densenet4j.zoo.io.ModelFiles;
 
 /**
  * The published ImageNet DenseNet weights that can be downloaded, with their publishers' hashes:
- * keras.applications' DenseNet-121/169/201 (with and without top; MD5 from keras' densenet.py) and
- * torchvision's DenseNet-121/161/169/201 (the SHA-256 prefix in each file name, as torchvision
- * checks it). The seed's Caffe-converted files have no stable address: they keep the manual
- * {@code densenet convert} path.
+ * keras.applications' DenseNet-121/169/201 (with and without top) and torchvision's
+ * DenseNet-121/161/169/201. The seed's Caffe-converted files have no stable address: they keep the
+ * manual {@code densenet convert} path.
  *
- * <p>Each preset's default source is the more accurate one by its publisher's own figure (ImageNet
- * top-1, single 224x224 crop): keras.applications for 121 (75.0% against torchvision's 74.43%), 169
- * (76.2% against 75.60%) and 201 (77.3% against 76.90%); torchvision for 161 (77.14%), which
- * keras.applications does not publish.
+ * <p><b>Addresses and hashes, as the publishers' code checks them.</b> keras.applications: the file
+ * names, the base URL and the MD5s of keras-team/keras {@code keras/src/applications/densenet.py}
+ * ({@code get_file(..., file_hash=...)}; 32 hex digits select MD5, compared whole). These MD5s are
+ * those of the files re-saved in keras-team/keras-applications d0c13ac2 (2018-07-27, "Fix weight
+ * names in DenseNet pretrained weight files"); the ones before ({@code 0962ca64...} for 121) belong
+ * to the files first published in December 2017, which keras no longer names. The importer reads
+ * both namings ({@link KerasNames}). torchvision: the file names of {@code DenseNet121_Weights} ...
+ * {@code DenseNet201_Weights.IMAGENET1K_V1} in {@code torchvision/models/densenet.py}; the hash is
+ * the hex digits after the last {@code -} of the name, which {@code torch.hub.load_state_dict_from_url}
+ * with {@code check_hash=True} requires the file's SHA-256 to start with. (torchvision itself loads
+ * these weights without {@code check_hash}; this class always checks.)
+ *
+ * <p><b>Accuracy, as each publisher states it</b> (ImageNet validation set, top-1, of the model with
+ * its classifier; see {@link #publisherAccuracy}):
+ * <ul>
+ *   <li>torchvision: 74.434% (121), 77.138% (161), 75.600% (169), 76.896% (201), the {@code acc@1}
+ *       of each {@code IMAGENET1K_V1}'s metadata, for its stated transforms: resize the shorter side
+ *       to 256 (bilinear), crop the centre 224x224, ImageNet mean and std. torchvision says the
+ *       weights are ported from LuaTorch.</li>
+ *   <li>keras.applications: 74.972% (121), 76.176% (169), 77.320% (201), from the
+ *       keras-applications README (2018-08-25 to 2022-02-17: "single center crop", input 224,
+ *       TensorFlow backend, ILSVRC 2012 validation set). It does not say how the images were
+ *       resized before the crop. keras.io's table rounds the same figures to 0.750, 0.762 and 0.773
+ *       and states no protocol at all. The README's earlier 74.52%, 76.07% and 77.06% (June 2018)
+ *       were measured on a graph without the final ReLU, added in keras-applications e8a74741.</li>
+ * </ul>
+ *
+ * <p><b>Default source: torchvision, for every preset.</b> The two sets of figures are not
+ * like-for-like: both are single 224x224 centre crops of the ILSVRC 2012 validation images, but
+ * keras.applications does not state how it resized them (size, resampling) or decoded them, so its
+ * 0.4 to 0.6 points more cannot be put down to the weights rather than to the protocol. Both
+ * publishers point to the LuaTorch DenseNets (torchvision as the weights' origin, keras.applications
+ * as its reference implementation, without saying where its weights came from). torchvision's
+ * figures come with the protocol that reproduces them, and one publisher for all four presets gives
+ * one format, one hash scheme and one evaluation protocol. {@code of(preset, Source.KERAS, ...)} picks
+ * keras.applications' files; files without the classifier, which torchvision does not publish, are
+ * keras.applications' by default.
  *
  * <p>{@link #fetch} downloads to a temporary file, checks the hash, converts, and writes the model
  * zip (with its {@link ModelCard}) in one rename, then deletes the download. The system property
@@ -40,17 +72,17 @@ import org.densenet4j.zoo.io.ModelFiles;
  */
 public enum PretrainedWeights {
     KERAS_121(DenseNetPreset.DENSENET121, Source.KERAS, true, "densenet121_weights_tf_dim_ordering_tf_kernels.h5",
-            "0962ca643bae20f9b6771cb844dca3b0"),
+            "9d60b8095a5708f2dcce2bca79d332c7"),
     KERAS_121_NO_TOP(DenseNetPreset.DENSENET121, Source.KERAS, false,
-            "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "4912a53fbd2a69346e7f2c0b5ec8c6d3"),
+            "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "30ee3e1110167f948a6b9946edeeb738"),
     KERAS_169(DenseNetPreset.DENSENET169, Source.KERAS, true, "densenet169_weights_tf_dim_ordering_tf_kernels.h5",
-            "bcf9965cf5064a5f9eb6d7dc69386f43"),
+            "d699b8f76981ab1b30698df4c175e90b"),
     KERAS_169_NO_TOP(DenseNetPreset.DENSENET169, Source.KERAS, false,
-            "densenet169_weights_tf_dim_ordering_tf_kernels_notop.h5", "50662582284e4cf834ce40ab4dfa58c6"),
+            "densenet169_weights_tf_dim_ordering_tf_kernels_notop.h5", "b8c4d4c20dd625c148057b9ff1c1176b"),
     KERAS_201(DenseNetPreset.DENSENET201, Source.KERAS, true, "densenet201_weights_tf_dim_ordering_tf_kernels.h5",
-            "7bb75edd58cb43163be7e0005fbe95ef"),
+            "1ceb130c1ea1b78c3bf6114dbdfd8807"),
     KERAS_201_NO_TOP(DenseNetPreset.DENSENET201, Source.KERAS, false,
-            "densenet201_weights_tf_dim_ordering_tf_kernels_notop.h5", "1c2de60ee40562448dbac34a0737e798"),
+            "densenet201_weights_tf_dim_ordering_tf_kernels_notop.h5", "c13680b51ded0fb44dff2d8f86ac8bb1"),
     TORCHVISION_121(DenseNetPreset.DENSENET121, Source.TORCHVISION, true, "densenet121-a639ec97.pth", "a639ec97"),
     TORCHVISION_161(DenseNetPreset.DENSENET161, Source.TORCHVISION, true, "densenet161-8d451a50.pth", "8d451a50"),
     TORCHVISION_169(DenseNetPreset.DENSENET169, Source.TORCHVISION, true, "densenet169-b2777c0a.pth", "b2777c0a"),
@@ -101,23 +133,75 @@ public enum PretrainedWeights {
         this.hash = hash;
     }
 
-    /** The published weights of {@code preset} from {@code source} (null: the preset's default). */
+    /**
+     * The published weights of {@code preset} from {@code source}. With {@code source} null, the
+     * preset's default source's; for files without top, which torchvision does not publish,
+     * keras.applications' {@code _notop} files.
+     */
     public static Optional<PretrainedWeights> of(DenseNetPreset preset, Source source, boolean includeTop) {
         Source wanted = source != null ? source : defaultSource(preset);
-        return Arrays.stream(values()).filter(w -> w.preset == preset && w.source == wanted && w.includeTop == includeTop)
-                .findFirst();
+        Optional<PretrainedWeights> exact = Arrays.stream(values())
+                .filter(w -> w.preset == preset && w.source == wanted && w.includeTop == includeTop).findFirst();
+        if (exact.isPresent() || source != null) {
+            return exact;
+        }
+        return Arrays.stream(values()).filter(w -> w.preset == preset && w.includeTop == includeTop).findFirst();
     }
 
-    /** The preset's default source: the more accurate published weights (see the class comment). */
+    /**
+     * The preset's default source: torchvision for every preset, the only publisher whose accuracy
+     * comes with the protocol that reproduces it (see the class comment).
+     */
     public static Source defaultSource(DenseNetPreset preset) {
-        return preset == DenseNetPreset.DENSENET161 ? Source.TORCHVISION : Source.KERAS;
+        return Source.TORCHVISION;
     }
 
     /** The address: the publisher's, or the mirror's when {@code densenet4j.weights.baseUrl} is set. */
     public URI url() {
         String mirror = setting("densenet4j.weights.baseUrl", "DENSENET_WEIGHTS_URL");
-        String base = mirror != null ? (mirror.endsWith("/") ? mirror : mirror + "/") : source.baseUrl;
-        return URI.create(base + fileName);
+        return mirror != null ? URI.create((mirror.endsWith("/") ? mirror : mirror + "/") + fileName) : publisherUrl();
+    }
+
+    /** The publisher's address of the file, whatever mirror is set. */
+    URI publisherUrl() {
+        return URI.create(source.baseUrl + fileName);
+    }
+
+    /**
+     * The publisher's ImageNet top-1 figure for these weights (of the model with its classifier, for
+     * the files without it too), with where it is stated and for what protocol.
+     */
+    public String publisherAccuracy() {
+        return switch (source) {
+            case KERAS -> keras2Top1() + "% top-1, ILSVRC 2012 validation set, single centre crop at 224x224, "
+                    + "resize not stated (keras-applications README; keras.io shows " + String.format(Locale.ROOT,
+                    "%.3f", Double.parseDouble(keras2Top1()) / 100) + ", with no protocol)";
+            case TORCHVISION -> torchvisionTop1() + "% top-1 (acc@1), ImageNet-1K validation set, shorter side resized "
+                    + "to 256 (bilinear), centre crop 224x224 (torchvision " + torchvisionWeights() + ")";
+        };
+    }
+
+    private String keras2Top1() {
+        return switch (preset) {
+            case DENSENET121 -> "74.972";
+            case DENSENET169 -> "76.176";
+            case DENSENET201 -> "77.320";
+            default -> throw new IllegalStateException(preset + " has no keras.applications weights");
+        };
+    }
+
+    private String torchvisionTop1() {
+        return switch (preset) {
+            case DENSENET121 -> "74.434";
+            case DENSENET161 -> "77.138";
+            case DENSENET169 -> "75.600";
+            case DENSENET201 -> "76.896";
+            default -> throw new IllegalStateException(preset + " has no torchvision weights");
+        };
+    }
+
+    private String torchvisionWeights() {
+        return "DenseNet" + preset.id().substring("densenet".length()) + "_Weights.IMAGENET1K_V1";
     }
 
     /** The hash the publisher gives for the file. */

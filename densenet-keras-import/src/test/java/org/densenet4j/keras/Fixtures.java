@@ -66,6 +66,28 @@ public final class Fixtures {
         return new Fixture(dir);
     }
 
+    /**
+     * The keras.applications weights-only fixture of {@code arch} in one naming generation
+     * ({@code resaved}: the files keras checks today; {@code old}: the files before 2018-07), with
+     * every weight name under the scope {@code weightPrefix} when it is not null; made if missing.
+     */
+    public static synchronized Fixture keras2(String arch, String naming, String weightPrefix, int height, int width,
+                                              int batch) throws IOException {
+        String name = arch + "-keras2-" + naming + (weightPrefix == null ? "" : "-" + weightPrefix) + "-" + height + "x"
+                + width + "-b" + batch;
+        Path dir = DIR.resolve(name);
+        if (!Files.exists(dir.resolve("meta.json"))) {
+            List<String> args = new ArrayList<>(List.of(TOOLS.resolve("make_densenet_fixtures.py").toString(),
+                    "--arch", arch, "--layout", "keras2", "--naming", naming, "--height", Integer.toString(height),
+                    "--width", Integer.toString(width), "--batch", Integer.toString(batch), "--out", dir.toString()));
+            if (weightPrefix != null) {
+                args.addAll(List.of("--weight-prefix", weightPrefix));
+            }
+            run(args.toArray(String[]::new));
+        }
+        return new Fixture(dir);
+    }
+
     /** A torchvision fixture's files ({@code tools/fixtures/make_torch_fixtures.py}). */
     public record TorchFixture(Path dir) {
         /** The state_dict as torch.save writes it (zip). */

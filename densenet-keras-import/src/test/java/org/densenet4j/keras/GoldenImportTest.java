@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
+
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Npy;
@@ -46,6 +48,33 @@ class GoldenImportTest {
         if (CompiledGraph.available()) {
             assertMatches(expected, CompiledGraph.compile(net).outputSingle(x), "compiled graph");
         }
+        net.close();
+    }
+
+    /**
+     * keras.applications' weights-only files in each naming generation (see {@link KerasNames}),
+     * written as Keras 2's save_weights writes them, with and without a model-name scope before the
+     * weight names: each loads by role into the same graph and computes what PyTorch computes.
+     */
+    @ParameterizedTest(name = "keras.applications naming {0}, weight scope {1}")
+    @CsvSource({"resaved,", "resaved, densenet121", "old,", "old, densenet121"})
+    void everyKerasApplicationsNamingLoads(String naming, String weightScope) throws Exception {
+        Fixtures.Fixture f = Fixtures.keras2("densenet121", naming, weightScope, 64, 64, 2);
+        WeightFile file = WeightFile.read(f.weights());
+        String bn = naming.equals("old") ? "conv2/block1/0/bn" : "conv2_block1_0_bn";
+        assertEquals(List.of((weightScope == null ? "" : weightScope + "/") + bn + "/gamma:0",
+                        (weightScope == null ? "" : weightScope + "/") + bn + "/beta:0",
+                        (weightScope == null ? "" : weightScope + "/") + bn + "/moving_mean:0",
+                        (weightScope == null ? "" : weightScope + "/") + bn + "/moving_variance:0"),
+                file.layers().get(bn).weights().stream().map(WeightFile.Tensor::name).toList(),
+                "the fixture is in the naming under test");
+        assertTrue(file.layers().containsKey("fc1000"), "keras.applications' classifier");
+
+        WeightFileSummary summary = KerasDenseNetImporter.inspect(f.weights());
+        assertEquals(WeightLayout.KERAS2, summary.layout());
+        assertEquals("densenet121", summary.preset().orElseThrow().id());
+        ComputationGraph net = KerasDenseNetImporter.load(f.weights(), DenseNetPreset.DENSENET121.config());
+        assertMatches(Npy.read(f.logProbabilities()), net.outputSingle(Npy.read(f.input())), "graph");
         net.close();
     }
 

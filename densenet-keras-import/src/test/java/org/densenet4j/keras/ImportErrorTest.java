@@ -118,13 +118,48 @@ class ImportErrorTest {
 
     @Test
     void headlessFileIntoAGraphWithTop() throws Exception {
-        Path f = Fixtures.mutated(keras2121, "keras2-notop", "drop", "predictions");
+        Path f = Fixtures.mutated(keras2121, "keras2-notop", "drop", "fc1000");
         assertContains(failure(f, D121, null), "layers of the graph are not in the file: fc6",
                 "(the file has no classifier: build a headless graph to load it)");
         WeightFileSummary summary = KerasDenseNetImporter.inspect(f);
         assertTrue(summary.classes().isEmpty());
         var net = KerasDenseNetImporter.load(f, summary.toConfig().build(), null);
         assertEquals("pool5", net.getConfiguration().getNetworkOutputs().get(0));
+    }
+
+    @Test
+    void aMissingKerasApplicationsWeightIsNamedWithWhatTheLayerTakes() throws Exception {
+        Path f = Fixtures.mutated(keras2121, "keras2-no-variance", "drop-weight", "conv2_block3_1_bn",
+                "conv2_block3_1_bn/moving_variance:0");
+        assertContains(failure(f, D121, null), "layer 'conv2_block3_1_bn': holds gamma, beta, moving_mean but (the "
+                + "graph's 'conv2_3_x2_bn') takes gamma, beta, moving_mean, moving_variance; missing: moving_variance");
+    }
+
+    @Test
+    void anExtraKerasApplicationsWeightIsNamedWithWhatTheLayerTakes() throws Exception {
+        Path f = Fixtures.mutated(keras2121, "keras2-conv-bias", "add-weight", "conv1/conv", "conv1/conv/bias:0", "64");
+        assertContains(failure(f, D121, null), "layer 'conv1/conv': holds kernel, bias but (the graph's 'conv1') takes "
+                + "kernel; not taken: bias");
+    }
+
+    @Test
+    void aWeightOfNoRoleOrTwoOfOneAreNamed() throws Exception {
+        Path f = Fixtures.mutated(keras2121, "keras2-momentum", "add-weight", "pool3_bn", "pool3_bn/momentum:0", "256");
+        assertContains(failure(f, D121, null), "layer 'pool3_bn': has a weight 'pool3_bn/momentum:0' that no DenseNet "
+                + "layer holds (their weights are kernel, bias, gamma, beta, moving_mean, moving_variance)");
+        Path twice = Fixtures.mutated(keras2121, "keras2-two-gammas", "add-weight", "conv1/bn",
+                "densenet121/conv1/bn/gamma:0", "64");
+        assertContains(failure(twice, D121, null), "layer 'conv1/bn': holds two gamma weights, 'conv1/bn/gamma:0' and "
+                + "'densenet121/conv1/bn/gamma:0'");
+    }
+
+    @Test
+    void theOldNamingsLayersAreNamedAsTheFileNamesThem() throws Exception {
+        Path old = Fixtures.keras2("densenet121", "old", "densenet121", 64, 64, 2).weights();
+        Path f = Fixtures.mutated(old, "keras2-old-no-gamma", "drop-weight", "conv4/block7/0/bn",
+                "densenet121/conv4/block7/0/bn/gamma:0");
+        assertContains(failure(f, D121, null), "layer 'conv4/block7/0/bn': holds beta, moving_mean, moving_variance "
+                + "but (the graph's 'conv4_7_x1_bn') takes gamma, beta, moving_mean, moving_variance; missing: gamma");
     }
 
     @Test
