@@ -10,21 +10,26 @@ import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.io.Images;
 import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.io.ImageTransform;
+import org.densenet4j.zoo.io.ImageTransform.Normalization;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A DenseNet ready to run on images, with what was stored beside its weights: the graph, the zip it
  * came from (a preset's pretrained model in the zoo cache), its class names, its input scaling and
- * its card (input size, preprocessing). What {@code densenet predict}, {@code features} and the
- * Spark stages load.
+ * its card (input size, image transform). What {@code densenet predict}, {@code features} and the
+ * Spark stages load; {@link #preprocess(List)} makes image files into its input the way its
+ * weights were trained and evaluated (its card's {@link ImageTransform}).
  *
  * @param net          the graph
  * @param zip          the model zip it was read from
@@ -86,27 +91,93 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
     }
 
     /**
-     * The image normalisation to use: {@code option} when given (with a warning on {@code err}
-     * when the model records another), else the one the model's card records, else Caffe's (the
-     * seed's weights, for model zips written before cards).
+     * How images are made into this model's input: its card's transform; for a zip written before
+     * cards, a stretch to {@link #defaultSize()} normalised by the scaling stored in the zip, else
+     * Caffe's for colour images (the seed's weights) and none for gray ones.
      */
-    public ImageNetPreprocessor.Mode preprocessing(String option, PrintWriter err) {
-        ImageNetPreprocessor.Mode recorded = null;
-        if (card != null && !card.preprocessing().equals(ModelCard.STORED)) {
-            recorded = ImageNetPreprocessor.Mode.fromId(card.preprocessing());
+    public ImageTransform transform() {
+        if (card != null) {
+            ImageTransform t = card.transform();
+            return t.normalization().kind() == Normalization.Kind.STORED && normalizer == null
+                    ? t.withNormalization(Normalization.NONE) : t;
         }
+        Normalization n = normalizer != null ? Normalization.STORED
+                : channels() == 3 ? Normalization.CAFFE_DENSENET : Normalization.NONE;
+        return ImageTransform.stretch(defaultSize[0], defaultSize[1], n);
+    }
+
+    /**
+     * The transform to use when a user asks for {@code size} ({height, width}: a stretch to it, as
+     * models trained here are trained; null: the recorded transform's geometry) and normalisation
+     * {@code option} ({@code caffe}, {@code torch}, {@code none}; null: the recorded one), with a
+     * warning on {@code err} when the option overrides what the model records.
+     */
+    public ImageTransform transform(int[] size, String option, PrintWriter err) {
+        ImageTransform recorded = transform();
+        ImageTransform t = size == null ? recorded
+                : ImageTransform.stretch(size[0], size[1], recorded.normalization());
         if (option == null) {
-            return recorded != null ? recorded : ImageNetPreprocessor.Mode.CAFFE;
+            return t;
         }
-        ImageNetPreprocessor.Mode asked = ImageNetPreprocessor.Mode.fromId(option);
+        Normalization asked = ImageNetPreprocessor.Mode.fromId(option).normalization();
         if (normalizer != null) {
             err.println("warning: " + zip + " stores the input scaling it was trained with; --preprocess "
                     + option + " is not used");
-        } else if (recorded != null && recorded != asked) {
+            return t;
+        }
+        if (card != null && !asked.equals(recorded.normalization())) {
             err.println("warning: " + zip + " records " + card.preprocessing() + " preprocessing for its weights; "
                     + "--preprocess " + option + " overrides it");
         }
-        return asked;
+        return t.withNormalization(asked);
+    }
+
+    /**
+     * Image files as this model's input, [N, channels, height, width]: decoded, resized, cropped and
+     * normalised by {@link #transform()}, the way its weights were trained and evaluated.
+     *
+     * @throws IOException naming the file that is missing, unreadable or of the wrong kind
+     */
+    public INDArray preprocess(List<Path> files) throws IOException {
+        return preprocess(files, transform());
+    }
+
+    /** Image files as this model's input through {@code transform} (e.g. {@link #transform(int[], String, PrintWriter)}'s). */
+    public INDArray preprocess(List<Path> files, ImageTransform transform) throws IOException {
+        return normalise(Images.load(files, transform, channels()), transform);
+    }
+
+    /**
+     * {@code x} (decoded images, 0-255, RGB or gray, as {@link Images} gives them) put in
+     * {@code transform}'s channel order and normalised: by the scaling stored in the zip when the
+     * transform says so, else by its normalisation.
+     */
+    public INDArray normalise(INDArray x, ImageTransform transform) {
+        if (transform.normalization().kind() == Normalization.Kind.STORED) {
+            if (normalizer == null) {
+                throw new IllegalStateException(zip + ": its card says its input scaling is stored in it, but it "
+                        + "holds none");
+            }
+            normalizer.transform(x);
+            return x;
+        }
+        long[] shape = x.shape();
+        float[] v = x.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        transform.normalize(v, (int) shape[1], (int) (shape[2] * shape[3]));
+        return Nd4j.create(v, shape, 'c');
+    }
+
+    /**
+     * The image normalisation to use: {@code option} when given (with a warning on {@code err}
+     * when the model records another), else the one the model's transform records, else Caffe's (the
+     * seed's weights, for model zips written before cards). For images loaded otherwise than by
+     * {@link #preprocess} (a training set's stretch); the card's whole transform is {@link #transform()}.
+     */
+    public ImageNetPreprocessor.Mode preprocessing(String option, PrintWriter err) {
+        Normalization n = transform(null, option, err).normalization();
+        // STORED: the zip's scaling applies in normalise whatever the mode
+        return n.kind() == Normalization.Kind.STORED ? ImageNetPreprocessor.Mode.CAFFE
+                : ImageNetPreprocessor.Mode.fromId(n.legacyId());
     }
 
     /** The class names for {@code classes} outputs: stored ones, else ImageNet's for 1000, else null. */

@@ -10,7 +10,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import org.densenet4j.engine.ConcurrentPredictor;
-import org.densenet4j.io.Images;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -38,8 +37,7 @@ public final class ServeManyThreads {
         ImageModel m = ImageModel.load(model);
         List<INDArray> images = new ArrayList<>();
         for (var file : FashionMnist.sampleFiles(Files.createTempDirectory("samples"))) {
-            int[] size = m.defaultSize();
-            images.add(m.normalise(Images.load(List.of(file), size[0], size[1], m.channels()), m.preprocessing(null, null)));
+            images.add(m.preprocess(List.of(file))); // the model's own transform: resize, crop, normalisation
         }
         Served s = serve(m, images, threads, requests, 2);
         double[] l = s.latencies().clone();
