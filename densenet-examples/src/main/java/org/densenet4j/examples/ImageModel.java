@@ -6,12 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
-import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
-import org.densenet4j.io.Images;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageClassifier;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetPreset;
@@ -22,7 +19,6 @@ import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A DenseNet ready to run on images, with what was stored beside its weights: the graph, the zip it
@@ -91,19 +87,20 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
     }
 
     /**
+     * The library's view of this model: graph, transform, labels ({@link ImageClassifier#of}), to
+     * which the methods below delegate.
+     */
+    public ImageClassifier classifier() {
+        return ImageClassifier.of(net, card, storedLabels, normalizer, defaultSize);
+    }
+
+    /**
      * How images are made into this model's input: its card's transform; for a zip written before
      * cards, a stretch to {@link #defaultSize()} normalised by the scaling stored in the zip, else
      * Caffe's for colour images (the seed's weights) and none for gray ones.
      */
     public ImageTransform transform() {
-        if (card != null) {
-            ImageTransform t = card.transform();
-            return t.normalization().kind() == Normalization.Kind.STORED && normalizer == null
-                    ? t.withNormalization(Normalization.NONE) : t;
-        }
-        Normalization n = normalizer != null ? Normalization.STORED
-                : channels() == 3 ? Normalization.CAFFE_DENSENET : Normalization.NONE;
-        return ImageTransform.stretch(defaultSize[0], defaultSize[1], n);
+        return classifier().transform();
     }
 
     /**
@@ -134,37 +131,27 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
 
     /**
      * Image files as this model's input, [N, channels, height, width]: decoded, resized, cropped and
-     * normalised by {@link #transform()}, the way its weights were trained and evaluated.
+     * normalised by {@link #transform()}, the way its weights were trained and evaluated
+     * ({@link ImageClassifier#preprocess(List)}).
      *
      * @throws IOException naming the file that is missing, unreadable or of the wrong kind
      */
     public INDArray preprocess(List<Path> files) throws IOException {
-        return preprocess(files, transform());
+        return classifier().preprocess(files);
     }
 
     /** Image files as this model's input through {@code transform} (e.g. {@link #transform(int[], String, PrintWriter)}'s). */
     public INDArray preprocess(List<Path> files, ImageTransform transform) throws IOException {
-        return normalise(Images.load(files, transform, channels()), transform);
+        return classifier().preprocess(files, transform);
     }
 
     /**
-     * {@code x} (decoded images, 0-255, RGB or gray, as {@link Images} gives them) put in
-     * {@code transform}'s channel order and normalised: by the scaling stored in the zip when the
-     * transform says so, else by its normalisation.
+     * {@code x} (decoded images, 0-255, RGB or gray, as {@link org.densenet4j.io.Images} gives them)
+     * put in {@code transform}'s channel order and normalised: by the scaling stored in the zip when
+     * the transform says so, else by its normalisation.
      */
     public INDArray normalise(INDArray x, ImageTransform transform) {
-        if (transform.normalization().kind() == Normalization.Kind.STORED) {
-            if (normalizer == null) {
-                throw new IllegalStateException(zip + ": its card says its input scaling is stored in it, but it "
-                        + "holds none");
-            }
-            normalizer.transform(x);
-            return x;
-        }
-        long[] shape = x.shape();
-        float[] v = x.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
-        transform.normalize(v, (int) shape[1], (int) (shape[2] * shape[3]));
-        return Nd4j.create(v, shape, 'c');
+        return classifier().normalise(x, transform);
     }
 
     /**
@@ -182,19 +169,13 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
 
     /** The class names for {@code classes} outputs: stored ones, else ImageNet's for 1000, else null. */
     public List<String> labels(long classes) {
-        if (storedLabels != null && storedLabels.size() == classes) {
-            return storedLabels;
-        }
-        return classes == 1000 ? ImageNetLabels.imageNet() : null;
+        List<String> labels = classifier().labels(classes);
+        return labels.isEmpty() ? null : labels;
     }
 
     /** Channels the model takes: its card's, else its first convolution's (3 when the graph does not start with one). */
     public int channels() {
-        if (card != null && card.inputChannels() > 0) {
-            return card.inputChannels();
-        }
-        long c = inputChannels(net);
-        return c > 0 ? (int) c : 3;
+        return classifier().channels();
     }
 
     /** {@code x} (decoded images, 0-255) normalised: the stored normalisation, else {@code mode} for colour images. */
@@ -214,19 +195,6 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
 
     /** Channels the graph's first convolution takes, or -1 when it does not start with one. */
     public static long inputChannels(ComputationGraph net) {
-        var conf = net.getConfiguration();
-        String in = conf.getNetworkInputs().get(0);
-        for (var e : conf.getVertexInputs().entrySet()) {
-            if (e.getValue().contains(in) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv) {
-                var layer = lv.getLayerConf().getLayer();
-                if (layer instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer frozen) {
-                    layer = frozen.getLayer(); // a fine-tuned model's frozen backbone
-                }
-                if (layer instanceof ConvolutionLayer conv) {
-                    return conv.getNIn();
-                }
-            }
-        }
-        return -1;
+        return ImageClassifier.inputChannels(net);
     }
 }

@@ -202,12 +202,15 @@ public final class Images {
         int w = img.getWidth();
         int h = img.getHeight();
         if (channels == 3) {
-            int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
             byte[] rgb = new byte[w * h * 3];
-            for (int i = 0; i < argb.length; i++) {
-                rgb[3 * i] = (byte) (argb[i] >> 16);
-                rgb[3 * i + 1] = (byte) (argb[i] >> 8);
-                rgb[3 * i + 2] = (byte) argb[i];
+            int[] argb = new int[w];
+            for (int y = 0; y < h; y++) { // a row at a time: no second full-size copy of a large photo
+                img.getRGB(0, y, w, 1, argb, 0, w);
+                for (int x = 0, at = 3 * y * w; x < w; x++, at += 3) {
+                    rgb[at] = (byte) (argb[x] >> 16);
+                    rgb[at + 1] = (byte) (argb[x] >> 8);
+                    rgb[at + 2] = (byte) argb[x];
+                }
             }
             return new Resampling.Pixels(rgb, w, h, 3);
         }
