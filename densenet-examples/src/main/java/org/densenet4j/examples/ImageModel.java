@@ -140,7 +140,10 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
         return classifier().preprocess(files);
     }
 
-    /** Image files as this model's input through {@code transform} (e.g. {@link #transform(int[], String, PrintWriter)}'s). */
+    /**
+     * Image files as this model's input through {@code transform}, e.g. the one
+     * {@link #transform(int[], String, PrintWriter)} gives for a user's size and normalisation.
+     */
     public INDArray preprocess(List<Path> files, ImageTransform transform) throws IOException {
         return classifier().preprocess(files, transform);
     }

@@ -1,6 +1,5 @@
 package org.densenet4j.examples;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -45,7 +45,8 @@ class PhotoGoldenTest {
         assertEquals(ImageTransform.imageClassification(224, 256), ModelCard.read(zip).orElseThrow().transform());
 
         Path p = dir.resolve("p.npy");
-        Cli.Run r = run("predict", "--model", zip.toString(), "--images", f.photo().toString(), "--output", p.toString());
+        Cli.Run r = run("predict", "--model", zip.toString(), "--images", f.photo().toString(),
+                "--output", p.toString());
         assertEquals(0, r.code(), r.err());
         INDArray expected = Npy.read(f.logProbabilities());
         assertMatches(expected, Transforms.log(Npy.read(p), true), "densenet predict");

@@ -169,7 +169,7 @@ public final class Images {
         return planes(resized, top, left, out[0], out[1]);
     }
 
-    /** The {@code height x width} window of {@code image} at ({@code top}, {@code left}), zeros outside it, as planes. */
+    /** The {@code height x width} window of {@code image} at ({@code top}, {@code left}), zeros outside, as planes. */
     private static float[] planes(Resampling.Pixels image, int top, int left, int height, int width) {
         int bands = image.bands();
         int hw = height * width;

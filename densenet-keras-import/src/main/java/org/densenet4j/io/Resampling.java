@@ -79,7 +79,7 @@ final class Resampling {
         abstract double weight(double x);
     }
 
-    /** The fixed-point weights of one pass: for output pixel i, {@code count[i]} weights from input {@code first[i]}. */
+    /** The fixed-point weights of one pass: for output pixel i, {@code count[i]} weights from input first[i]. */
     private record Coefficients(int[] first, int[] count, int[] weights, int taps) {
     }
 
@@ -105,7 +105,8 @@ final class Resampling {
             }
             for (int x = 0; x < max; x++) {
                 double w = sum != 0.0 ? k[x] / sum : k[x];
-                weights[i * taps + x] = (int) (w < 0 ? -0.5 + w * (1 << PRECISION_BITS) : 0.5 + w * (1 << PRECISION_BITS));
+                double fixed = w * (1 << PRECISION_BITS);
+                weights[i * taps + x] = (int) (w < 0 ? -0.5 + fixed : 0.5 + fixed);
             }
             first[i] = min;
             count[i] = max;

@@ -94,10 +94,12 @@ public enum WeightLayout {
      */
     public ImageTransform transform(int height, int width) {
         return switch (this) {
-            case KERAS1_TF, KERAS1_TH -> ImageTransform.stretch(height, width, ImageTransform.Normalization.CAFFE_DENSENET);
+            case KERAS1_TF, KERAS1_TH -> ImageTransform.stretch(height, width,
+                    ImageTransform.Normalization.CAFFE_DENSENET);
             case KERAS2 -> ImageTransform.kerasLoadImg(height, width);
             case TORCHVISION -> height == 224 && width == 224 ? ImageTransform.imageClassification(224, 256)
-                    : new ImageTransform(new ImageTransform.ShorterSide((int) Math.round(Math.max(height, width) * 256 / 224.0)),
+                    : new ImageTransform(
+                            new ImageTransform.ShorterSide((int) Math.round(Math.max(height, width) * 256 / 224.0)),
                             new ImageTransform.Crop(height, width), ImageTransform.Interpolation.BILINEAR, true,
                             ImageTransform.ChannelOrder.RGB, ImageTransform.Normalization.IMAGENET);
         };

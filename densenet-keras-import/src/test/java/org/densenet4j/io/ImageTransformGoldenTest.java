@@ -75,8 +75,9 @@ class ImageTransformGoldenTest {
     /** An 8-bit PNG written by PIL, as [channels, h, w] values; PNG decoding is lossless, so these are PIL's. */
     private static float[] expected(String name, int channels) throws Exception {
         BufferedImage img = ImageIO.read(Files.newInputStream(fixture(name)));
-        return Images.apply(Images.pixels(img, channels), new ImageTransform(new Stretch(img.getHeight(), img.getWidth()),
-                null, Interpolation.NEAREST, false, ChannelOrder.RGB, Normalization.NONE));
+        ImageTransform asItIs = new ImageTransform(new Stretch(img.getHeight(), img.getWidth()), null,
+                Interpolation.NEAREST, false, ChannelOrder.RGB, Normalization.NONE);
+        return Images.apply(Images.pixels(img, channels), asItIs);
     }
 
     private static float[] ours(String input, ImageTransform t, int channels) throws IOException, URISyntaxException {

@@ -54,7 +54,7 @@ class ImageClassifierTest {
         assertArrayEquals(new long[] {2, 3, 32, 32}, x.shape());
         float[] expected = Images.load(files, t, 3).data().asFloat();
         t.normalize(expected, 3, 32 * 32);
-        assertArrayEquals(expected, x.data().asFloat(), "preprocess is Images' geometry then the transform's normalisation");
+        assertArrayEquals(expected, x.data().asFloat(), "Images' geometry, then the transform's normalisation");
 
         INDArray p = c.predict(files);
         assertEquals(CompiledGraph.inference(c.net()).apply(x), p);

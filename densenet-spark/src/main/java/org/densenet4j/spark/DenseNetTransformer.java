@@ -29,7 +29,8 @@ import org.apache.spark.sql.types.StructType;
  * What the DenseNet Spark ML stages share: the model (a model zip or a preset id, broadcast to the
  * executors once per job), the image column, the batch size and the error column; each partition's
  * images decoded and run through the compiled engine in batches, with the model's own image transform
- * (the resize, crop and normalisation its card records). An image that does not decode gets nulls in the output columns and the reason in
+ * (the resize, crop and normalisation its card records). An image that does not decode gets nulls in
+ * the output columns and the reason in
  * the error column; the job goes on.
  */
 public abstract class DenseNetTransformer extends Transformer implements DefaultParamsWritable {

@@ -7,7 +7,6 @@ import java.util.Arrays;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.densenet4j.io.Images;
 import org.densenet4j.zoo.io.ImageTransform;

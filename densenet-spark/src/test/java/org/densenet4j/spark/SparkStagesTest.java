@@ -103,7 +103,8 @@ class SparkStagesTest {
             double[] c = extract.apply(model.preprocess(List.of(Path.of(name)))).toDoubleVector();
             for (int i = 0; i < a.length; i++) {
                 assertEquals(a[i], b[i], 1e-5 * Math.max(1, Math.abs(a[i])), name + " feature " + i);
-                assertEquals(c[i], a[i], 1e-5 * Math.max(1, Math.abs(c[i])), name + " feature " + i + " against preprocess");
+                assertEquals(c[i], a[i], 1e-5 * Math.max(1, Math.abs(c[i])), name + " feature " + i
+                        + " against preprocess");
             }
         }
     }

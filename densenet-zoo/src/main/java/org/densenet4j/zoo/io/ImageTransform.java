@@ -181,7 +181,8 @@ public record ImageTransform(Resize resize, Crop crop, Interpolation interpolati
     public record Normalization(Kind kind, List<Double> mean, List<Double> std, double scale) {
 
         /** torchvision's ImageNet statistics on 0-1 RGB (transforms/_presets.py, ImageClassification's defaults). */
-        public static final Normalization IMAGENET = meanStd(List.of(0.485, 0.456, 0.406), List.of(0.229, 0.224, 0.225));
+        public static final Normalization IMAGENET = meanStd(List.of(0.485, 0.456, 0.406),
+                List.of(0.229, 0.224, 0.225));
         /**
          * The seed's Caffe-converted weights (shicai/DenseNet-Caffe, via flyyufelix/DenseNet-Keras):
          * BGR means [103.94, 116.78, 123.68], then x0.017.
@@ -454,9 +455,11 @@ public record ImageTransform(Resize resize, Crop crop, Interpolation interpolati
                     + "'; known: shorter-side, stretch");
         };
         List<Double> crop = m.get("crop") == null ? null : numbers(m.get("crop"));
-        return new ImageTransform(resize, crop == null ? null : new Crop(crop.get(0).intValue(), crop.get(1).intValue()),
+        return new ImageTransform(resize,
+                crop == null ? null : new Crop(crop.get(0).intValue(), crop.get(1).intValue()),
                 Interpolation.fromId((String) m.get("interpolation")), Boolean.TRUE.equals(m.get("antialias")),
-                ChannelOrder.fromId((String) m.get("channels")), Normalization.fromMap((Map<?, ?>) m.get("normalization")));
+                ChannelOrder.fromId((String) m.get("channels")),
+                Normalization.fromMap((Map<?, ?>) m.get("normalization")));
     }
 
     private static List<Double> numbers(Object list) {

@@ -106,7 +106,8 @@ public record ModelCard(ImageTransform transform, int inputHeight, int inputWidt
             source.forEach((k, v) -> String.class.cast(v));
             int h = ((Number) input.get(0)).intValue();
             int w = ((Number) input.get(1)).intValue();
-            ImageTransform transform = m.get("transform") != null ? ImageTransform.fromMap((Map<?, ?>) m.get("transform"))
+            ImageTransform transform = m.get("transform") != null
+                    ? ImageTransform.fromMap((Map<?, ?>) m.get("transform"))
                     : ImageTransform.legacy((String) m.get("preprocessing"), h, w);
             return new ModelCard(transform, h, w, ((Number) input.get(2)).intValue(), labels, source);
         } catch (ClassCastException | NullPointerException | IndexOutOfBoundsException | IllegalArgumentException e) {
