@@ -22,8 +22,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = {"Convert a DenseNet weight file into a DL4J model zip: Keras (.h5: the seed's Caffe-converted "
                 + "files, keras.applications') or PyTorch (torchvision/timm state_dicts: .pth, .pt, .safetensors).",
-                "The zip records the weights' preprocessing, input size, labels and source, which predict, features "
-                        + "and finetune then use."})
+                "The zip records how the weights' publisher makes images into their input (resize, crop, "
+                        + "normalisation), the input size, labels and source, which predict, features and "
+                        + "finetune then use."})
 final class ConvertCommand implements Callable<Integer> {
 
     @Spec

@@ -12,10 +12,9 @@ import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.examples.ImageModel;
 import org.densenet4j.engine.CompiledGraph;
-import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
-import org.densenet4j.zoo.DenseNetBuilder;
+import org.densenet4j.zoo.io.ImageTransform;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -48,8 +47,8 @@ final class FeaturesCommand implements Callable<Integer> {
     @Option(names = "--preprocess", description = "caffe, torch or none (default: what the model records).")
     String preprocess;
 
-    @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input size; for a "
-            + "model zip 224x224 in colour, 28x28 in grayscale).")
+    @Option(names = "--size", description = "Stretch images to HxW (bilinear) instead of the model's recorded "
+            + "transform (for a model zip without a card: a stretch to 224x224 in colour, 28x28 in grayscale).")
     String size;
 
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
@@ -76,16 +75,16 @@ final class FeaturesCommand implements Callable<Integer> {
         List<Path> files = PredictCommand.imageFiles(images);
         ImageModel loaded = Models.load(model);
         ComputationGraph net = loaded.net();
-        int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
+        int[] hw = size != null ? Models.parseInput(size) : null;
         String layer = loaded.featureLayer();
-        ImageNetPreprocessor.Mode mode = loaded.preprocessing(preprocess, spec.commandLine().getErr());
+        ImageTransform transform = loaded.transform(hw, preprocess, spec.commandLine().getErr());
 
         UnaryOperator<INDArray> extract = CompiledGraph.inference(net, layer);
         Progress progress = new Progress(spec.commandLine().getOut(), "features", files.size());
         INDArray features = null;
         for (int from = 0; from < files.size(); from += batch) {
             int to = Math.min(files.size(), from + batch);
-            INDArray x = loaded.normalise(Images.load(files.subList(from, to), hw[0], hw[1], loaded.channels()), mode);
+            INDArray x = loaded.preprocess(files.subList(from, to), transform);
             INDArray f = extract.apply(x);
             if (f.rank() != 2) {
                 throw new UserError(model + ": its layer '" + layer + "' gives " + java.util.Arrays.toString(f.shape())

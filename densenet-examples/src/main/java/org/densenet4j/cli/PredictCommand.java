@@ -7,12 +7,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
-import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.examples.ImageModel;
 import org.densenet4j.engine.CompiledGraph;
-import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
 import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
@@ -30,8 +27,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = {"Run a model on an NCHW float32 tensor (.npy, fed as it is) or on image files, and write "
                 + "the class probabilities [N, classes] as float32 .npy and/or print the top classes.",
-                "Images are resized to --size and normalised by --preprocess (caffe for the seed's weights, "
-                        + "torch for keras.applications')."})
+                "Images are made into the model's input as its weights were trained and evaluated (the transform "
+                        + "its card records, e.g. torchvision's: shorter side to 256, centre crop 224, ImageNet mean "
+                        + "and std); --size stretches them instead, --preprocess changes the normalisation."})
 final class PredictCommand implements Callable<Integer> {
 
     @Spec
@@ -60,8 +58,8 @@ final class PredictCommand implements Callable<Integer> {
             + "model records: caffe for the seed's weights, torch for keras.applications' and torchvision's).")
     String preprocess;
 
-    @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input size; for a "
-            + "model zip 224x224 in colour, 28x28 in grayscale).")
+    @Option(names = "--size", description = "Stretch images to HxW (bilinear) instead of the model's recorded "
+            + "transform (for a model zip without a card: a stretch to 224x224 in colour, 28x28 in grayscale).")
     String size;
 
     @Option(names = "--top", defaultValue = "3", description = "Classes printed per image (default: ${DEFAULT-VALUE}).")
@@ -95,9 +93,8 @@ final class PredictCommand implements Callable<Integer> {
             x = Npy.read(source.input);
             checkShape(net, x);
         } else {
-            int[] hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
-            ImageNetPreprocessor.Mode mode = loaded.preprocessing(preprocess, spec.commandLine().getErr());
-            x = loaded.normalise(Images.load(files, hw[0], hw[1], loaded.channels()), mode);
+            int[] hw = size != null ? Models.parseInput(size) : null;
+            x = loaded.preprocess(files, loaded.transform(hw, preprocess, spec.commandLine().getErr()));
         }
         long n = x.size(0);
         UnaryOperator<INDArray> infer = CompiledGraph.inference(net);

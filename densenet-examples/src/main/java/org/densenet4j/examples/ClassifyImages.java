@@ -1,19 +1,18 @@
 package org.densenet4j.examples;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 import org.densenet4j.engine.CompiledGraph;
-import org.densenet4j.io.Images;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Example: classify images with a pretrained DenseNet. The model is a preset id (its pretrained
- * weights from the zoo cache) or a model zip; its card says the input size and preprocessing.
+ * weights from the zoo cache) or a model zip; its card says how images are made into its input
+ * (resize, crop, normalisation).
  *
  * <pre>
  * ./densenet example ClassifyImages                              # the bundled Fashion-MNIST samples
@@ -46,9 +45,7 @@ public final class ClassifyImages {
     /** The best class of each image, by the model {@code model} (a preset id or a model zip). */
     public static List<Prediction> classify(String model, List<Path> files) throws IOException {
         ImageModel m = ImageModel.load(model);
-        int[] size = m.defaultSize();
-        INDArray x = Images.load(files, size[0], size[1], m.channels());              // 0-255, RGB or gray
-        x = m.normalise(x, m.preprocessing(null, new PrintWriter(System.err, true)));  // the model's own
+        INDArray x = m.preprocess(files);  // resized, cropped, normalised as the model's card records
         INDArray p = CompiledGraph.inference(m.net()).apply(x);                         // softmax, [N, classes]
         List<String> labels = m.labels(p.size(1));
         List<Prediction> out = new ArrayList<>();

@@ -6,15 +6,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
-import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageClassifier;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.io.ImageTransform;
+import org.densenet4j.zoo.io.ImageTransform.Normalization;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -23,8 +23,9 @@ import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 /**
  * A DenseNet ready to run on images, with what was stored beside its weights: the graph, the zip it
  * came from (a preset's pretrained model in the zoo cache), its class names, its input scaling and
- * its card (input size, preprocessing). What {@code densenet predict}, {@code features} and the
- * Spark stages load.
+ * its card (input size, image transform). What {@code densenet predict}, {@code features} and the
+ * Spark stages load; {@link #preprocess(List)} makes image files into its input the way its
+ * weights were trained and evaluated (its card's {@link ImageTransform}).
  *
  * @param net          the graph
  * @param zip          the model zip it was read from
@@ -86,44 +87,98 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
     }
 
     /**
-     * The image normalisation to use: {@code option} when given (with a warning on {@code err}
-     * when the model records another), else the one the model's card records, else Caffe's (the
-     * seed's weights, for model zips written before cards).
+     * The library's view of this model: graph, transform, labels ({@link ImageClassifier#of}), to
+     * which the methods below delegate.
      */
-    public ImageNetPreprocessor.Mode preprocessing(String option, PrintWriter err) {
-        ImageNetPreprocessor.Mode recorded = null;
-        if (card != null && !card.preprocessing().equals(ModelCard.STORED)) {
-            recorded = ImageNetPreprocessor.Mode.fromId(card.preprocessing());
-        }
+    public ImageClassifier classifier() {
+        return ImageClassifier.of(net, card, storedLabels, normalizer, defaultSize);
+    }
+
+    /**
+     * How images are made into this model's input: its card's transform; for a zip written before
+     * cards, a stretch to {@link #defaultSize()} normalised by the scaling stored in the zip, else
+     * Caffe's for colour images (the seed's weights) and none for gray ones.
+     */
+    public ImageTransform transform() {
+        return classifier().transform();
+    }
+
+    /**
+     * The transform to use when a user asks for {@code size} ({height, width}: a stretch to it, as
+     * models trained here are trained; null: the recorded transform's geometry) and normalisation
+     * {@code option} ({@code caffe}, {@code torch}, {@code none}; null: the recorded one), with a
+     * warning on {@code err} when the option overrides what the model records.
+     */
+    public ImageTransform transform(int[] size, String option, PrintWriter err) {
+        ImageTransform recorded = transform();
+        ImageTransform t = size == null ? recorded
+                : ImageTransform.stretch(size[0], size[1], recorded.normalization());
         if (option == null) {
-            return recorded != null ? recorded : ImageNetPreprocessor.Mode.CAFFE;
+            return t;
         }
-        ImageNetPreprocessor.Mode asked = ImageNetPreprocessor.Mode.fromId(option);
+        Normalization asked = ImageNetPreprocessor.Mode.fromId(option).normalization();
         if (normalizer != null) {
             err.println("warning: " + zip + " stores the input scaling it was trained with; --preprocess "
                     + option + " is not used");
-        } else if (recorded != null && recorded != asked) {
+            return t;
+        }
+        if (card != null && !asked.equals(recorded.normalization())) {
             err.println("warning: " + zip + " records " + card.preprocessing() + " preprocessing for its weights; "
                     + "--preprocess " + option + " overrides it");
         }
-        return asked;
+        return t.withNormalization(asked);
+    }
+
+    /**
+     * Image files as this model's input, [N, channels, height, width]: decoded, resized, cropped and
+     * normalised by {@link #transform()}, the way its weights were trained and evaluated
+     * ({@link ImageClassifier#preprocess(List)}).
+     *
+     * @throws IOException naming the file that is missing, unreadable or of the wrong kind
+     */
+    public INDArray preprocess(List<Path> files) throws IOException {
+        return classifier().preprocess(files);
+    }
+
+    /**
+     * Image files as this model's input through {@code transform}, e.g. the one
+     * {@link #transform(int[], String, PrintWriter)} gives for a user's size and normalisation.
+     */
+    public INDArray preprocess(List<Path> files, ImageTransform transform) throws IOException {
+        return classifier().preprocess(files, transform);
+    }
+
+    /**
+     * {@code x} (decoded images, 0-255, RGB or gray, as {@link org.densenet4j.io.Images} gives them)
+     * put in {@code transform}'s channel order and normalised: by the scaling stored in the zip when
+     * the transform says so, else by its normalisation.
+     */
+    public INDArray normalise(INDArray x, ImageTransform transform) {
+        return classifier().normalise(x, transform);
+    }
+
+    /**
+     * The image normalisation to use: {@code option} when given (with a warning on {@code err}
+     * when the model records another), else the one the model's transform records, else Caffe's (the
+     * seed's weights, for model zips written before cards). For images loaded otherwise than by
+     * {@link #preprocess} (a training set's stretch); the card's whole transform is {@link #transform()}.
+     */
+    public ImageNetPreprocessor.Mode preprocessing(String option, PrintWriter err) {
+        Normalization n = transform(null, option, err).normalization();
+        // STORED: the zip's scaling applies in normalise whatever the mode
+        return n.kind() == Normalization.Kind.STORED ? ImageNetPreprocessor.Mode.CAFFE
+                : ImageNetPreprocessor.Mode.fromId(n.legacyId());
     }
 
     /** The class names for {@code classes} outputs: stored ones, else ImageNet's for 1000, else null. */
     public List<String> labels(long classes) {
-        if (storedLabels != null && storedLabels.size() == classes) {
-            return storedLabels;
-        }
-        return classes == 1000 ? ImageNetLabels.imageNet() : null;
+        List<String> labels = classifier().labels(classes);
+        return labels.isEmpty() ? null : labels;
     }
 
     /** Channels the model takes: its card's, else its first convolution's (3 when the graph does not start with one). */
     public int channels() {
-        if (card != null && card.inputChannels() > 0) {
-            return card.inputChannels();
-        }
-        long c = inputChannels(net);
-        return c > 0 ? (int) c : 3;
+        return classifier().channels();
     }
 
     /** {@code x} (decoded images, 0-255) normalised: the stored normalisation, else {@code mode} for colour images. */
@@ -143,19 +198,6 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
 
     /** Channels the graph's first convolution takes, or -1 when it does not start with one. */
     public static long inputChannels(ComputationGraph net) {
-        var conf = net.getConfiguration();
-        String in = conf.getNetworkInputs().get(0);
-        for (var e : conf.getVertexInputs().entrySet()) {
-            if (e.getValue().contains(in) && conf.getVertices().get(e.getKey()) instanceof LayerVertex lv) {
-                var layer = lv.getLayerConf().getLayer();
-                if (layer instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer frozen) {
-                    layer = frozen.getLayer(); // a fine-tuned model's frozen backbone
-                }
-                if (layer instanceof ConvolutionLayer conv) {
-                    return conv.getNIn();
-                }
-            }
-        }
-        return -1;
+        return ImageClassifier.inputChannels(net);
     }
 }

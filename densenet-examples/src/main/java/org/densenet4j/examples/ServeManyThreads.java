@@ -1,6 +1,5 @@
 package org.densenet4j.examples;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,7 +9,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import org.densenet4j.engine.ConcurrentPredictor;
-import org.densenet4j.io.Images;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -38,8 +36,7 @@ public final class ServeManyThreads {
         ImageModel m = ImageModel.load(model);
         List<INDArray> images = new ArrayList<>();
         for (var file : FashionMnist.sampleFiles(Files.createTempDirectory("samples"))) {
-            int[] size = m.defaultSize();
-            images.add(m.normalise(Images.load(List.of(file), size[0], size[1], m.channels()), m.preprocessing(null, null)));
+            images.add(m.preprocess(List.of(file))); // the model's own transform: resize, crop, normalisation
         }
         Served s = serve(m, images, threads, requests, 2);
         double[] l = s.latencies().clone();

@@ -101,6 +101,9 @@ class FetchCommandTest {
         assertTrue(r.out().contains("Installed densenet121"), r.out());
         ModelCard card = ModelCard.read(zip).orElseThrow();
         assertEquals("torch", card.preprocessing());
+        // torchvision/models/densenet.py (0.14.1): DenseNet121_Weights.IMAGENET1K_V1's
+        // transforms=partial(ImageClassification, crop_size=224)
+        assertEquals(org.densenet4j.zoo.io.ImageTransform.imageClassification(224, 256), card.transform());
         assertEquals(base + "/model.pth", card.source().get("url"));
         assertEquals("model.pth", card.source().get("file"));
         assertEquals(sha256, card.source().get("sha256"));

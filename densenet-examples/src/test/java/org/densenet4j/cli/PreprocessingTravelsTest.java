@@ -14,6 +14,7 @@ import org.densenet4j.io.Npy;
 import org.densenet4j.keras.Fixtures;
 import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.densenet4j.zoo.io.ImageTransform;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 import org.junit.jupiter.api.Test;
@@ -21,9 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Converted weights carry their preprocessing, labels, input size and source: a model converted
- * from keras.applications or torchvision weights is normalised their way (ImageNet mean and std on
- * RGB), one from the seed's Caffe-converted weights Caffe's way, without being told.
+ * Converted weights carry their image transform, labels, input size and source: a model converted
+ * from torchvision weights is resized, cropped and normalised as torchvision's ImageClassification
+ * does, one from keras.applications weights as keras' load_img + preprocess_input, one from the
+ * seed's Caffe-converted weights Caffe's way, without being told.
  */
 class PreprocessingTravelsTest {
 
@@ -36,18 +38,22 @@ class PreprocessingTravelsTest {
         Fixtures.TorchFixture torchvision = Fixtures.torch("densenet121", 224, 224, 2, 1000);
         Path keras2 = Fixtures.get("densenet121", "keras2", 224, 224, 2).weights();
         Path caffe = Fixtures.get("densenet121", "keras1-tf", 224, 224, 4).weights();
-        check(torchvision.pth(), "torchvision", ImageNetPreprocessor.Mode.TORCH, image);
-        check(keras2, "keras2", ImageNetPreprocessor.Mode.TORCH, image);
-        check(caffe, "keras1-tf", ImageNetPreprocessor.Mode.CAFFE, image);
+        check(torchvision.pth(), "torchvision", ImageNetPreprocessor.Mode.TORCH, image,
+                ImageTransform.imageClassification(224, 256));
+        check(keras2, "keras2", ImageNetPreprocessor.Mode.TORCH, image, ImageTransform.kerasLoadImg(224, 224));
+        check(caffe, "keras1-tf", ImageNetPreprocessor.Mode.CAFFE, image,
+                ImageTransform.stretch(224, 224, ImageTransform.Normalization.CAFFE_DENSENET));
     }
 
-    private void check(Path weights, String layout, ImageNetPreprocessor.Mode expected, Path image) throws Exception {
+    private void check(Path weights, String layout, ImageNetPreprocessor.Mode expected, Path image,
+                       ImageTransform transform) throws Exception {
         Path zip = dir.resolve(layout + ".zip");
         Cli.Run c = run("convert", "--weights", weights.toString(), "--model", "densenet121", "--out", zip.toString());
         assertEquals(0, c.code(), c.err());
 
         ModelCard card = ModelCard.read(zip).orElseThrow();
         assertEquals(expected.name().toLowerCase(java.util.Locale.ROOT), card.preprocessing(), layout);
+        assertEquals(transform, card.transform(), layout);
         assertEquals(List.of(224, 224, 3), List.of(card.inputHeight(), card.inputWidth(), card.inputChannels()));
         assertEquals(ImageNetLabels.imageNet(), card.labels());
         assertEquals(weights.getFileName().toString(), card.source().get("file"));
@@ -60,7 +66,7 @@ class PreprocessingTravelsTest {
         assertFalse(r.err().contains("warning"), r.err());
         ComputationGraph net = ModelFiles.read(zip, false);
         INDArray x = new ImageNetPreprocessor(expected, ImageNetPreprocessor.ChannelOrder.RGB)
-                .apply(Images.load(List.of(image), 224, 224, 3));
+                .apply(Images.load(List.of(image), transform, 3));
         INDArray want = net.outputSingle(x);
         INDArray got = Npy.read(p);
         double diff = want.sub(got).amaxNumber().doubleValue();

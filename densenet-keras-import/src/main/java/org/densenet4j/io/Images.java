@@ -1,7 +1,6 @@
 package org.densenet4j.io;
 
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,6 +12,7 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
+import org.densenet4j.zoo.io.ImageTransform;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -20,9 +20,17 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Image files to NCHW tensors of 0-255 values, in pure Java (ImageIO, with the TwelveMonkeys
  * plugins DataVec brings for CMYK JPEG, TIFF, BMP): a damaged or hostile image is an IOException
- * naming the file, never a native crash. Images are resized (bilinear) to the size asked for; the
- * channel count must match (3 for RGB, 1 for grayscale), as a model trained on one cannot take the
- * other. Colour images come out in RGB order.
+ * naming the file, never a native crash. The channel count must match (3 for RGB, 1 for
+ * grayscale), as a model trained on one cannot take the other. Colour images come out in RGB order
+ * (an alpha channel is dropped, as PIL's {@code convert("RGB")} drops it).
+ *
+ * <p>Images are brought to the model's input size by the geometry of an {@link ImageTransform}:
+ * its resize (shorter side or stretch), interpolation and centre crop, computed as Pillow computes
+ * them (see {@link Resampling}), so that torchvision's {@code Resize(256)} + {@code CenterCrop(224)}
+ * on a PIL image and {@link #load(List, ImageTransform, int)} give the same pixels. The transform's
+ * channel order and normalisation are the next step, {@link ImageTransform#normalize}. The methods
+ * that take a height and width stretch the image to it, bilinear without antialiasing
+ * ({@link ImageTransform#stretch}).
  */
 public final class Images {
 
@@ -33,44 +41,87 @@ public final class Images {
     }
 
     /**
-     * Loads {@code files} as one [N, channels, height, width] float tensor of 0-255 values.
+     * Loads {@code files} stretched to {@code height x width} (bilinear, no antialiasing) as one
+     * [N, channels, height, width] float tensor of 0-255 values.
      *
      * @throws IOException naming the file that is missing, unreadable, too large or of the wrong kind
      */
     public static INDArray load(List<Path> files, int height, int width, int channels) throws IOException {
+        return load(files, stretch(height, width), channels);
+    }
+
+    /**
+     * Loads {@code files} through the geometry of {@code transform} (resize, interpolation, centre
+     * crop) as one [N, channels, height, width] float tensor of 0-255 values, RGB or gray; the
+     * transform's normalisation is not applied.
+     *
+     * @throws IOException naming the file that is missing, unreadable, too large or of the wrong kind
+     */
+    public static INDArray load(List<Path> files, ImageTransform transform, int channels) throws IOException {
         checkChannels(channels);
-        INDArray out = Nd4j.create(DataType.FLOAT, files.size(), channels, height, width);
-        for (int i = 0; i < files.size(); i++) {
-            float[] plane = planes(read(files.get(i), channels), height, width, channels);
-            out.get(org.nd4j.linalg.indexing.NDArrayIndex.point(i)).assign(
-                    Nd4j.create(plane, new long[] {channels, height, width}, 'c'));
+        int[] hw = transform.outputSize();
+        if (files.isEmpty()) {
+            return Nd4j.create(DataType.FLOAT, 0, channels, hw[0], hw[1]);
         }
-        return out;
+        int size = channels * hw[0] * hw[1];
+        float[] all = new float[files.size() * size];
+        for (int i = 0; i < files.size(); i++) {
+            float[] plane = apply(pixels(read(files.get(i), channels), channels), transform);
+            System.arraycopy(plane, 0, all, i * size, size);
+        }
+        return Nd4j.create(all, new long[] {files.size(), channels, hw[0], hw[1]}, 'c');
     }
 
     /**
      * Decodes the encoded image {@code bytes} (a file's content; {@code name} for messages) to
-     * [channels, height, width] 0-255 values in row-major order, exactly as {@link #load} does a file.
+     * [channels, height, width] 0-255 values in row-major order, stretched as
+     * {@link #load(List, int, int, int)} stretches a file.
      *
      * @throws IOException naming {@code name} when the bytes are not an image of the right kind
      */
     public static float[] decode(byte[] bytes, String name, int height, int width, int channels) throws IOException {
+        return decode(bytes, name, stretch(height, width), channels);
+    }
+
+    /**
+     * Decodes the encoded image {@code bytes} (a file's content; {@code name} for messages) to
+     * [channels, height, width] 0-255 values in row-major order, through {@code transform}'s geometry
+     * as {@link #load(List, ImageTransform, int)} does a file.
+     *
+     * @throws IOException naming {@code name} when the bytes are not an image of the right kind
+     */
+    public static float[] decode(byte[] bytes, String name, ImageTransform transform, int channels)
+            throws IOException {
         checkChannels(channels);
         try (ImageInputStream in = ImageIO.createImageInputStream(new java.io.ByteArrayInputStream(bytes))) {
-            return planes(read(in, name, channels), height, width, channels);
+            return apply(pixels(read(in, name, channels), channels), transform);
         }
     }
 
     /**
      * Decoded pixels, as Spark's image data source and OpenCV store them (rows of {@code srcWidth}
-     * pixels of {@code srcChannels} bytes: 1 gray, 3 BGR, 4 BGRA), resized as {@link #load} resizes a
-     * file's, to [channels, height, width] 0-255 values.
+     * pixels of {@code srcChannels} bytes: 1 gray, 3 BGR, 4 BGRA), stretched as
+     * {@link #load(List, int, int, int)} stretches a file's, to [channels, height, width] 0-255 values.
      *
      * @throws IOException naming {@code name} when the pixel data do not match their stated size or
      *                     the model's channels
      */
     public static float[] fromPixels(byte[] data, int srcHeight, int srcWidth, int srcChannels, String name,
                                      int height, int width, int channels) throws IOException {
+        return fromPixels(data, srcHeight, srcWidth, srcChannels, name, stretch(height, width), channels);
+    }
+
+    /**
+     * Decoded pixels, as Spark's image data source and OpenCV store them (rows of {@code srcWidth}
+     * pixels of {@code srcChannels} bytes: 1 gray, 3 BGR, 4 BGRA), through {@code transform}'s
+     * geometry as {@link #load(List, ImageTransform, int)} does a file's, to [channels, height, width]
+     * 0-255 values.
+     *
+     * @throws IOException naming {@code name} when the pixel data do not match their stated size or
+     *                     the model's channels
+     */
+    public static float[] fromPixels(byte[] data, int srcHeight, int srcWidth, int srcChannels, String name,
+                                     ImageTransform transform, int channels) throws IOException {
         checkChannels(channels);
         if (srcHeight <= 0 || srcWidth <= 0 || (long) srcHeight * srcWidth > MAX_PIXELS
                 || (srcChannels != 1 && srcChannels != 3 && srcChannels != 4)
@@ -79,19 +130,18 @@ public final class Images {
                     + ", " + (data == null ? "no" : data.length) + " bytes)");
         }
         checkKind(name, srcChannels == 1, channels);
-        BufferedImage img = new BufferedImage(srcWidth, srcHeight,
-                srcChannels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < srcHeight; y++) {
-            for (int x = 0; x < srcWidth; x++) {
-                int at = (y * srcWidth + x) * srcChannels;
-                if (srcChannels == 1) {
-                    img.getRaster().setSample(x, y, 0, data[at] & 0xff);
-                } else {
-                    img.setRGB(x, y, (data[at + 2] & 0xff) << 16 | (data[at + 1] & 0xff) << 8 | (data[at] & 0xff));
-                }
+        int n = srcHeight * srcWidth;
+        byte[] out = new byte[n * channels];
+        if (srcChannels == 1) {
+            System.arraycopy(data, 0, out, 0, n);
+        } else {
+            for (int i = 0; i < n; i++) { // BGR(A) to RGB
+                out[3 * i] = data[i * srcChannels + 2];
+                out[3 * i + 1] = data[i * srcChannels + 1];
+                out[3 * i + 2] = data[i * srcChannels];
             }
         }
-        return planes(img, height, width, channels);
+        return apply(new Resampling.Pixels(out, srcWidth, srcHeight, channels), transform);
     }
 
     private static void checkChannels(int channels) {
@@ -100,26 +150,83 @@ public final class Images {
         }
     }
 
-    /** The image resized to {@code height x width}, as [channels, height, width] 0-255 values (RGB order). */
-    private static float[] planes(BufferedImage src, int height, int width, int channels) {
-        BufferedImage img = resize(src, width, height, channels);
-        var raster = img.getRaster();
-        float[] plane = new float[channels * height * width];
+    /** The geometry of the old loader: a bilinear stretch (the normalisation is not used here). */
+    private static ImageTransform stretch(int height, int width) {
+        return ImageTransform.stretch(height, width, ImageTransform.Normalization.NONE);
+    }
+
+    /**
+     * {@code image} through the geometry of {@code transform}: resized, centre-cropped (zero-padded
+     * where the crop is larger, as torchvision pads), as [bands, height, width] 0-255 values.
+     */
+    static float[] apply(Resampling.Pixels image, ImageTransform transform) {
+        int[] size = transform.resize().outputSize(image.height(), image.width());
+        Resampling.Pixels resized = Resampling.resize(image, size[1], size[0], transform.interpolation(),
+                transform.antialias());
+        int[] out = transform.outputSize();
+        int top = transform.crop() == null ? 0 : ImageTransform.Crop.offset(resized.height(), out[0]);
+        int left = transform.crop() == null ? 0 : ImageTransform.Crop.offset(resized.width(), out[1]);
+        return planes(resized, top, left, out[0], out[1]);
+    }
+
+    /** The {@code height x width} window of {@code image} at ({@code top}, {@code left}), zeros outside, as planes. */
+    private static float[] planes(Resampling.Pixels image, int top, int left, int height, int width) {
+        int bands = image.bands();
         int hw = height * width;
+        float[] plane = new float[bands * hw];
+        byte[] data = image.data();
         for (int y = 0; y < height; y++) {
+            int sy = y + top;
+            if (sy < 0 || sy >= image.height()) {
+                continue;
+            }
             for (int x = 0; x < width; x++) {
-                int at = y * width + x;
-                if (channels == 3) {
-                    int rgb = img.getRGB(x, y);
-                    plane[at] = (rgb >> 16) & 0xff;
-                    plane[hw + at] = (rgb >> 8) & 0xff;
-                    plane[2 * hw + at] = rgb & 0xff;
-                } else {
-                    plane[at] = raster.getSample(x, y, 0);
+                int sx = x + left;
+                if (sx < 0 || sx >= image.width()) {
+                    continue;
+                }
+                int at = (sy * image.width() + sx) * bands;
+                for (int b = 0; b < bands; b++) {
+                    plane[b * hw + y * width + x] = data[at + b] & 0xff;
                 }
             }
         }
         return plane;
+    }
+
+    /**
+     * A decoded image as 8-bit RGB (the alpha channel dropped) or gray. Gray stays in the gray
+     * colour space: drawing it into an RGB image would apply a gamma curve to the values.
+     */
+    static Resampling.Pixels pixels(BufferedImage img, int channels) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        if (channels == 3) {
+            byte[] rgb = new byte[w * h * 3];
+            int[] argb = new int[w];
+            for (int y = 0; y < h; y++) { // a row at a time: no second full-size copy of a large photo
+                img.getRGB(0, y, w, 1, argb, 0, w);
+                for (int x = 0, at = 3 * y * w; x < w; x++, at += 3) {
+                    rgb[at] = (byte) (argb[x] >> 16);
+                    rgb[at + 1] = (byte) (argb[x] >> 8);
+                    rgb[at + 2] = (byte) argb[x];
+                }
+            }
+            return new Resampling.Pixels(rgb, w, h, 3);
+        }
+        BufferedImage gray = img;
+        if (img.getType() != BufferedImage.TYPE_BYTE_GRAY) { // 16-bit gray: converted by Java2D, not resized
+            gray = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
+            Graphics2D g = gray.createGraphics();
+            try {
+                g.drawImage(img, 0, 0, null);
+            } finally {
+                g.dispose();
+            }
+        }
+        byte[] values = new byte[w * h];
+        gray.getRaster().getDataElements(0, 0, w, h, values);
+        return new Resampling.Pixels(values, w, h, 1);
     }
 
     /** Decodes one image file after checking its size, and checks its channels against the model's. */
@@ -169,22 +276,5 @@ public final class Images {
         if (!gray && channels == 1) {
             throw new IOException(name + ": is a colour image; the model takes grayscale (1 channel)");
         }
-    }
-
-    /**
-     * The image as 8-bit RGB or gray, resized bilinearly to {@code width x height}. Gray stays in
-     * the gray colour space: drawing it into an RGB image would apply a gamma curve to the values.
-     */
-    private static BufferedImage resize(BufferedImage src, int width, int height, int channels) {
-        BufferedImage dst = new BufferedImage(width, height,
-                channels == 3 ? BufferedImage.TYPE_INT_RGB : BufferedImage.TYPE_BYTE_GRAY);
-        Graphics2D g = dst.createGraphics();
-        try {
-            g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-            g.drawImage(src, 0, 0, width, height, null);
-        } finally {
-            g.dispose();
-        }
-        return dst;
     }
 }

@@ -175,7 +175,8 @@ public final class KerasDenseNetImporter {
 
     /**
      * The model card of weights imported from {@code file} in {@code layout} into a graph of
-     * {@code config}: the layout's preprocessing, the configuration's input size, ImageNet's class
+     * {@code config}: the layout's image transform ({@link WeightLayout#transform}), the configuration's
+     * input size, ImageNet's class
      * names for a 1000-class classifier, and the file's name, SHA-256, format and layout.
      */
     public static ModelCard card(Path file, WeightLayout layout, DenseNetConfig config) throws WeightImportException {
@@ -190,7 +191,7 @@ public final class KerasDenseNetImporter {
         source.put("layout", layout.id());
         List<String> labels = config.includeTop() && config.numClasses() == 1000
                 ? org.densenet4j.preprocess.ImageNetLabels.imageNet() : List.of();
-        return new ModelCard(layout.preprocessing().name().toLowerCase(Locale.ROOT), config.inputHeight(),
+        return new ModelCard(layout.transform(config.inputHeight(), config.inputWidth()), config.inputHeight(),
                 config.inputWidth(), config.inputChannels(), labels, source);
     }
 

@@ -16,6 +16,7 @@ import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.PretrainedProvider;
 import org.densenet4j.zoo.io.Download;
+import org.densenet4j.zoo.io.ImageTransform;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 
@@ -219,6 +220,15 @@ public enum PretrainedWeights {
         return source;
     }
 
+    /**
+     * How the publisher evaluated these weights, recorded in the model zip's card: torchvision's
+     * {@code ImageClassification(crop_size=224)}, keras.applications' {@code load_img} at 224x224
+     * then {@code preprocess_input} ({@link WeightLayout#transform}).
+     */
+    public ImageTransform transform() {
+        return source.layout.transform(preset.config().inputHeight(), preset.config().inputWidth());
+    }
+
     /** The published file's name. */
     public String fileName() {
         return fileName;
@@ -272,7 +282,7 @@ public enum PretrainedWeights {
             Map<String, String> source = new LinkedHashMap<>(card.source());
             source.put("file", Path.of(url.getPath()).getFileName().toString());
             source.put("url", url.toString());
-            ModelFiles.write(graph, target, replace, null, Map.of(), false, new ModelCard(card.preprocessing(),
+            ModelFiles.write(graph, target, replace, null, Map.of(), false, new ModelCard(card.transform(),
                     card.inputHeight(), card.inputWidth(), card.inputChannels(), card.labels(), source));
             return graph;
         } finally {

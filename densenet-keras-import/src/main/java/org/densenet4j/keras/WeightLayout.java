@@ -1,6 +1,7 @@
 package org.densenet4j.keras;
 
 import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.densenet4j.zoo.io.ImageTransform;
 
 import java.util.Arrays;
 import java.util.Locale;
@@ -64,11 +65,44 @@ public enum WeightLayout {
     }
 
     /**
-     * How images are normalised for weights published in this layout: Caffe-style for the seed's
-     * Caffe-converted files, ImageNet mean/std on RGB for keras.applications' and torchvision's.
+     * How images are normalised for weights published in this layout: the normalisation of
+     * {@link #transform}, by its one-word name (Caffe's for the seed's files, ImageNet mean/std on
+     * RGB for keras.applications' and torchvision's).
      */
     public ImageNetPreprocessor.Mode preprocessing() {
-        return this == KERAS1_TF || this == KERAS1_TH ? ImageNetPreprocessor.Mode.CAFFE : ImageNetPreprocessor.Mode.TORCH;
+        return ImageNetPreprocessor.Mode.fromId(transform(224, 224).normalization().legacyId());
+    }
+
+    /**
+     * How the weights published in this layout were evaluated by their publishers, for a model of
+     * input {@code height x width}: the one place that says it for each set of weights.
+     *
+     * <ul>
+     *   <li>{@link #KERAS1_TF}, {@link #KERAS1_TH} (the seed's Caffe-converted weights, after
+     *       shicai/DenseNet-Caffe and flyyufelix/DenseNet-Keras, which resize with OpenCV): a
+     *       bilinear stretch to the input size, BGR, minus [103.94, 116.78, 123.68], x0.017.</li>
+     *   <li>{@link #KERAS2} (keras.applications): its reference usage,
+     *       {@code keras.utils.load_img(path, target_size=(224, 224))} (PIL's nearest-neighbour
+     *       stretch, load_img's default) then {@code densenet.preprocess_input} ({@code mode="torch"});
+     *       see {@link ImageTransform#kerasLoadImg}.</li>
+     *   <li>{@link #TORCHVISION}: {@code DenseNet*_Weights.IMAGENET1K_V1.transforms()},
+     *       {@code ImageClassification(crop_size=224)} (torchvision/models/densenet.py; its resize
+     *       is 256): the shorter side to 256, bilinear and antialiased, a centre crop of 224, ImageNet
+     *       mean and std; for another input size the crop is that size and the resize keeps
+     *       torchvision's ratio, {@code round(max(height, width) * 256 / 224)}.</li>
+     * </ul>
+     */
+    public ImageTransform transform(int height, int width) {
+        return switch (this) {
+            case KERAS1_TF, KERAS1_TH -> ImageTransform.stretch(height, width,
+                    ImageTransform.Normalization.CAFFE_DENSENET);
+            case KERAS2 -> ImageTransform.kerasLoadImg(height, width);
+            case TORCHVISION -> height == 224 && width == 224 ? ImageTransform.imageClassification(224, 256)
+                    : new ImageTransform(
+                            new ImageTransform.ShorterSide((int) Math.round(Math.max(height, width) * 256 / 224.0)),
+                            new ImageTransform.Crop(height, width), ImageTransform.Interpolation.BILINEAR, true,
+                            ImageTransform.ChannelOrder.RGB, ImageTransform.Normalization.IMAGENET);
+        };
     }
 
     /** Whether the layout is a PyTorch state_dict's rather than a Keras HDF5 file's. */

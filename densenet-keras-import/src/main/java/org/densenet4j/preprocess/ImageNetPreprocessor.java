@@ -2,6 +2,7 @@ package org.densenet4j.preprocess;
 
 import java.util.Locale;
 
+import org.densenet4j.zoo.io.ImageTransform;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.DataSet;
@@ -10,7 +11,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The input normalisation each weight source was trained with, for NCHW images of 0-255 pixel
- * values (what DataVec's image loaders produce), as a DL4J {@link DataSetPreProcessor}:
+ * values (what DataVec's image loaders produce), as a DL4J {@link DataSetPreProcessor}; the values
+ * are {@link ImageTransform.Normalization}'s, the one place they are written:
  *
  * <ul>
  *   <li>{@link Mode#CAFFE}: the seed's Caffe-converted weights. Channels in BGR order, minus the
@@ -27,24 +29,29 @@ public final class ImageNetPreprocessor implements DataSetPreProcessor {
 
     private static final long serialVersionUID = 1L;
 
-    /** A normalisation. */
+    /** A normalisation: one of {@link ImageTransform.Normalization}'s, by its one-word name. */
     public enum Mode {
         /** BGR, mean-subtracted, scaled by 0.017 (the seed's weights). */
-        CAFFE(true, new double[] {103.94, 116.78, 123.68}, new double[] {1 / 0.017, 1 / 0.017, 1 / 0.017}),
-        /** RGB in [0, 1], standardised with the ImageNet statistics (keras.applications' weights). */
-        TORCH(false, new double[] {0.485 * 255, 0.456 * 255, 0.406 * 255},
-                new double[] {0.229 * 255, 0.224 * 255, 0.225 * 255}),
+        CAFFE(ImageTransform.Normalization.CAFFE_DENSENET),
+        /** RGB in [0, 1], standardised with the ImageNet statistics (keras.applications' and torchvision's weights). */
+        TORCH(ImageTransform.Normalization.IMAGENET),
         /** No change. */
-        NONE(false, null, null);
+        NONE(ImageTransform.Normalization.NONE);
 
-        private final boolean bgr;
-        private final double[] mean;
-        private final double[] std;
+        private final ImageTransform.Normalization normalization;
 
-        Mode(boolean bgr, double[] mean, double[] std) {
-            this.bgr = bgr;
-            this.mean = mean;
-            this.std = std;
+        Mode(ImageTransform.Normalization normalization) {
+            this.normalization = normalization;
+        }
+
+        /** What this mode computes. */
+        public ImageTransform.Normalization normalization() {
+            return normalization;
+        }
+
+        /** Whether the normalisation takes the channels in BGR order. */
+        boolean bgr() {
+            return this == CAFFE;
         }
 
         /** The mode named {@code caffe}, {@code torch} or {@code none}. */
@@ -98,22 +105,19 @@ public final class ImageNetPreprocessor implements DataSetPreProcessor {
             throw new IllegalArgumentException("expected images of shape [N, 3, H, W], got "
                     + java.util.Arrays.toString(images.shape()));
         }
-        INDArray x = images.castTo(DataType.FLOAT);
-        boolean swap = mode.bgr != (input == ChannelOrder.BGR);
-        INDArray out = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
-        for (int c = 0; c < 3; c++) {
-            int from = swap ? 2 - c : c;
-            out.get(all(), point(c), all(), all())
-                    .assign(x.get(all(), point(from), all(), all()).sub(mode.mean[c]).divi(mode.std[c]));
+        long[] shape = images.shape();
+        int plane = (int) (shape[2] * shape[3]);
+        float[] v = images.castTo(DataType.FLOAT).dup('c').data().asFloat();
+        if (mode.bgr() != (input == ChannelOrder.BGR)) {
+            for (int at = 0; at < v.length; at += 3 * plane) {
+                for (int i = at; i < at + plane; i++) {
+                    float first = v[i];
+                    v[i] = v[i + 2 * plane];
+                    v[i + 2 * plane] = first;
+                }
+            }
         }
-        return out;
-    }
-
-    private static org.nd4j.linalg.indexing.INDArrayIndex all() {
-        return org.nd4j.linalg.indexing.NDArrayIndex.all();
-    }
-
-    private static org.nd4j.linalg.indexing.INDArrayIndex point(int i) {
-        return org.nd4j.linalg.indexing.NDArrayIndex.point(i);
+        mode.normalization().apply(v, 3, plane);
+        return Nd4j.create(v, shape, 'c');
     }
 }

@@ -152,6 +152,38 @@ public final class Fixtures {
         return new TorchFixture(dir);
     }
 
+    /** The done-when fixture of issue 29 ({@code tools/fixtures/make_photo_golden.py}). */
+    public record PhotoFixture(Path dir) {
+        /** A torchvision DenseNet-121 state_dict with random, calibrated weights. */
+        public Path weights() {
+            return dir.resolve("weights.pth");
+        }
+
+        /** A 500x375 photo-like PNG. */
+        public Path photo() {
+            return dir.resolve("photo.png");
+        }
+
+        /** The photo through DenseNet121_Weights.IMAGENET1K_V1.transforms(), as torchvision computes it. */
+        public Path input() {
+            return dir.resolve("x.npy");
+        }
+
+        /** torchvision's log-probabilities for the photo through DenseNet121_Weights.IMAGENET1K_V1.transforms(). */
+        public Path logProbabilities() {
+            return dir.resolve("logp.npy");
+        }
+    }
+
+    /** The photo fixture, made if missing (needs Debian's python3-torchvision and python3-pil). */
+    public static synchronized PhotoFixture photo() throws IOException {
+        Path dir = DIR.resolve("photo-densenet121");
+        if (!Files.exists(dir.resolve("meta.json"))) {
+            run(TOOLS.resolve("make_photo_golden.py").toString(), "--out", dir.toString());
+        }
+        return new PhotoFixture(dir);
+    }
+
     /** The test images of {@code tools/fixtures/make_images.py} (needs Debian's python3-pil). */
     public static synchronized Path images() throws IOException {
         Path out = DIR.resolve("images");

@@ -28,8 +28,9 @@ import org.apache.spark.sql.types.StructType;
 /**
  * What the DenseNet Spark ML stages share: the model (a model zip or a preset id, broadcast to the
  * executors once per job), the image column, the batch size and the error column; each partition's
- * images decoded and run through the compiled engine in batches, with the model's own input size and
- * preprocessing. An image that does not decode gets nulls in the output columns and the reason in
+ * images decoded and run through the compiled engine in batches, with the model's own image transform
+ * (the resize, crop and normalisation its card records). An image that does not decode gets nulls in
+ * the output columns and the reason in
  * the error column; the job goes on.
  */
 public abstract class DenseNetTransformer extends Transformer implements DefaultParamsWritable {
@@ -214,7 +215,7 @@ public abstract class DenseNetTransformer extends Transformer implements Default
             List<float[]> images = new ArrayList<>();
             while (in.size() < n && rows.hasNext()) {
                 Row r = rows.next();
-                ImageInput.Decoded d = input.decode(r, runner.height(), runner.width(), runner.channels());
+                ImageInput.Decoded d = input.decode(r, runner.transform(), runner.channels());
                 in.add(r);
                 decoded.add(d);
                 if (d.pixels() != null) {

@@ -7,15 +7,16 @@ import java.util.Arrays;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.densenet4j.io.Images;
+import org.densenet4j.zoo.io.ImageTransform;
 
 /**
  * How an image column is read: encoded files (a binary column, as Spark's {@code binaryFile} data
  * source gives them; named by the row's {@code path} when there is one) or decoded pixels (Spark's
  * {@code image} data source: a struct of origin, height, width, nChannels, mode and BGR data). Either
- * way the image is resized and laid out as {@code densenet features} does a file.
+ * way the image goes through the model's transform (resize, crop) and is laid out as
+ * {@code densenet features} does a file.
  */
 abstract sealed class ImageInput implements Serializable {
 
@@ -47,11 +48,11 @@ abstract sealed class ImageInput implements Serializable {
         return schema.fieldIndex(column);
     }
 
-    /** The image of {@code row} as [channels, height, width] 0-255 values, or the reason it is not one. */
-    final Decoded decode(Row row, int height, int width, int channels) {
+    /** The image of {@code row} through {@code transform}'s geometry as [channels, h, w] 0-255 values, or why not. */
+    final Decoded decode(Row row, ImageTransform transform, int channels) {
         String name = name(row);
         try {
-            return new Decoded(read(row, name, height, width, channels), null);
+            return new Decoded(read(row, name, transform, channels), null);
         } catch (IOException | RuntimeException e) {
             return new Decoded(null, e.getMessage() != null && e.getMessage().contains(name) ? e.getMessage()
                     : name + ": " + e);
@@ -60,7 +61,7 @@ abstract sealed class ImageInput implements Serializable {
 
     abstract String name(Row row);
 
-    abstract float[] read(Row row, String name, int height, int width, int channels) throws IOException;
+    abstract float[] read(Row row, String name, ImageTransform transform, int channels) throws IOException;
 
     /** Encoded image files in a binary column. */
     static final class Encoded extends ImageInput {
@@ -78,11 +79,11 @@ abstract sealed class ImageInput implements Serializable {
         }
 
         @Override
-        float[] read(Row row, String name, int height, int width, int channels) throws IOException {
+        float[] read(Row row, String name, ImageTransform transform, int channels) throws IOException {
             if (row.isNullAt(column)) {
                 throw new IOException(name + ": no image data");
             }
-            return Images.decode((byte[]) row.get(column), name, height, width, channels);
+            return Images.decode((byte[]) row.get(column), name, transform, channels);
         }
     }
 
@@ -111,7 +112,7 @@ abstract sealed class ImageInput implements Serializable {
         }
 
         @Override
-        float[] read(Row row, String name, int height, int width, int channels) throws IOException {
+        float[] read(Row row, String name, ImageTransform transform, int channels) throws IOException {
             if (row.isNullAt(column)) {
                 throw new IOException(name + ": no image");
             }
@@ -121,7 +122,7 @@ abstract sealed class ImageInput implements Serializable {
                 throw new IOException(name + ": not an image Spark's image data source could decode");
             }
             return Images.fromPixels((byte[]) image.get(data), image.getInt(rows), image.getInt(cols),
-                    image.getInt(bands), name, height, width, channels);
+                    image.getInt(bands), name, transform, channels);
         }
     }
 

@@ -1,8 +1,6 @@
 package org.densenet4j.spark;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +13,7 @@ import java.util.function.UnaryOperator;
 
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.examples.ImageModel;
-import org.densenet4j.preprocess.ImageNetPreprocessor;
+import org.densenet4j.zoo.io.ImageTransform;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -32,14 +30,14 @@ final class ModelRunner {
 
     private final String sha256;
     private final ImageModel model;
-    private final ImageNetPreprocessor.Mode mode;
+    private final ImageTransform transform;
     private UnaryOperator<INDArray> features;
     private UnaryOperator<INDArray> probabilities;
 
     private ModelRunner(String sha256, ImageModel model) {
         this.sha256 = sha256;
         this.model = model;
-        this.mode = model.preprocessing(null, new PrintWriter(new StringWriter()));
+        this.transform = model.transform();
     }
 
     /** A replica of {@code source} for the calling task: an idle one, or a new one (the model read on first use). */
@@ -67,12 +65,17 @@ final class ModelRunner {
         }
     }
 
+    /** How the model's images are made into its input: its card's transform. */
+    ImageTransform transform() {
+        return transform;
+    }
+
     int height() {
-        return model.defaultSize()[0];
+        return transform.outputSize()[0];
     }
 
     int width() {
-        return model.defaultSize()[1];
+        return transform.outputSize()[1];
     }
 
     int channels() {
@@ -109,7 +112,7 @@ final class ModelRunner {
         for (int i = 0; i < images.size(); i++) {
             System.arraycopy(images.get(i), 0, all, i * c * h * w, c * h * w);
         }
-        INDArray x = model.normalise(Nd4j.create(all, new long[] {images.size(), c, h, w}, 'c'), mode);
+        INDArray x = model.normalise(Nd4j.create(all, new long[] {images.size(), c, h, w}, 'c'), transform);
         INDArray out;
         if (CompiledGraph.available()) {
             out = graph.apply(x);

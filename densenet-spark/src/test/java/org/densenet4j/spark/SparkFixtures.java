@@ -15,6 +15,7 @@ import javax.imageio.ImageIO;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.io.ImageTransform;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 
@@ -26,7 +27,10 @@ final class SparkFixtures {
     private SparkFixtures() {
     }
 
-    /** A small random DenseNet-BC on 32x32 RGB images with three classes, torchvision's preprocessing on its card. */
+    /**
+     * A small random DenseNet-BC on 32x32 RGB images with three classes; its card's transform is
+     * torchvision's kind at that size: the shorter side to 36, a centre crop of 32, ImageNet mean and std.
+     */
     static Path rgbModel(Path dir) throws IOException {
         DenseNetConfig config = DenseNetConfig.builder().stem(DenseNetConfig.Stem.CIFAR).growthRate(4).initialFilters(8)
                 .blockLayers(2, 2).bottleneck(true).compression(0.5).numClasses(LABELS.size()).inputShape(32, 32, 3)
@@ -34,7 +38,10 @@ final class SparkFixtures {
         ComputationGraph net = new DenseNetZooModel("tiny-rgb", config).init();
         Path zip = dir.resolve("tiny-rgb.zip");
         ModelFiles.write(net, zip, true, null, Map.of("labels", LABELS), false,
-                new ModelCard("torch", 32, 32, 3, LABELS, Map.of("trainedOn", "nothing (random weights)")));
+                new ModelCard(new ImageTransform(new ImageTransform.ShorterSide(36), new ImageTransform.Crop(32, 32),
+                        ImageTransform.Interpolation.BILINEAR, true, ImageTransform.ChannelOrder.RGB,
+                        ImageTransform.Normalization.IMAGENET), 32, 32, 3, LABELS,
+                        Map.of("trainedOn", "nothing (random weights)")));
         return zip;
     }
 

@@ -26,7 +26,6 @@ import org.apache.spark.sql.SparkSession;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.examples.ImageModel;
-import org.densenet4j.io.Images;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -95,11 +94,17 @@ class SparkStagesTest {
                 .transform(spark.read().format("binaryFile").load(images.toString())), "path");
         assertEquals(8, fromPixels.size());
         assertEquals(fromFiles.keySet(), fromPixels.keySet());
+        ImageModel model = ImageModel.read(zip, zip.toString());
+        var extract = CompiledGraph.inference(model.net(), model.featureLayer());
         for (String name : fromFiles.keySet()) {
             double[] a = fromFiles.get(name);
             double[] b = fromPixels.get(name);
+            // the card's transform (shorter side 36, crop 32), as the model's own preprocess applies it
+            double[] c = extract.apply(model.preprocess(List.of(Path.of(name)))).toDoubleVector();
             for (int i = 0; i < a.length; i++) {
                 assertEquals(a[i], b[i], 1e-5 * Math.max(1, Math.abs(a[i])), name + " feature " + i);
+                assertEquals(c[i], a[i], 1e-5 * Math.max(1, Math.abs(c[i])), name + " feature " + i
+                        + " against preprocess");
             }
         }
     }
@@ -132,7 +137,7 @@ class SparkStagesTest {
                 continue;
             }
             assertNull(r.get(r.fieldIndex("error")));
-            INDArray x = model.normalise(Images.load(List.of(Path.of(path)), 28, 28, 1), model.preprocessing(null, null));
+            INDArray x = model.preprocess(List.of(Path.of(path)));
             INDArray expected = CompiledGraph.inference(model.net()).apply(x);
             Vector p = (Vector) r.get(r.fieldIndex("probability"));
             for (int k = 0; k < 10; k++) {

@@ -16,14 +16,17 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * What travels with a model's weights, so that a model is used as it was trained (as torchvision's
- * weights enums carry their transforms): the input preprocessing, the input size it was trained at,
- * its class names, and where its weights came from. Stored as plain JSON in the model zip (entry
- * {@value #ENTRY}), read without Java deserialisation.
+ * weights enums carry their transforms): how images are made into its input (an
+ * {@link ImageTransform}: resize, crop, interpolation, channel order, normalisation), the input size
+ * it was trained at, its class names, and where its weights came from. Stored as plain JSON in the
+ * model zip (entry {@value #ENTRY}), read without Java deserialisation.
  *
- * @param preprocessing how images are normalised: {@code caffe} (BGR, mean-subtracted, x0.017: the
- *                      seed's Caffe-converted weights), {@code torch} (RGB, ImageNet mean/std:
- *                      keras.applications' and torchvision's), {@code none}, or {@link #STORED}
- *                      (the DataNormalization stored in the zip by training here)
+ * <p>Cards written before transforms were recorded hold only a {@code preprocessing} word
+ * ({@code caffe}, {@code torch}, {@code none} or {@link #STORED}); they read as the transform
+ * DenseNet4J applied then, {@link ImageTransform#legacy}: a stretch to the input size. New cards
+ * keep that word beside the transform, for older readers.
+ *
+ * @param transform     how images are made into the model's input
  * @param inputHeight   the training input height
  * @param inputWidth    the training input width
  * @param inputChannels the input channels
@@ -31,8 +34,8 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * @param source        provenance: for converted weights {@code file}, {@code sha256}, {@code format},
  *                      {@code layout}; for trained models what they were trained from
  */
-public record ModelCard(String preprocessing, int inputHeight, int inputWidth, int inputChannels, List<String> labels,
-                        Map<String, String> source) {
+public record ModelCard(ImageTransform transform, int inputHeight, int inputWidth, int inputChannels,
+                        List<String> labels, Map<String, String> source) {
 
     /** The zip entry holding the card. */
     public static final String ENTRY = "densenet4j-card.json";
@@ -41,16 +44,45 @@ public record ModelCard(String preprocessing, int inputHeight, int inputWidth, i
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_BYTES = 16L << 20;
 
-    /** A card; the lists and maps are copied. */
+    /**
+     * A card; the lists and maps are copied.
+     *
+     * @throws IllegalArgumentException when the transform's output is not the input size
+     */
     public ModelCard {
+        if (transform == null) {
+            throw new IllegalArgumentException("a model card needs an image transform");
+        }
+        int[] out = transform.outputSize();
+        if (out[0] != inputHeight || out[1] != inputWidth) {
+            throw new IllegalArgumentException("the image transform gives " + out[0] + "x" + out[1]
+                    + " images; the model's input is " + inputHeight + "x" + inputWidth);
+        }
         labels = labels == null ? List.of() : List.copyOf(labels);
         source = source == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(source));
+    }
+
+    /**
+     * A card whose images are stretched to the input size and normalised as {@code preprocessing}
+     * says ({@code caffe}, {@code torch}, {@code none} or {@link #STORED}): {@link ImageTransform#legacy},
+     * how models trained here are trained.
+     */
+    public ModelCard(String preprocessing, int inputHeight, int inputWidth, int inputChannels, List<String> labels,
+                     Map<String, String> source) {
+        this(ImageTransform.legacy(preprocessing, inputHeight, inputWidth), inputHeight, inputWidth, inputChannels,
+                labels, source);
+    }
+
+    /** The normalisation's one-word name, as cards before transforms recorded it: caffe, torch, none or stored. */
+    public String preprocessing() {
+        return transform.normalization().legacyId();
     }
 
     /** The card as JSON. */
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("preprocessing", preprocessing);
+        m.put("preprocessing", preprocessing());
+        m.put("transform", transform.toMap());
         m.put("input", List.of(inputHeight, inputWidth, inputChannels));
         m.put("labels", labels);
         m.put("source", source);
@@ -72,9 +104,13 @@ public record ModelCard(String preprocessing, int inputHeight, int inputWidth, i
             Map<String, String> source = (Map<String, String>) m.getOrDefault("source", Map.of());
             labels.forEach(String.class::cast);
             source.forEach((k, v) -> String.class.cast(v));
-            return new ModelCard((String) m.get("preprocessing"), ((Number) input.get(0)).intValue(),
-                    ((Number) input.get(1)).intValue(), ((Number) input.get(2)).intValue(), labels, source);
-        } catch (ClassCastException | NullPointerException | IndexOutOfBoundsException e) {
+            int h = ((Number) input.get(0)).intValue();
+            int w = ((Number) input.get(1)).intValue();
+            ImageTransform transform = m.get("transform") != null
+                    ? ImageTransform.fromMap((Map<?, ?>) m.get("transform"))
+                    : ImageTransform.legacy((String) m.get("preprocessing"), h, w);
+            return new ModelCard(transform, h, w, ((Number) input.get(2)).intValue(), labels, source);
+        } catch (ClassCastException | NullPointerException | IndexOutOfBoundsException | IllegalArgumentException e) {
             throw new IOException("not a model card: " + e.getMessage(), e);
         }
     }
