@@ -14,7 +14,6 @@ import java.util.function.UnaryOperator;
 
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.examples.ImageModel;
-import org.densenet4j.io.Images;
 import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -80,16 +79,15 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--preprocess", description = "caffe, torch or none (default: what the model records).")
     String preprocess;
 
-    @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input size; for a "
-            + "model zip 224x224 in colour, 28x28 in grayscale).")
+    @Option(names = "--size", description = "Images are stretched to HxW (default: the model's recorded transform, "
+            + "e.g. torchvision's resize 256 and centre crop 224).")
     String size;
 
     @Option(names = "--force", description = "Replace an existing report file.")
     boolean force;
 
     private ImageModel loaded;
-    private int[] hw;
-    private ImageNetPreprocessor.Mode mode;
+    private org.densenet4j.zoo.io.ImageTransform transform;
 
     @Override
     public Integer call() throws Exception {
@@ -102,8 +100,7 @@ final class EvalCommand implements Callable<Integer> {
         if (limit != null) {
             set = set.limit(limit);
         }
-        hw = size != null ? Models.parseInput(size) : loaded.defaultSize();
-        mode = loaded.preprocessing(preprocess, err);
+        transform = loaded.transform(size != null ? Models.parseInput(size) : null, preprocess, err);
 
         UnaryOperator<INDArray> infer = CompiledGraph.inference(loaded.net());
         int k = Math.min(TOP, classes.size());
@@ -204,7 +201,7 @@ final class EvalCommand implements Callable<Integer> {
      * @throws IOException naming a file that does not decode
      */
     private INDArray inputBatch(List<Path> files) throws IOException {
-        return loaded.normalise(Images.load(files, hw[0], hw[1], loaded.channels()), mode);
+        return loaded.preprocess(files, transform);
     }
 
     private static void skip(EvalSet.Entry e, String message, EvalReport report, Progress progress) {
