@@ -1,10 +1,7 @@
 package org.densenet4j.cli;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,14 +85,7 @@ final class EvalReport {
     /** Writes the report to {@code out} (.json or .csv) in one piece: a temporary file renamed into place. */
     void write(Path out, Map<String, Object> summary) throws IOException {
         String text = out.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json") ? json(summary) : csv();
-        Path dir = out.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".part");
-        try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        org.densenet4j.zoo.io.AtomicFile.writeString(out, text);
     }
 
     private String json(Map<String, Object> summary) throws IOException {

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -42,7 +41,7 @@ public final class TrainingCurves {
             sb.append(String.format(Locale.ROOT, "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.1f%n", e.epoch(), e.trainLoss(),
                     e.trainAccuracy(), e.testLoss(), e.testAccuracy(), e.seconds(), e.imagesPerSecond()));
         }
-        atomically(file, tmp -> Files.writeString(tmp, sb, StandardCharsets.UTF_8));
+        org.densenet4j.zoo.io.AtomicFile.write(file, tmp -> Files.writeString(tmp, sb, StandardCharsets.UTF_8));
     }
 
     /** Writes a PNG with two panels, loss and accuracy per epoch, train and test. */
@@ -63,7 +62,7 @@ public final class TrainingCurves {
         } finally {
             g.dispose();
         }
-        atomically(file, tmp -> ImageIO.write(img, "png", tmp.toFile()));
+        org.densenet4j.zoo.io.AtomicFile.write(file, tmp -> ImageIO.write(img, "png", tmp.toFile()));
     }
 
     private void panel(Graphics2D g, int x0, int y0, int w, int h, String name,
@@ -123,22 +122,5 @@ public final class TrainingCurves {
             prevY = py;
         }
         g.drawString(label, right - 50, top + 15 + 15 * row);
-    }
-
-    @FunctionalInterface
-    private interface Writer {
-        void write(Path tmp) throws IOException;
-    }
-
-    private static void atomically(Path file, Writer writer) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".part");
-        try {
-            writer.write(tmp);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }
