@@ -1,6 +1,7 @@
 package org.densenet4j.preprocess;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -9,6 +10,9 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.zoo.DenseNetPreset;
+import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.zoo.io.ImageTransform;
@@ -51,12 +55,34 @@ public record ImageClassifier(ComputationGraph net, ImageTransform transform, in
     }
 
     /**
+     * The pretrained model of {@code preset}: its default published ImageNet weights (downloaded,
+     * checked against the publisher's hash and converted into DL4J's zoo cache on first use), or the
+     * Fashion-MNIST model bundled in densenet-zoo, with the transform and labels its weights came with.
+     *
+     * @throws UnsupportedOperationException when no pretrained weights exist for {@code preset}
+     * @throws IOException naming the URL or file when the download or the cached model fails
+     */
+    public static ImageClassifier pretrained(DenseNetPreset preset) throws IOException {
+        PretrainedType type = preset.pretrainedType().orElseThrow(() -> new UnsupportedOperationException(
+                "no pretrained weights are published for " + preset.id()));
+        Path zip = ModelFiles.cachedModel(preset.id(), type);
+        if (!Files.exists(zip)) {
+            DenseNetZooModel.of(preset).initPretrained(type); // installs it in the cache
+        }
+        return read(zip, true);
+    }
+
+    /**
      * The model in model zip {@code zip}, with its card's transform, labels and stored scaling.
      *
      * @throws IOException naming the file when it cannot be read
      */
     public static ImageClassifier read(Path zip) throws IOException {
-        ComputationGraph net = ModelFiles.read(zip, false);
+        return read(zip, false);
+    }
+
+    private static ImageClassifier read(Path zip, boolean requireChecksum) throws IOException {
+        ComputationGraph net = ModelFiles.read(zip, requireChecksum);
         ModelCard card = ModelCard.read(zip).orElse(null);
         List<String> labels = ModelFiles.readLabels(zip).orElse(null);
         DataNormalization normalizer = (DataNormalization) ModelFiles.readNormalizer(zip)

@@ -3,6 +3,7 @@ package org.densenet4j.preprocess;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -30,6 +31,25 @@ class ImageClassifierTest {
 
     private static Path photo(String name) throws Exception {
         return Path.of(ImageClassifierTest.class.getResource("/transforms/" + name).toURI());
+    }
+
+    @Test
+    void thePretrainedFashionMnistModelComesWithItsLabelsAndScaling(@org.junit.jupiter.api.io.TempDir Path cache)
+            throws Exception {
+        org.deeplearning4j.common.resources.DL4JResources.setBaseDirectory(cache.toFile());
+        try {
+            ImageClassifier c = ImageClassifier.pretrained(org.densenet4j.zoo.DenseNetPreset.FASHION_MNIST);
+            assertEquals(10, c.classes());
+            assertEquals("Ankle boot", c.labels().get(9));
+            assertEquals(1, c.channels());
+            assertEquals(28, c.transform().outputSize()[0]);
+            assertTrue(java.nio.file.Files.exists(ModelFiles.checksumFile(
+                    ModelFiles.cachedModel("densenet-fmnist", org.deeplearning4j.zoo.PretrainedType.MNIST))));
+            assertThrows(UnsupportedOperationException.class,
+                    () -> ImageClassifier.pretrained(org.densenet4j.zoo.DenseNetPreset.DENSENET264));
+        } finally {
+            org.deeplearning4j.common.resources.DL4JResources.resetBaseDirectoryLocation();
+        }
     }
 
     @Test
