@@ -104,7 +104,7 @@ class CliTest {
         assertEquals(2, missing.code());
         // The tests run offline (densenet4j.offline): the message names the switch and the manual step.
         assertTrue(missing.err().contains("downloads are off") && missing.err().contains("./densenet convert --weights "
-                + "densenet121_weights_tf_dim_ordering_tf_kernels.h5 --model densenet121 --install"), missing.err());
+                + "densenet121-a639ec97.pth --model densenet121 --install"), missing.err());
 
         Cli.Run c = run("convert", "--weights", tf121.weights().toString(), "--install");
         assertEquals(0, c.code(), c.err());
