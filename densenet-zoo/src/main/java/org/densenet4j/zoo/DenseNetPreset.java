@@ -123,7 +123,8 @@ public enum DenseNetPreset {
 
         /** Where the weights come from, in a few words. */
         public String origin() {
-            return bundled() ? "trained on Fashion-MNIST by DenseNet4J (org.densenet4j.training), bundled in densenet-zoo"
+            return bundled()
+                    ? "trained on Fashion-MNIST by DenseNet4J (org.densenet4j.training), bundled in densenet-zoo"
                     : "published " + type + " weights, downloaded and converted by densenet-keras-import";
         }
     }

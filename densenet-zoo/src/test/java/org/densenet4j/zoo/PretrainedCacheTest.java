@@ -99,7 +99,8 @@ class PretrainedCacheTest {
         for (String cli : new String[] {"./densenet", "densenet convert", "--"}) {
             assertFalse(e.getMessage().contains(cli), () -> "no command line in a library message: " + e.getMessage());
         }
-        assertFalse(e.getMessage().contains("densenet121_weights_tf.h5"), "the seed's Caffe file is not what is loaded");
+        assertFalse(e.getMessage().contains("densenet121_weights_tf.h5"),
+                "the seed's Caffe file is not what is loaded");
         assertFalse(Files.exists(Path.of(zip)));
     }
 
@@ -137,8 +138,8 @@ class PretrainedCacheTest {
             assertThrows(IllegalStateException.class, w::resource, p.id());
         }
         assertEquals(java.util.List.of(DenseNetPreset.DENSENET121, DenseNetPreset.DENSENET161,
-                DenseNetPreset.DENSENET169, DenseNetPreset.DENSENET201), java.util.Arrays.stream(DenseNetPreset.values())
-                        .filter(p -> p.imageNetWeights().isPresent()).toList());
+                DenseNetPreset.DENSENET169, DenseNetPreset.DENSENET201),
+                java.util.Arrays.stream(DenseNetPreset.values()).filter(p -> p.imageNetWeights().isPresent()).toList());
     }
 
     @Test
