@@ -1,5 +1,6 @@
 package org.densenet4j.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -62,7 +63,12 @@ final class DemoCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         DenseNetPreset preset = DenseNetPreset.FASHION_MNIST;
         long t0 = System.nanoTime();
-        ComputationGraph net = DenseNetZooModel.of(preset).initPretrained();
+        ComputationGraph net;
+        try {
+            net = DenseNetZooModel.of(preset).initPretrained();
+        } catch (IOException e) {
+            throw PretrainedAdvice.of(preset, e);
+        }
         Path zip = ModelFiles.cachedModel(preset.id(), PretrainedType.MNIST);
         List<String> labels = ModelFiles.readLabels(zip).orElse(FashionMnist.LABELS);
         DataNormalization scaling = (DataNormalization) ModelFiles.readNormalizer(zip).orElseThrow(

@@ -40,12 +40,20 @@ final class Models {
         }
     }
 
-    /** {@link ImageModel#load}, its refusals as one-line errors. */
+    /**
+     * {@link ImageModel#load}, its refusals as one-line errors; a preset's pretrained model that cannot
+     * be installed or read gets the commands that install it ({@link PretrainedAdvice}).
+     */
     static ImageModel load(String spec) throws IOException {
         try {
             return ImageModel.load(spec);
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage());
+        } catch (IOException | UnsupportedOperationException e) {
+            if (isFile(spec)) {
+                throw e;
+            }
+            throw PretrainedAdvice.of(DenseNetPreset.fromId(spec), e);
         }
     }
 

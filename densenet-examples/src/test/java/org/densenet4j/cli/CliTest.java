@@ -102,9 +102,13 @@ class CliTest {
         Cli.Run missing = run("predict", "--model", "densenet121", "--input", tf121.input().toString(),
                 "--output", dir.resolve("y.npy").toString());
         assertEquals(2, missing.code());
-        // The tests run offline (densenet4j.offline): the message names the switch and the manual step.
-        assertTrue(missing.err().contains("downloads are off") && missing.err().contains("./densenet convert --weights "
-                + "densenet121-a639ec97.pth --model densenet121 --install"), missing.err());
+        // The tests run offline (densenet4j.offline): the library's message names the switch and the manual
+        // step in library terms; the command line adds its commands, for the default (torchvision's) file.
+        assertTrue(missing.err().contains("downloads are off") && missing.err().contains("to do it by hand, download "
+                + org.densenet4j.keras.PretrainedWeights.TORCHVISION_121.url()), missing.err());
+        assertTrue(missing.err().contains("densenet fetch --model densenet121 --force") && missing.err().contains(
+                "densenet convert --weights densenet121-a639ec97.pth --model densenet121 --install"), missing.err());
+        assertFalse(missing.err().contains("./densenet"), missing.err());
 
         Cli.Run c = run("convert", "--weights", tf121.weights().toString(), "--install");
         assertEquals(0, c.code(), c.err());

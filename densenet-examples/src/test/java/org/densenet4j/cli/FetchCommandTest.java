@@ -141,11 +141,17 @@ class FetchCommandTest {
         assertBadInput(run("fetch", "--model", "densenet121", "--source", "keras"),
                 base + "/mirror/densenet121_weights_tf_dim_ordering_tf_kernels.h5: its MD5 is ",
                 "expected 9d60b8095a5708f2dcce2bca79d332c7",
-                "to do it by hand, download " + base + "/mirror/densenet121_weights_tf_dim_ordering_tf_kernels.h5");
+                "to do it by hand, download " + base + "/mirror/densenet121_weights_tf_dim_ordering_tf_kernels.h5",
+                // the library's manual step is in library terms; the command line adds its command
+                "convert it with KerasDenseNetImporter (layout keras2) and write the model zip to " + cached,
+                "with the command line, for a file downloaded by hand: densenet convert --weights "
+                        + "densenet121_weights_tf_dim_ordering_tf_kernels.h5 --model densenet121 --install");
         IOException e = assertThrows(IOException.class, () -> new DenseNet121().initPretrained());
         assertTrue(e.getMessage().startsWith(base + "/mirror/densenet121-a639ec97.pth: its SHA-256 is " + sha256
                         + ", expected a639ec97"),
                 "initPretrained() downloads the default source (torchvision for every preset): " + e.getMessage());
+        assertFalse(e.getMessage().contains("densenet convert") || e.getMessage().contains("--"),
+                "the library names no command line: " + e.getMessage());
         assertFalse(Files.exists(cached), "the cache is as it was");
 
         System.setProperty("densenet4j.offline", "true");
@@ -177,6 +183,42 @@ class FetchCommandTest {
         try (var left = Files.list(dir)) {
             assertEquals(List.of("both.zip", "both.zip.sha256", "cache"),
                     left.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    /**
+     * {@code fetch --list} prints the whole catalog with what each publisher states (the values are
+     * pinned against the publishers in PublisherCatalogTest and PublishedTransformsTest), each
+     * preset's default marked, and downloads nothing.
+     */
+    @Test
+    void listPrintsTheCatalogWithEachPresetsDefaultMarked() throws Exception {
+        Cli.Run r = run("fetch", "--list");
+        assertEquals(0, r.code(), r.err());
+        for (PretrainedWeights w : PretrainedWeights.values()) {
+            String head = (w.isDefault() ? "* " : "  ") + String.format("%-12s %-12s %s", w.preset().id(),
+                    w.source().id(), w.fileName());
+            assertTrue(r.out().contains(head), "'" + head + "' in:\n" + r.out());
+            for (String v : List.of(w.url().toString(), w.expected().toString(), w.transform().describe(),
+                    w.classes().description(), w.publisherAccuracy(), w.licence().describe())) {
+                assertTrue(r.out().contains(v), w.name() + ": '" + v + "' in:\n" + r.out());
+            }
+        }
+        assertEquals(4, r.out().lines().filter(l -> l.startsWith("* ")).count(), r.out());
+        assertTrue(r.out().contains("* densenet121  torchvision  densenet121-a639ec97.pth"), r.out());
+        assertTrue(r.out().contains("SHA-256 starting a639ec97"), r.out());
+        assertTrue(r.out().contains("74.434% top-1"), r.out());
+        assertTrue(r.out().contains("code: BSD-3-Clause; weights: not stated"), r.out());
+
+        Cli.Run one = run("fetch", "--list", "--model", "densenet161");
+        assertEquals(0, one.code(), one.err());
+        assertTrue(one.out().contains("* densenet161  torchvision  densenet161-8d451a50.pth"), one.out());
+        assertFalse(one.out().contains("densenet121"), one.out());
+        assertBadInput(run("fetch"), "--model is required to fetch (or --list to see the catalog)");
+        assertBadInput(run("fetch", "--model", "densenet264"), "no published ImageNet weights of densenet264",
+                "densenet fetch --list");
+        try (var left = Files.list(dir.resolve("cache"))) {
+            assertEquals(0, left.count(), "listing downloads nothing");
         }
     }
 }

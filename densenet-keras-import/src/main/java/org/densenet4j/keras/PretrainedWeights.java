@@ -6,12 +6,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.preprocess.ImageNetLabels;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.PretrainedProvider;
@@ -21,10 +23,15 @@ import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 
 /**
- * The published ImageNet DenseNet weights that can be downloaded, with their publishers' hashes:
- * keras.applications' DenseNet-121/169/201 (with and without top) and torchvision's
- * DenseNet-121/161/169/201. The seed's Caffe-converted files have no stable address: they keep the
- * manual {@code densenet convert} path.
+ * The catalog of published ImageNet DenseNet weights: one entry per downloadable file, with what its
+ * publisher states about it, as data: the address and hash, the layout and the image transform it
+ * was evaluated with ({@link #transform}), its classes ({@link #classes}), its accuracy with the
+ * protocol ({@link #accuracy}), its licence ({@link #licence}), and which entry is the preset's
+ * default ({@link #defaultFor}). keras.applications' DenseNet-121/169/201 (with and without top) and
+ * torchvision's DenseNet-121/161/169/201. The zoo ({@link DenseNetPreset}) knows only that a preset
+ * has published weights; which file {@code initPretrained()} installs is this catalog's default,
+ * through {@link Provider}. The seed's Caffe-converted files (the DenseNet-Keras project's) have no
+ * stable address and are not in the catalog; {@link KerasDenseNetImporter} converts them from a file.
  *
  * <p><b>Addresses and hashes, as the publishers' code checks them.</b> keras.applications: the file
  * names, the base URL and the MD5s of keras-team/keras {@code keras/src/applications/densenet.py}
@@ -39,7 +46,7 @@ import org.densenet4j.zoo.io.ModelFiles;
  * these weights without {@code check_hash}; this class always checks.)
  *
  * <p><b>Accuracy, as each publisher states it</b> (ImageNet validation set, top-1, of the model with
- * its classifier; see {@link #publisherAccuracy}):
+ * its classifier; see {@link #accuracy}):
  * <ul>
  *   <li>torchvision: 74.434% (121), 77.138% (161), 75.600% (169), 76.896% (201), the {@code acc@1}
  *       of each {@code IMAGENET1K_V1}'s metadata, for its stated transforms: resize the shorter side
@@ -53,6 +60,28 @@ import org.densenet4j.zoo.io.ModelFiles;
  *       were measured on a graph without the final ReLU, added in keras-applications e8a74741.</li>
  * </ul>
  *
+ * <p><b>Licences, as each publisher states them</b> ({@link #licence}; "not stated" where nothing is):
+ * <ul>
+ *   <li>torchvision: the code is BSD-3-Clause (pytorch/vision {@code LICENSE}; Debian's
+ *       python3-torchvision 0.14.1 copyright file). For the weights, the README's "Pre-trained Model
+ *       License" section (pytorch/vision {@code README.md}, e.g. at 0a12c070) names no licence for
+ *       the DenseNets: it says pre-trained models may have their own licences or terms derived from
+ *       the training data and that permission for a use is the user's to determine (it names one only
+ *       for the SWAG models).</li>
+ *   <li>keras.applications: "These weights are released under the BSD 3-clause License" (linking to
+ *       liuzhuang13/DenseNet's {@code LICENSE}), in the DenseNet section of keras' own applications
+ *       docs (keras-team/keras {@code docs/templates/applications.md}, from caf05b43, 2018-01-05,
+ *       which added the models, to 33c4e162, 2020-10-20, which removed the legacy docs); keras.io's
+ *       applications pages (keras-team/keras-io {@code templates/api/applications/index.md}) state
+ *       none today. The code: keras-applications "is distributed under the MIT license" (its
+ *       README), keras under Apache-2.0 (its {@code LICENSE}).</li>
+ * </ul>
+ *
+ * <p><b>Classes.</b> Every file with a classifier has ImageNet-1k's 1000 classes in the order of
+ * their sorted WordNet ids, the order both publishers number them in ({@link ImageNetLabels}); the
+ * names are torchvision's ({@code _IMAGENET_CATEGORIES} of {@code torchvision/models/_meta.py},
+ * 0.14.1, which {@link ImageNetLabels#imageNet()} equals).
+ *
  * <p><b>Default source: torchvision, for every preset.</b> The two sets of figures are not
  * like-for-like: both are single 224x224 centre crops of the ILSVRC 2012 validation images, but
  * keras.applications does not state how it resized them (size, resampling) or decoded them, so its
@@ -60,9 +89,10 @@ import org.densenet4j.zoo.io.ModelFiles;
  * publishers point to the LuaTorch DenseNets (torchvision as the weights' origin, keras.applications
  * as its reference implementation, without saying where its weights came from). torchvision's
  * figures come with the protocol that reproduces them, and one publisher for all four presets gives
- * one format, one hash scheme and one evaluation protocol. {@code of(preset, Source.KERAS, ...)} picks
- * keras.applications' files; files without the classifier, which torchvision does not publish, are
- * keras.applications' by default.
+ * one format, one hash scheme and one evaluation protocol; each preset's torchvision entry is its
+ * {@linkplain #isDefault default}, as torchvision's own {@code DEFAULT = IMAGENET1K_V1}.
+ * {@code of(preset, Source.KERAS, ...)} picks keras.applications' files; files without the
+ * classifier, which torchvision does not publish, are keras.applications' {@code _notop} ones.
  *
  * <p>{@link #fetch} downloads to a temporary file, checks the hash, converts, and writes the model
  * zip (with its {@link ModelCard}) in one rename, then deletes the download. The system property
@@ -73,35 +103,129 @@ import org.densenet4j.zoo.io.ModelFiles;
  */
 public enum PretrainedWeights {
     KERAS_121(DenseNetPreset.DENSENET121, Source.KERAS, true, "densenet121_weights_tf_dim_ordering_tf_kernels.h5",
-            "9d60b8095a5708f2dcce2bca79d332c7"),
+            "9d60b8095a5708f2dcce2bca79d332c7", 74.972, Choice.ALTERNATIVE),
     KERAS_121_NO_TOP(DenseNetPreset.DENSENET121, Source.KERAS, false,
-            "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "30ee3e1110167f948a6b9946edeeb738"),
+            "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "30ee3e1110167f948a6b9946edeeb738", 74.972,
+            Choice.ALTERNATIVE),
     KERAS_169(DenseNetPreset.DENSENET169, Source.KERAS, true, "densenet169_weights_tf_dim_ordering_tf_kernels.h5",
-            "d699b8f76981ab1b30698df4c175e90b"),
+            "d699b8f76981ab1b30698df4c175e90b", 76.176, Choice.ALTERNATIVE),
     KERAS_169_NO_TOP(DenseNetPreset.DENSENET169, Source.KERAS, false,
-            "densenet169_weights_tf_dim_ordering_tf_kernels_notop.h5", "b8c4d4c20dd625c148057b9ff1c1176b"),
+            "densenet169_weights_tf_dim_ordering_tf_kernels_notop.h5", "b8c4d4c20dd625c148057b9ff1c1176b", 76.176,
+            Choice.ALTERNATIVE),
     KERAS_201(DenseNetPreset.DENSENET201, Source.KERAS, true, "densenet201_weights_tf_dim_ordering_tf_kernels.h5",
-            "1ceb130c1ea1b78c3bf6114dbdfd8807"),
+            "1ceb130c1ea1b78c3bf6114dbdfd8807", 77.320, Choice.ALTERNATIVE),
     KERAS_201_NO_TOP(DenseNetPreset.DENSENET201, Source.KERAS, false,
-            "densenet201_weights_tf_dim_ordering_tf_kernels_notop.h5", "c13680b51ded0fb44dff2d8f86ac8bb1"),
-    TORCHVISION_121(DenseNetPreset.DENSENET121, Source.TORCHVISION, true, "densenet121-a639ec97.pth", "a639ec97"),
-    TORCHVISION_161(DenseNetPreset.DENSENET161, Source.TORCHVISION, true, "densenet161-8d451a50.pth", "8d451a50"),
-    TORCHVISION_169(DenseNetPreset.DENSENET169, Source.TORCHVISION, true, "densenet169-b2777c0a.pth", "b2777c0a"),
-    TORCHVISION_201(DenseNetPreset.DENSENET201, Source.TORCHVISION, true, "densenet201-c1103571.pth", "c1103571");
+            "densenet201_weights_tf_dim_ordering_tf_kernels_notop.h5", "c13680b51ded0fb44dff2d8f86ac8bb1", 77.320,
+            Choice.ALTERNATIVE),
+    TORCHVISION_121(DenseNetPreset.DENSENET121, Source.TORCHVISION, true, "densenet121-a639ec97.pth", "a639ec97",
+            74.434, Choice.DEFAULT),
+    TORCHVISION_161(DenseNetPreset.DENSENET161, Source.TORCHVISION, true, "densenet161-8d451a50.pth", "8d451a50",
+            77.138, Choice.DEFAULT),
+    TORCHVISION_169(DenseNetPreset.DENSENET169, Source.TORCHVISION, true, "densenet169-b2777c0a.pth", "b2777c0a",
+            75.600, Choice.DEFAULT),
+    TORCHVISION_201(DenseNetPreset.DENSENET201, Source.TORCHVISION, true, "densenet201-c1103571.pth", "c1103571",
+            76.896, Choice.DEFAULT);
 
-    /** Who publishes the weights. */
+    /** Whether an entry is its preset's default, as torchvision's {@code DEFAULT} names one per model. */
+    private enum Choice { DEFAULT, ALTERNATIVE }
+
+    /**
+     * The classes a file's classifier predicts, in output order.
+     */
+    public enum Classes {
+        /**
+         * ImageNet-1k (ILSVRC 2012): 1000 classes in the order of their sorted WordNet ids, as both
+         * publishers number them, with torchvision's names ({@link ImageNetLabels#imageNet()}).
+         */
+        IMAGENET_1K("ImageNet-1k, 1000 classes in sorted WordNet-id order, torchvision's names"),
+        /** A file without the classifier: it predicts no classes. */
+        NONE("none (no classifier)");
+
+        private final String description;
+
+        Classes(String description) {
+            this.description = description;
+        }
+
+        /** The class names in output order; empty for {@link #NONE}. */
+        public List<String> names() {
+            return this == IMAGENET_1K ? ImageNetLabels.imageNet() : List.of();
+        }
+
+        /** The WordNet ids in output order; empty for {@link #NONE}. */
+        public List<String> wordNetIds() {
+            return this == IMAGENET_1K ? ImageNetLabels.wordNetIds() : List.of();
+        }
+
+        /** What the classes are, in a few words. */
+        public String description() {
+            return description;
+        }
+    }
+
+    /**
+     * A publisher's ImageNet top-1 figure for a file, of the model with its classifier (for the files
+     * without it too), with the data set and protocol it states and where it states them.
+     *
+     * @param top1     the top-1 accuracy in percent, as published (three decimals)
+     * @param dataset  the images it was measured on
+     * @param protocol how they were made into the model's input, as far as the publisher says
+     * @param statedIn where the figure is stated
+     */
+    public record Accuracy(double top1, String dataset, String protocol, String statedIn) {
+        /** E.g. {@code 74.434% top-1, ImageNet-1K validation set (acc@1), <protocol> (<where>)}. */
+        public String describe() {
+            return String.format(Locale.ROOT, "%.3f%% top-1, %s, %s (%s)", top1, dataset, protocol, statedIn);
+        }
+    }
+
+    /**
+     * The terms a publisher states for its code and its weight files, as it states them; "not stated"
+     * where it states none.
+     *
+     * @param code     the licence of the publisher's code
+     * @param weights  the licence or terms of the weight files
+     * @param statedIn where the publisher states them
+     */
+    public record Licence(String code, String weights, String statedIn) {
+        /** {@code code: ...; weights: ... (where)}. */
+        public String describe() {
+            return "code: " + code + "; weights: " + weights + " (" + statedIn + ")";
+        }
+    }
+
+    /** Who publishes the weights, with the terms and the evaluation protocol it states for all its files. */
     public enum Source {
-        KERAS("https://storage.googleapis.com/tensorflow/keras-applications/densenet/", "MD5", WeightLayout.KERAS2),
-        TORCHVISION("https://download.pytorch.org/models/", "SHA-256", WeightLayout.TORCHVISION);
+        KERAS("https://storage.googleapis.com/tensorflow/keras-applications/densenet/", "MD5", WeightLayout.KERAS2,
+                new Licence("MIT (keras-applications, which published the files; keras itself: Apache-2.0)",
+                        "BSD-3-Clause (\"These weights are released under the BSD 3-clause License\", linking to "
+                                + "liuzhuang13/DenseNet's LICENSE)",
+                        "keras-team/keras docs/templates/applications.md, DenseNet, 2018-01-05 to 2020-10-20; "
+                                + "keras.io states none today"),
+                "ILSVRC 2012 validation set", "single centre crop at 224x224, resize not stated"),
+        TORCHVISION("https://download.pytorch.org/models/", "SHA-256", WeightLayout.TORCHVISION,
+                new Licence("BSD-3-Clause",
+                        "not stated (\"The pre-trained models provided in this library may have their own licenses "
+                                + "or terms and conditions derived from the dataset used for training\"; whether a "
+                                + "use is permitted is the user's to determine)",
+                        "pytorch/vision LICENSE; README.md, Pre-trained Model License"),
+                "ImageNet-1K validation set (acc@1)", "shorter side resized to 256 (bilinear), centre crop 224x224");
 
         private final String baseUrl;
         private final String algorithm;
         private final WeightLayout layout;
+        private final Licence licence;
+        private final String dataset;
+        private final String protocol;
 
-        Source(String baseUrl, String algorithm, WeightLayout layout) {
+        Source(String baseUrl, String algorithm, WeightLayout layout, Licence licence, String dataset,
+               String protocol) {
             this.baseUrl = baseUrl;
             this.algorithm = algorithm;
             this.layout = layout;
+            this.licence = licence;
+            this.dataset = dataset;
+            this.protocol = protocol;
         }
 
         /** The id on the command line: {@code keras} or {@code torchvision}. */
@@ -118,6 +242,27 @@ public enum PretrainedWeights {
             }
             throw new IllegalArgumentException("unknown weight source '" + id + "'; use keras or torchvision");
         }
+
+        /** The publisher's licence statements, for all its files. */
+        public Licence licence() {
+            return licence;
+        }
+
+        /** How the weights are laid out in the publisher's files. */
+        public WeightLayout layout() {
+            return layout;
+        }
+
+        /** The accuracy record of {@code preset}'s figure {@code top1}: where this publisher states it. */
+        private Accuracy accuracy(DenseNetPreset preset, double top1) {
+            String where = switch (this) {
+                case KERAS -> String.format(Locale.ROOT, "keras-applications README; keras.io shows %.3f, with no "
+                        + "protocol", top1 / 100);
+                case TORCHVISION -> "torchvision DenseNet" + preset.id().substring("densenet".length())
+                        + "_Weights.IMAGENET1K_V1";
+            };
+            return new Accuracy(top1, dataset, protocol, where);
+        }
     }
 
     private final DenseNetPreset preset;
@@ -125,36 +270,60 @@ public enum PretrainedWeights {
     private final boolean includeTop;
     private final String fileName;
     private final String hash;
+    private final Accuracy accuracy;
+    private final boolean isDefault;
 
-    PretrainedWeights(DenseNetPreset preset, Source source, boolean includeTop, String fileName, String hash) {
+    PretrainedWeights(DenseNetPreset preset, Source source, boolean includeTop, String fileName, String hash,
+                      double top1, Choice choice) {
         this.preset = preset;
         this.source = source;
         this.includeTop = includeTop;
         this.fileName = fileName;
         this.hash = hash;
+        this.accuracy = source.accuracy(preset, top1);
+        this.isDefault = choice == Choice.DEFAULT;
     }
 
     /**
-     * The published weights of {@code preset} from {@code source}. With {@code source} null, the
-     * preset's default source's; for files without top, which torchvision does not publish,
-     * keras.applications' {@code _notop} files.
+     * The published weights of {@code preset} from {@code source}. With {@code source} null: with the
+     * classifier, the preset's {@linkplain #defaultFor default}; without, which torchvision does not
+     * publish, keras.applications' {@code _notop} file.
      */
     public static Optional<PretrainedWeights> of(DenseNetPreset preset, Source source, boolean includeTop) {
-        Source wanted = source != null ? source : defaultSource(preset);
-        Optional<PretrainedWeights> exact = Arrays.stream(values())
-                .filter(w -> w.preset == preset && w.source == wanted && w.includeTop == includeTop).findFirst();
-        if (exact.isPresent() || source != null) {
-            return exact;
+        if (source == null && includeTop) {
+            return defaultFor(preset);
         }
-        return Arrays.stream(values()).filter(w -> w.preset == preset && w.includeTop == includeTop).findFirst();
+        return Arrays.stream(values()).filter(w -> w.preset == preset && w.includeTop == includeTop
+                && (source == null || w.source == source)).findFirst();
     }
 
     /**
-     * The preset's default source: torchvision for every preset, the only publisher whose accuracy
-     * comes with the protocol that reproduces it (see the class comment).
+     * The preset's default weights, what {@code initPretrained()} installs: torchvision's, for every
+     * preset with published weights (see the class comment); empty for a preset without.
+     */
+    public static Optional<PretrainedWeights> defaultFor(DenseNetPreset preset) {
+        return Arrays.stream(values()).filter(w -> w.preset == preset && w.isDefault).findFirst();
+    }
+
+    /**
+     * The source of the preset's {@linkplain #defaultFor default} weights.
+     *
+     * @throws IllegalArgumentException for a preset without published weights
      */
     public static Source defaultSource(DenseNetPreset preset) {
-        return Source.TORCHVISION;
+        return defaultFor(preset).map(PretrainedWeights::source).orElseThrow(() -> new IllegalArgumentException(
+                "no published ImageNet weights of " + preset.id() + "; the catalog has " + Arrays.stream(values())
+                        .map(w -> w.preset.id()).distinct().toList()));
+    }
+
+    /** Whether these are their preset's default weights ({@link #defaultFor}). */
+    public boolean isDefault() {
+        return isDefault;
+    }
+
+    /** Whether the file holds the classifier (else it is keras.applications' {@code _notop} file). */
+    public boolean includeTop() {
+        return includeTop;
     }
 
     /** The address: the publisher's, or the mirror's when {@code densenet4j.weights.baseUrl} is set. */
@@ -170,39 +339,30 @@ public enum PretrainedWeights {
 
     /**
      * The publisher's ImageNet top-1 figure for these weights (of the model with its classifier, for
-     * the files without it too), with where it is stated and for what protocol.
+     * the files without it too), with the data set, the protocol and where it is stated.
      */
+    public Accuracy accuracy() {
+        return accuracy;
+    }
+
+    /** {@link #accuracy()} in words, e.g. {@code 74.434% top-1, ImageNet-1K validation set (acc@1), ...}. */
     public String publisherAccuracy() {
-        return switch (source) {
-            case KERAS -> keras2Top1() + "% top-1, ILSVRC 2012 validation set, single centre crop at 224x224, "
-                    + "resize not stated (keras-applications README; keras.io shows " + String.format(Locale.ROOT,
-                    "%.3f", Double.parseDouble(keras2Top1()) / 100) + ", with no protocol)";
-            case TORCHVISION -> torchvisionTop1() + "% top-1 (acc@1), ImageNet-1K validation set, shorter side resized "
-                    + "to 256 (bilinear), centre crop 224x224 (torchvision " + torchvisionWeights() + ")";
-        };
+        return accuracy.describe();
     }
 
-    private String keras2Top1() {
-        return switch (preset) {
-            case DENSENET121 -> "74.972";
-            case DENSENET169 -> "76.176";
-            case DENSENET201 -> "77.320";
-            default -> throw new IllegalStateException(preset + " has no keras.applications weights");
-        };
+    /** The licence of the publisher's code and the terms of its weight files, as the publisher states them. */
+    public Licence licence() {
+        return source.licence;
     }
 
-    private String torchvisionTop1() {
-        return switch (preset) {
-            case DENSENET121 -> "74.434";
-            case DENSENET161 -> "77.138";
-            case DENSENET169 -> "75.600";
-            case DENSENET201 -> "76.896";
-            default -> throw new IllegalStateException(preset + " has no torchvision weights");
-        };
+    /** The classes the file's classifier predicts: ImageNet-1k, or none for a file without the classifier. */
+    public Classes classes() {
+        return includeTop ? Classes.IMAGENET_1K : Classes.NONE;
     }
 
-    private String torchvisionWeights() {
-        return "DenseNet" + preset.id().substring("densenet".length()) + "_Weights.IMAGENET1K_V1";
+    /** The class names in output order ({@link Classes#names()}); empty without the classifier. */
+    public List<String> labels() {
+        return classes().names();
     }
 
     /** The hash the publisher gives for the file. */
@@ -240,10 +400,10 @@ public enum PretrainedWeights {
         return v != null && (v.equals("1") || v.equalsIgnoreCase("true"));
     }
 
-    /** The manual step, for error messages. */
-    String manualStep() {
-        return "to do it by hand, download " + url() + " and run: ./densenet convert --weights " + fileName
-                + " --model " + preset.id() + " --install";
+    /** The manual step, for error messages: what to download and what to make of it, in library terms. */
+    String manualStep(Path target) {
+        return "to do it by hand, download " + url() + " (" + expected() + "), convert it with KerasDenseNetImporter "
+                + "(layout " + source.layout.id() + ") and write the model zip to " + target + " with ModelFiles.write";
     }
 
     /**
@@ -254,12 +414,14 @@ public enum PretrainedWeights {
      */
     public ComputationGraph fetch(Path target, boolean replace) throws IOException {
         if (offline()) {
-            throw new IOException(url() + ": not downloaded, downloads are off (densenet4j.offline / DENSENET_OFFLINE); "
-                    + manualStep());
+            throw new IOException(url() + ": not downloaded, downloads are off (densenet4j.offline / "
+                    + "DENSENET_OFFLINE); "
+                    + manualStep(target));
         }
         DenseNetConfig config = includeTop ? preset.config()
                 : preset.config().toBuilder().headless(DenseNetConfig.Pooling.AVG).build();
-        return fetch(url(), expected(), config, source.layout, target, replace, Download.Options.defaults(manualStep()));
+        return fetch(url(), expected(), config, source.layout, target, replace,
+                Download.Options.defaults(manualStep(target)));
     }
 
     /**
@@ -267,8 +429,9 @@ public enum PretrainedWeights {
      * {@code config} ({@code layout} null: detected) and writes the model zip {@code target}, its card
      * naming the URL; the download is deleted whatever happens.
      */
-    public static ComputationGraph fetch(URI url, Download.Expected expected, DenseNetConfig config, WeightLayout layout,
-                                         Path target, boolean replace, Download.Options options) throws IOException {
+    public static ComputationGraph fetch(URI url, Download.Expected expected, DenseNetConfig config,
+                                         WeightLayout layout, Path target, boolean replace, Download.Options options)
+            throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path file = Download.fetch(url, expected, dir, options);
         try {
@@ -298,7 +461,7 @@ public enum PretrainedWeights {
         return v == null || v.isBlank() ? null : v.trim();
     }
 
-    /** The provider {@code initPretrained()} finds: downloads the preset's default ImageNet weights. */
+    /** The provider {@code initPretrained()} finds: downloads the preset's {@linkplain #defaultFor default} weights. */
     public static final class Provider implements PretrainedProvider {
         @Override
         public boolean install(String presetId, PretrainedType type, Path target) throws IOException {
@@ -311,7 +474,7 @@ public enum PretrainedWeights {
             } catch (IllegalArgumentException e) {
                 return false;
             }
-            Optional<PretrainedWeights> weights = of(preset, null, true);
+            Optional<PretrainedWeights> weights = defaultFor(preset);
             if (weights.isEmpty()) {
                 return false;
             }

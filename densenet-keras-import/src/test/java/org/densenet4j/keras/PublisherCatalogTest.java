@@ -167,4 +167,86 @@ class PublisherCatalogTest {
         assertTrue(PretrainedWeights.KERAS_201.publisherAccuracy().contains("resize not stated"));
         assertTrue(PretrainedWeights.KERAS_201.publisherAccuracy().contains("keras.io shows 0.773"));
     }
+
+    /**
+     * One default per preset, as torchvision's {@code DEFAULT = IMAGENET1K_V1} (torchvision 0.14.1
+     * {@code densenet.py}), and the catalog covers exactly the presets the zoo says have published
+     * ImageNet weights ({@link DenseNetPreset#imageNetWeights()}).
+     */
+    @Test
+    void everyPresetWithPublishedWeightsHasExactlyOneDefault() {
+        for (DenseNetPreset p : DenseNetPreset.values()) {
+            Set<PretrainedWeights> defaults = Arrays.stream(PretrainedWeights.values())
+                    .filter(w -> w.preset() == p && w.isDefault()).collect(Collectors.toSet());
+            boolean inCatalog = Arrays.stream(PretrainedWeights.values()).anyMatch(w -> w.preset() == p);
+            assertEquals(p.imageNetWeights().isPresent(), inCatalog, p.id() + ": the zoo and the catalog agree");
+            assertEquals(inCatalog ? 1 : 0, defaults.size(), p.id() + ": " + defaults);
+            assertEquals(defaults.stream().findFirst(), PretrainedWeights.defaultFor(p), p.id());
+            defaults.forEach(d -> {
+                assertTrue(d.includeTop(), d.name() + ": a default predicts classes");
+                assertEquals(PretrainedWeights.Source.TORCHVISION, d.source(), d.name());
+            });
+        }
+        assertTrue(PretrainedWeights.defaultFor(DenseNetPreset.DENSENET264).isEmpty());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> PretrainedWeights.defaultSource(DenseNetPreset.DENSENET264));
+        assertTrue(e.getMessage().contains("no published ImageNet weights of densenet264"), e.getMessage());
+    }
+
+    /**
+     * Every entry says what it is, as data: transform (pinned in {@link PublishedTransformsTest}),
+     * classes, licence and accuracy. The class names are torchvision 0.14.1's
+     * {@code torchvision/models/_meta.py _IMAGENET_CATEGORIES} (1000; "tench" first, "toilet tissue"
+     * last) in sorted WordNet-id order ({@code n01440764} first).
+     */
+    @Test
+    void everyEntryCarriesItsTransformClassesLicenceAndAccuracy() {
+        for (PretrainedWeights w : PretrainedWeights.values()) {
+            assertEquals(w.source().layout().transform(224, 224), w.transform(), w.name());
+            if (w.includeTop()) {
+                assertEquals(PretrainedWeights.Classes.IMAGENET_1K, w.classes(), w.name());
+                assertEquals(1000, w.labels().size(), w.name());
+                assertEquals("tench", w.labels().get(0), w.name());
+                assertEquals("toilet tissue", w.labels().get(999), w.name());
+                assertEquals("n01440764", w.classes().wordNetIds().get(0), w.name());
+            } else {
+                assertEquals(PretrainedWeights.Classes.NONE, w.classes(), w.name());
+                assertTrue(w.labels().isEmpty(), w.name());
+            }
+            PretrainedWeights.Licence l = w.licence();
+            for (String part : new String[] {l.code(), l.weights(), l.statedIn()}) {
+                assertFalse(part == null || part.isBlank(), w.name() + ": " + l);
+            }
+            PretrainedWeights.Accuracy a = w.accuracy();
+            assertTrue(a.top1() > 70 && a.top1() < 80, w.name() + ": " + a);
+            assertFalse(a.dataset().isBlank() || a.protocol().isBlank() || a.statedIn().isBlank(), w.name());
+            assertEquals(a.describe(), w.publisherAccuracy());
+        }
+    }
+
+    /**
+     * The licences as the publishers state them. torchvision: pytorch/vision {@code LICENSE} (BSD
+     * 3-Clause; also Debian python3-torchvision 0.14.1's copyright file) and {@code README.md}'s
+     * "Pre-trained Model License" section (read at 0a12c0708810ae6a9a64b584fb8e412412c22b9d), which
+     * names no licence for the DenseNet weights. keras.applications: keras-team/keras
+     * {@code docs/templates/applications.md}, DenseNet section, "These weights are released under the
+     * BSD 3-clause License" from caf05b43d1eed9f77c8b220be57f7bfd878abb76 (2018-01-05) until the file's
+     * removal in 33c4e162e36452f6ad8377c05a25a20d86e754a7 (2020-10-20); keras-team/keras-applications
+     * README ("distributed under the MIT license", bc89834).
+     */
+    @Test
+    void licencesAreThePublishersWords() {
+        PretrainedWeights.Licence tv = PretrainedWeights.TORCHVISION_121.licence();
+        assertEquals("BSD-3-Clause", tv.code());
+        assertTrue(tv.weights().startsWith("not stated"), tv.weights());
+        assertTrue(tv.weights().contains("may have their own licenses or terms and conditions derived from the "
+                + "dataset used for training"), tv.weights());
+        PretrainedWeights.Licence keras = PretrainedWeights.KERAS_201_NO_TOP.licence();
+        assertTrue(keras.weights().startsWith("BSD-3-Clause"), keras.weights());
+        assertTrue(keras.code().startsWith("MIT"), keras.code());
+        assertTrue(keras.statedIn().contains("keras.io states none today"), keras.statedIn());
+        for (PretrainedWeights w : PretrainedWeights.values()) {
+            assertEquals(w.source() == PretrainedWeights.Source.TORCHVISION ? tv : keras, w.licence(), w.name());
+        }
+    }
 }

@@ -18,16 +18,16 @@ import org.densenet4j.zoo.DenseNetConfig.Stem;
 public enum DenseNetPreset {
     /** DenseNet-121: k=32, 64 initial filters, blocks 6/12/24/16. */
     DENSENET121("densenet121", "DenseNet-121 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 24, 16),
-            WeightSource.seedKeras("densenet121_weights_tf.h5")),
+            WeightSource.PUBLISHED_IMAGENET),
     /** DenseNet-161: k=48, 96 initial filters, blocks 6/12/36/24. */
     DENSENET161("densenet161", "DenseNet-161 (ImageNet, k=48)", imageNet(48, 96, 6, 12, 36, 24),
-            WeightSource.seedKeras("densenet161_weights_tf.h5")),
+            WeightSource.PUBLISHED_IMAGENET),
     /** DenseNet-169: k=32, 64 initial filters, blocks 6/12/32/32. */
     DENSENET169("densenet169", "DenseNet-169 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 32, 32),
-            WeightSource.seedKeras("densenet169_weights_tf.h5")),
+            WeightSource.PUBLISHED_IMAGENET),
     /** DenseNet-201: k=32, 64 initial filters, blocks 6/12/48/32. */
     DENSENET201("densenet201", "DenseNet-201 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 48, 32),
-            WeightSource.kerasApplications("densenet201_weights_tf_dim_ordering_tf_kernels.h5")),
+            WeightSource.PUBLISHED_IMAGENET),
     /** DenseNet-264: k=32, 64 initial filters, blocks 6/12/64/48. */
     DENSENET264("densenet264", "DenseNet-264 (ImageNet, k=32)", imageNet(32, 64, 6, 12, 64, 48)),
 
@@ -82,42 +82,57 @@ public enum DenseNetPreset {
     }
 
     /**
-     * Where a preset's pretrained weights come from: a published Keras weight file, to be converted
-     * with {@code densenet convert --install}, or a model zip bundled in this jar.
+     * What the zoo itself knows of a preset's pretrained weights: of what kind they are, and whether
+     * they are a model zip bundled in this jar or published ImageNet weights. Which published file,
+     * from which publisher, with which hash, transform and licence, is the catalog's
+     * ({@code org.densenet4j.keras.PretrainedWeights} in densenet-keras-import), whose
+     * {@link PretrainedProvider} downloads and converts it when that module is on the class path.
      *
-     * @param type     what the weights were trained on
-     * @param fileName the published file's name, or the bundled zip's name under {@value #BUNDLED_DIR}
-     * @param origin   where it is published and what it is
-     * @param bundled  whether the model ships in this jar (installed into the zoo cache on first use)
+     * @param type        what the weights were trained on
+     * @param bundledFile the bundled model zip's name under {@value #BUNDLED_DIR}, or null for published
+     *                    weights, which are not in this jar
      */
-    public record WeightSource(org.deeplearning4j.zoo.PretrainedType type, String fileName, String origin,
-                               boolean bundled) {
+    public record WeightSource(org.deeplearning4j.zoo.PretrainedType type, String bundledFile) {
         /** The class path folder of the bundled models. */
         public static final String BUNDLED_DIR = "/org/densenet4j/zoo/pretrained/";
 
-        static WeightSource seedKeras(String fileName) {
-            return new WeightSource(org.deeplearning4j.zoo.PretrainedType.IMAGENET, fileName,
-                    "the Caffe-converted ImageNet weights of the seed's Keras DenseNet "
-                    + "(the DenseNet-Keras project by flyyufelix)", false);
-        }
-
-        static WeightSource kerasApplications(String fileName) {
-            return new WeightSource(org.deeplearning4j.zoo.PretrainedType.IMAGENET, fileName,
-                    "the ImageNet weights of keras.applications (Keras 2)", false);
-        }
+        /** Published ImageNet weights, installed by a {@link PretrainedProvider}. */
+        static final WeightSource PUBLISHED_IMAGENET = new WeightSource(org.deeplearning4j.zoo.PretrainedType.IMAGENET,
+                null);
 
         static WeightSource bundled(String fileName) {
-            return new WeightSource(org.deeplearning4j.zoo.PretrainedType.MNIST, fileName,
-                    "trained on Fashion-MNIST by DenseNet4J's densenet train, bundled in densenet-zoo", true);
+            return new WeightSource(org.deeplearning4j.zoo.PretrainedType.MNIST, fileName);
         }
 
-        /** The class path resource of a bundled model. */
+        /** Whether the model ships in this jar (installed into the zoo cache on first use). */
+        public boolean bundled() {
+            return bundledFile != null;
+        }
+
+        /**
+         * The class path resource of a bundled model.
+         *
+         * @throws IllegalStateException for published weights, which are not bundled
+         */
         public String resource() {
-            return BUNDLED_DIR + fileName;
+            if (!bundled()) {
+                throw new IllegalStateException("published " + type + " weights are not bundled in densenet-zoo");
+            }
+            return BUNDLED_DIR + bundledFile;
+        }
+
+        /** Where the weights come from, in a few words. */
+        public String origin() {
+            return bundled()
+                    ? "trained on Fashion-MNIST by DenseNet4J (org.densenet4j.training), bundled in densenet-zoo"
+                    : "published " + type + " weights, downloaded and converted by densenet-keras-import";
         }
     }
 
-    /** The published ImageNet weights of this architecture, if there are any. */
+    /**
+     * Whether ImageNet weights of this architecture are published (DenseNet-121, 161, 169, 201); which
+     * file is densenet-keras-import's catalog's to say ({@code PretrainedWeights.defaultFor}).
+     */
     public java.util.Optional<WeightSource> imageNetWeights() {
         return pretrained(org.deeplearning4j.zoo.PretrainedType.IMAGENET);
     }

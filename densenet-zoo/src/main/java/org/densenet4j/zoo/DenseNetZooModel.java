@@ -133,9 +133,9 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
      * The pretrained model from the local zoo cache ({@link ModelFiles#cachedModel}), checked against
      * its checksum and architecture. A model bundled in this jar is installed into the cache on first
      * use; the published ImageNet weights are downloaded and converted by a {@link PretrainedProvider}
-     * when one is on the class path (densenet-keras-import's, checked against the publishers'
-     * hashes), or converted by hand with {@code densenet convert --install}, which the error names
-     * when neither can be done.
+     * when one is on the class path (densenet-keras-import's, whose catalog {@code PretrainedWeights}
+     * says which file, checked against its publisher's hash). Without one, the error says to add
+     * densenet-keras-import to the class path or to put a converted model zip at the cache path.
      *
      * @throws UnsupportedOperationException if no weights are published for this model and type
      * @throws IOException naming the file and what to do when the cached model is missing or damaged
@@ -157,14 +157,12 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
                     ModelFiles.installResource(source.resource(), zip);
                 } catch (NoSuchFileException e) {
                     throw new NoSuchFileException(zip.toString(), null, "no " + name + " model in the zoo cache, and "
-                            + "this build of densenet-zoo bundles none (" + source.resource() + "). Train one ("
-                            + "./densenet train --model " + name + " --out " + name + ".zip) and copy it there with "
-                            + "its .sha256 file");
+                            + "this build of densenet-zoo bundles none (" + source.resource() + "); put a model zip "
+                            + "of " + name + " there (ModelFiles.write, which writes its .sha256 file beside it), "
+                            + "e.g. one trained with org.densenet4j.training.Trainer");
                 }
-            } else if (!installedByProvider(pretrainedType, zip)) {
-                throw new NoSuchFileException(zip.toString(), null, "no converted " + name + " model in the zoo cache. "
-                        + "Get " + source.fileName() + " (" + source.origin() + ") and run:\n  ./densenet convert --weights "
-                        + source.fileName() + " --model " + name + " --install");
+            } else {
+                install(pretrainedType, zip);
             }
         }
         ComputationGraph graph = ModelFiles.read(zip, true);
@@ -172,7 +170,8 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
         if (graph.numParams() != expected) {
             throw new IOException(zip + ": holds a model of " + graph.numParams() + " parameters, not a " + name
                     + " (" + expected + "); " + (source.bundled() ? "delete it to reinstall the bundled model"
-                            : "convert it again"));
+                            : "delete it for initPretrained() to install the published weights again, or replace it "
+                                    + "with a converted model zip of " + name));
         }
         return (M) (config.equals(preset.config()) ? graph : transferred(graph, zip));
     }
@@ -248,17 +247,32 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
         return d.isEmpty() ? "another architecture" : String.join(", ", d);
     }
 
-    /** Whether a {@link PretrainedProvider} on the class path (densenet-keras-import's downloads) installed the model. */
-    private boolean installedByProvider(PretrainedType type, Path zip) throws IOException {
+    /**
+     * Installs the published weights at {@code zip} with the first {@link PretrainedProvider} on the
+     * class path that has them (densenet-keras-import's downloads).
+     *
+     * @throws NoSuchFileException naming {@code zip} and what the caller can do, when no provider has them
+     */
+    private void install(PretrainedType type, Path zip) throws IOException {
+        List<String> providers = new ArrayList<>();
         for (PretrainedProvider provider : java.util.ServiceLoader.load(PretrainedProvider.class)) {
             if (provider.install(name, type, zip)) {
-                return true;
+                return;
             }
+            providers.add(provider.getClass().getName());
         }
-        return false;
+        String put = "or put a converted model zip of " + name + " (ModelFiles.write, which writes its .sha256 file "
+                + "beside it) at " + zip;
+        throw new NoSuchFileException(zip.toString(), null, "no " + name + " model in the zoo cache, and " + (providers
+                .isEmpty() ? "nothing on the class path downloads its published " + type + " weights: add "
+                        + "densenet-keras-import to the class path to download the published weights, " + put
+                : "no PretrainedProvider on the class path " + providers + " has its " + type + " weights; " + put));
     }
 
-    /** The cached model's location (a file URL): models are installed from this jar or by conversion, not downloaded. */
+    /**
+     * The cached model's location (a file URL): where the bundled model is installed and a
+     * {@link PretrainedProvider} puts the converted published weights; DL4J's own download is not used.
+     */
     @Override
     public String pretrainedUrl(PretrainedType pretrainedType) {
         return source(pretrainedType) == null ? null : ModelFiles.cachedModel(name, pretrainedType).toUri().toString();

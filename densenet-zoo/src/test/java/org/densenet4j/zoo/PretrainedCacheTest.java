@@ -81,14 +81,27 @@ class PretrainedCacheTest {
         assertArrayEquals(bytes, Files.readAllBytes(zip), "a damaged file is reported, not deleted");
     }
 
+    /**
+     * densenet-zoo's tests have no {@link PretrainedProvider} on the class path (densenet-keras-import
+     * depends on this module, not the other way round): the error says so in library terms.
+     */
     @Test
-    void missingPretrainedModelSaysWhatToGetAndWhatToRun() {
+    void missingPretrainedModelWithoutAProviderSaysWhatTheCallerCanDo() {
+        assertFalse(java.util.ServiceLoader.load(PretrainedProvider.class).iterator().hasNext(),
+                "this test needs a class path without densenet-keras-import");
+        String zip = cache.resolve("models/densenet121/densenet121_imagenet.zip").toString();
         NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> new DenseNet121().initPretrained());
-        assertTrue(e.getMessage().contains(cache.resolve("models/densenet121/densenet121_imagenet.zip").toString()),
-                e.getMessage());
-        assertTrue(e.getMessage().contains("Get densenet121_weights_tf.h5"), e.getMessage());
-        assertTrue(e.getMessage().contains("./densenet convert --weights densenet121_weights_tf.h5 --model densenet121 --install"),
-                e.getMessage());
+        assertEquals(zip, e.getFile());
+        assertTrue(e.getMessage().contains("no densenet121 model in the zoo cache, and nothing on the class path "
+                + "downloads its published IMAGENET weights: add densenet-keras-import to the class path to download "
+                + "the published weights, or put a converted model zip of densenet121"), e.getMessage());
+        assertTrue(e.getMessage().endsWith(" at " + zip), e.getMessage());
+        for (String cli : new String[] {"./densenet", "densenet convert", "--"}) {
+            assertFalse(e.getMessage().contains(cli), () -> "no command line in a library message: " + e.getMessage());
+        }
+        assertFalse(e.getMessage().contains("densenet121_weights_tf.h5"),
+                "the seed's Caffe file is not what is loaded");
+        assertFalse(Files.exists(Path.of(zip)));
     }
 
     @Test
@@ -116,6 +129,17 @@ class PretrainedCacheTest {
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
                 () -> new DenseNet264().initPretrained());
         assertTrue(e.getMessage().startsWith("No pretrained IMAGENET weights are published for densenet264"), e.getMessage());
+
+        // The zoo knows only that they are published; which file is densenet-keras-import's catalog's to say.
+        for (DenseNetPreset p : new DenseNetPreset[] {DenseNetPreset.DENSENET121, DenseNetPreset.DENSENET161,
+                DenseNetPreset.DENSENET169, DenseNetPreset.DENSENET201}) {
+            DenseNetPreset.WeightSource w = p.imageNetWeights().orElseThrow();
+            assertFalse(w.bundled(), p.id());
+            assertThrows(IllegalStateException.class, w::resource, p.id());
+        }
+        assertEquals(java.util.List.of(DenseNetPreset.DENSENET121, DenseNetPreset.DENSENET161,
+                DenseNetPreset.DENSENET169, DenseNetPreset.DENSENET201),
+                java.util.Arrays.stream(DenseNetPreset.values()).filter(p -> p.imageNetWeights().isPresent()).toList());
     }
 
     @Test
@@ -149,5 +173,7 @@ class PretrainedCacheTest {
         assertFalse(new DenseNet121().pretrainedAvailable(PretrainedType.MNIST));
         assertEquals(28, fashion.config().inputHeight());
         assertEquals(1, fashion.config().inputChannels());
+        assertEquals("/org/densenet4j/zoo/pretrained/densenet-fmnist.zip",
+                DenseNetPreset.FASHION_MNIST.pretrained(PretrainedType.MNIST).orElseThrow().resource());
     }
 }
