@@ -114,7 +114,9 @@ public final class KerasDenseNetImporter {
         WeightLayout actual = layout != null ? checked(weights, layout) : detect(weights);
         Map<String, Source> sources = byZooName(weights, actual);
 
-        DenseNetConfig config = target.toBuilder().bnEpsilon(actual.bnEpsilon()).build();
+        // An ONNX graph says its batch norms' epsilon; the other files' layouts imply theirs.
+        double eps = Double.isNaN(weights.bnEpsilon()) ? actual.bnEpsilon() : weights.bnEpsilon();
+        DenseNetConfig config = target.toBuilder().bnEpsilon(eps).build();
         ComputationGraphConfiguration conf = DenseNetBuilder.build(config);
         checkArchitecture(file, actual, sources, config, conf);
 
@@ -140,17 +142,43 @@ public final class KerasDenseNetImporter {
     public static ModelCard card(Path file, WeightLayout layout, DenseNetConfig config) throws WeightImportException {
         Map<String, String> source = new LinkedHashMap<>();
         source.put("file", file.getFileName().toString());
+        WeightFile weights;
         try {
             source.put("sha256", ModelFiles.sha256(file));
-            source.put("format", WeightFile.readAny(file).format());
+            weights = WeightFile.readAny(file);
+            source.put("format", weights.format());
         } catch (java.io.IOException e) {
             throw new WeightImportException(file, "cannot read: " + e.getMessage(), e);
         }
         source.put("layout", layout.id());
         List<String> labels = config.includeTop() && config.numClasses() == 1000
                 ? org.densenet4j.preprocess.ImageNetLabels.imageNet() : List.of();
-        return new ModelCard(layout.preprocessing().name().toLowerCase(Locale.ROOT), config.inputHeight(),
-                config.inputWidth(), config.inputChannels(), labels, source);
+        String preprocessing = layout.preprocessing().name().toLowerCase(Locale.ROOT);
+        // An ONNX file written by DenseNet4J carries its model card in its metadata.
+        String recorded = weights.metadata().get("preprocessing");
+        if (recorded != null && List.of("caffe", "torch", "none").contains(recorded)) {
+            preprocessing = recorded;
+        }
+        List<String> recordedLabels = jsonStrings(weights.metadata().get("labels"));
+        if (config.includeTop() && recordedLabels != null && recordedLabels.size() == config.numClasses()) {
+            labels = recordedLabels;
+        }
+        return new ModelCard(preprocessing, config.inputHeight(), config.inputWidth(), config.inputChannels(), labels,
+                source);
+    }
+
+    /** A JSON array of strings, or null when {@code json} is absent or not one. */
+    private static List<String> jsonStrings(String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            List<?> list = new org.nd4j.shade.jackson.databind.ObjectMapper().readValue(json, List.class);
+            return list.stream().allMatch(String.class::isInstance) ? list.stream().map(String.class::cast).toList()
+                    : null;
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     /**
