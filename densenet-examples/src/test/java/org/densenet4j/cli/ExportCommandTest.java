@@ -2,6 +2,7 @@ package org.densenet4j.cli;
 
 import static org.densenet4j.cli.Cli.assertBadInput;
 import static org.densenet4j.cli.Cli.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,7 +15,9 @@ import java.util.stream.Collectors;
 
 import onnx.Onnx;
 import org.deeplearning4j.common.resources.DL4JResources;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
@@ -135,6 +138,37 @@ class ExportCommandTest {
         try (var files = Files.list(dir)) {
             assertEquals(List.of("cache", "x.onnx"), files.map(f -> f.getFileName().toString()).sorted().toList());
         }
+    }
+
+    @Test
+    void anExportedModelConvertsBackAndTorchvisionsExportConverts() throws Exception {
+        Path onnx = dir.resolve("net.onnx");
+        assertEquals(0, run("export", "--model", "densenet121", "--untrained", "--format", "onnx", "--out",
+                onnx.toString()).code());
+        Path zip = dir.resolve("back.zip");
+        Cli.Run c = run("convert", "--weights", onnx.toString(), "--model", "densenet121", "--out", zip.toString());
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.out().contains("(densenet121)") && c.out().contains("1000 classes"), c.out());
+        ComputationGraph exported = new DenseNetZooModel(DenseNetPreset.DENSENET121, b -> b).init();
+        ComputationGraph back = ModelFiles.read(zip, true);
+        assertArrayEquals(exported.params().toFloatVector(), back.params().toFloatVector(),
+                "the untrained weights (seed 12345) back, bit for bit");
+
+        // torchvision's tiny DenseNet as torch.onnx exports it (densenet-keras-import's committed fixture)
+        Path tv = dir.resolve("tiny.onnx");
+        try (var in = getClass().getResourceAsStream("/onnx/densenet-tiny/densenet-tiny.onnx")) {
+            Files.copy(in, tv);
+        }
+        Path tiny = dir.resolve("tiny.zip");
+        Cli.Run t = run("convert", "--weights", tv.toString(), "--out", tiny.toString());
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().contains("k=4, 8 initial filters, blocks 2/2/2") && t.out().contains("5 classes"), t.out());
+
+        byte[] bytes = Files.readAllBytes(tv);
+        Path cut = Files.write(dir.resolve("cut.onnx"), java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        assertBadInput(run("convert", "--weights", cut.toString(), "--out", dir.resolve("cut.zip").toString()),
+                "cut.onnx: not a readable ONNX file");
+        assertFalse(Files.exists(dir.resolve("cut.zip")), "no zip from a damaged file");
     }
 
     private static Map<String, String> metadata(Onnx.ModelProto m) {
