@@ -30,7 +30,8 @@ final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--weights", required = true, description = "The weight file (.h5, .pth, .pt, .safetensors, .onnx).")
+    @Option(names = "--weights", required = true,
+            description = "The weight file (.h5, .pth, .pt, .safetensors, .onnx).")
     Path weights;
 
     @Option(names = "--model", description = "Preset the file must be, e.g. densenet121 (default: what the file holds).")

@@ -154,7 +154,8 @@ class OnnxFuzzTest {
             }
             return (rewired > 0 ? "REWIRED" : changed == 0 ? "SAME" : "CHANGED_VALUES") + detail;
         } catch (WeightImportException e) {
-            return (e.getMessage() == null || e.getMessage().isBlank() ? "WRONG_EXCEPTION" : "REJECTED ") + e.getMessage();
+            boolean named = e.getMessage() != null && !e.getMessage().isBlank();
+            return (named ? "REJECTED " : "WRONG_EXCEPTION") + e.getMessage();
         } catch (OutOfMemoryError e) {
             return "OUT_OF_MEMORY " + e;
         } catch (Throwable e) {
