@@ -26,7 +26,8 @@ import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
  *
  * <p>The graph is read by its structure, not by its names: from the output back to the input, the
  * classifier ({@code Gemm}, after {@code GlobalAveragePool} and {@code Flatten}; a {@code Softmax}
- * after it is allowed), or a headless graph's pooled features or final ReLU; the final batch norm;
+ * after it is allowed), or a headless graph's average-pooled features or final ReLU (read into the
+ * weights of a headless graph, which pools by average); the final batch norm;
  * each dense block as the concatenation of its input and its layers' new features (one
  * {@code Concat} of all of them, as torchvision's, or a chain of two-input ones, as the zoo's), each
  * layer a {@code BatchNormalization}-{@code Relu}-{@code Conv} 1x1 (with its second batch norm, or
@@ -211,7 +212,11 @@ public final class OnnxDenseNet {
                 throw fail(describe(n) + " flattens from axis " + intAttribute(n, "axis", 1) + ", not 1");
             }
             Onnx.NodeProto pool = producers.get(through(n.getInput(0)));
-            if (!is(pool, "GlobalAveragePool") && !(classifier == null && is(pool, "GlobalMaxPool"))) {
+            if (is(pool, "GlobalMaxPool")) { // a state_dict cannot say so: the graph built would average
+                throw fail(describe(pool) + " pools the features by their maximum; the import builds DenseNets "
+                        + "that average them");
+            }
+            if (!is(pool, "GlobalAveragePool")) {
                 throw fail(describe(pool) + " is where a DenseNet has its global average pooling");
             }
             finalRelu = through(pool.getInput(0));

@@ -130,6 +130,13 @@ class OnnxImportTest {
                 .inputShape(20, 20, 3).build();
         DenseNetConfig plain = bc.toBuilder().bottleneck(false).compression(1.0).headless(DenseNetConfig.Pooling.AVG)
                 .build();
+        ComputationGraph max = new DenseNetZooModel("m", bc.toBuilder().headless(DenseNetConfig.Pooling.MAX).build())
+                .init();
+        Path maxFile = dir.resolve("max.onnx");
+        OnnxExport.write(max, maxFile, OnnxExport.Options.defaults().withInputSize(20, 20));
+        WeightImportException e = assertThrows(WeightImportException.class,
+                () -> KerasDenseNetImporter.inspect(maxFile));
+        assertTrue(e.getMessage().contains("pools the features by their maximum"), e.getMessage());
         for (DenseNetConfig config : List.of(bc, plain)) {
             ComputationGraph net = RandomParameters.randomise(new DenseNetZooModel("t", config).init(), 23);
             Path onnx = dir.resolve("t.onnx");
