@@ -18,10 +18,11 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code densenet convert}: a Keras or PyTorch weight file to a DL4J model zip. */
+/** {@code densenet convert}: a Keras, PyTorch or ONNX weight file to a DL4J model zip. */
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = {"Convert a DenseNet weight file into a DL4J model zip: Keras (.h5: the seed's Caffe-converted "
-                + "files, keras.applications') or PyTorch (torchvision/timm state_dicts: .pth, .pt, .safetensors).",
+                + "files, keras.applications'), PyTorch (torchvision/timm state_dicts: .pth, .pt, .safetensors) or "
+                + "ONNX (.onnx: a DenseNet as torch.onnx exports torchvision's, or as densenet export writes it).",
                 "The zip records how the weights' publisher makes images into their input (resize, crop, "
                         + "normalisation), the input size, labels and source, which predict, features and "
                         + "finetune then use."})
@@ -30,7 +31,8 @@ final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--weights", required = true, description = "The weight file (.h5, .pth, .pt, .safetensors).")
+    @Option(names = "--weights", required = true,
+            description = "The weight file (.h5, .pth, .pt, .safetensors, .onnx).")
     Path weights;
 
     @Option(names = "--model", description = "Preset the file must be, e.g. densenet121 (default: what the file holds).")

@@ -11,9 +11,9 @@ import picocli.CommandLine;
 
 /** The {@code densenet} command line. */
 @Command(name = "densenet", mixinStandardHelpOptions = true, version = "DenseNet4J 0.1.0-SNAPSHOT",
-        description = "DenseNet for Deeplearning4j: convert Keras weights, predict, inspect models.",
+        description = "DenseNet for Deeplearning4j: convert Keras weights, predict, inspect and export models.",
         subcommands = {SummaryCommand.class, ConvertCommand.class, FetchCommand.class, PredictCommand.class, FeaturesCommand.class,
-                EvalCommand.class, TrainCommand.class, FinetuneCommand.class, BenchmarkCommand.class, DemoCommand.class,
+                EvalCommand.class, ExportCommand.class, TrainCommand.class, FinetuneCommand.class, BenchmarkCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class DenseNetCli {
 

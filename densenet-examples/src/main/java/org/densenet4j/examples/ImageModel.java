@@ -181,6 +181,41 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
         return classifier().channels();
     }
 
+    /**
+     * What {@link #normalise} does to 0-255 pixels, for a runtime that has only this model's weights
+     * (the metadata of an ONNX export): {@code preprocessing_channels} (the order the channels must
+     * be in), {@code preprocessing_mean} and {@code preprocessing_std} (JSON arrays, one value per
+     * channel: {@code (x - mean) / std}); {@code preprocessing_normalizer} naming a stored
+     * normaliser that is not a plain scaling. Empty when the pixels are used as they are, or when
+     * the model records no preprocessing.
+     */
+    public java.util.Map<String, String> preprocessingProperties() {
+        java.util.Map<String, String> p = new java.util.LinkedHashMap<>();
+        int c = channels();
+        if (normalizer instanceof org.nd4j.linalg.dataset.api.preprocessor.ImagePreProcessingScaler s) {
+            // x / maxPixel * (max - min) + min, i.e. (x - mean) / std
+            double std = s.getMaxPixelVal() / (s.getMaxRange() - s.getMinRange());
+            p.put("preprocessing_mean", perChannel(c, 0.0 - s.getMinRange() * std)); // never -0.0
+            p.put("preprocessing_std", perChannel(c, std));
+        } else if (normalizer != null) {
+            p.put("preprocessing_normalizer", normalizer.getClass().getSimpleName());
+        } else if (card != null && !card.preprocessing().equals(ModelCard.STORED) && c == 3) {
+            ImageNetPreprocessor.Mode mode = ImageNetPreprocessor.Mode.fromId(card.preprocessing());
+            if (mode != ImageNetPreprocessor.Mode.NONE) {
+                p.put("preprocessing_channels", mode.channelOrder().name());
+                p.put("preprocessing_mean", java.util.Arrays.toString(mode.mean()));
+                p.put("preprocessing_std", java.util.Arrays.toString(mode.std()));
+            }
+        }
+        return p;
+    }
+
+    private static String perChannel(int channels, double value) {
+        double[] v = new double[channels];
+        java.util.Arrays.fill(v, value);
+        return java.util.Arrays.toString(v);
+    }
+
     /** {@code x} (decoded images, 0-255) normalised: the stored normalisation, else {@code mode} for colour images. */
     public INDArray normalise(INDArray x, ImageNetPreprocessor.Mode mode) {
         if (normalizer != null) {

@@ -20,6 +20,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.keras.WeightFile.Tensor;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.io.ImageTransform;
 import org.densenet4j.zoo.io.ModelCard;
 import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -155,7 +156,9 @@ public final class KerasDenseNetImporter {
         WeightLayout actual = layout != null ? checked(weights, layout) : detect(weights);
         Map<String, Source> sources = byZooName(weights, actual);
 
-        DenseNetConfig config = target.toBuilder().bnEpsilon(actual.bnEpsilon()).build();
+        // An ONNX graph says its batch norms' epsilon; the other files' layouts imply theirs.
+        double eps = Double.isNaN(weights.bnEpsilon()) ? actual.bnEpsilon() : weights.bnEpsilon();
+        DenseNetConfig config = target.toBuilder().bnEpsilon(eps).build();
         ComputationGraphConfiguration conf = DenseNetBuilder.build(config);
         checkArchitecture(file, actual, sources, config, conf);
 
@@ -182,17 +185,52 @@ public final class KerasDenseNetImporter {
     public static ModelCard card(Path file, WeightLayout layout, DenseNetConfig config) throws WeightImportException {
         Map<String, String> source = new LinkedHashMap<>();
         source.put("file", file.getFileName().toString());
+        WeightFile weights;
         try {
             source.put("sha256", ModelFiles.sha256(file));
-            source.put("format", WeightFile.readAny(file).format());
+            weights = WeightFile.readAny(file);
+            source.put("format", weights.format());
         } catch (java.io.IOException e) {
             throw new WeightImportException(file, "cannot read: " + e.getMessage(), e);
         }
         source.put("layout", layout.id());
         List<String> labels = config.includeTop() && config.numClasses() == 1000
                 ? org.densenet4j.preprocess.ImageNetLabels.imageNet() : List.of();
-        return new ModelCard(layout.transform(config.inputHeight(), config.inputWidth()), config.inputHeight(),
-                config.inputWidth(), config.inputChannels(), labels, source);
+        // An ONNX file written by DenseNet4J carries its model card's transform and labels in its metadata.
+        ImageTransform transform = recordedTransform(weights.metadata().get("transform"))
+                .orElse(layout.transform(config.inputHeight(), config.inputWidth()));
+        List<String> recordedLabels = jsonStrings(weights.metadata().get("labels"));
+        if (config.includeTop() && recordedLabels != null && recordedLabels.size() == config.numClasses()) {
+            labels = recordedLabels;
+        }
+        return new ModelCard(transform, config.inputHeight(), config.inputWidth(), config.inputChannels(), labels,
+                source);
+    }
+
+    /** The transform a file's metadata records (JSON, as a model card holds it), if it holds a valid one. */
+    private static java.util.Optional<ImageTransform> recordedTransform(String json) {
+        if (json == null) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(ImageTransform.fromJson(json));
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** A JSON array of strings, or null when {@code json} is absent or not one. */
+    private static List<String> jsonStrings(String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            List<?> list = new org.nd4j.shade.jackson.databind.ObjectMapper().readValue(json, List.class);
+            return list.stream().allMatch(String.class::isInstance) ? list.stream().map(String.class::cast).toList()
+                    : null;
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     /**

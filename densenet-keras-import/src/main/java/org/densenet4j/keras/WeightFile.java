@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.densenet4j.torch.OnnxDenseNet;
 import org.densenet4j.torch.StateTensor;
 import org.densenet4j.torch.TorchStateDict;
 
@@ -64,12 +65,31 @@ public final class WeightFile {
     private final boolean fullModel;
     private final Map<String, Layer> layers;
     private final TorchStateDict.Format stateDictFormat;
+    private final double bnEpsilon;
+    private final Map<String, String> metadata;
 
     private WeightFile(Path file, boolean fullModel, Map<String, Layer> layers, TorchStateDict.Format stateDictFormat) {
+        this(file, fullModel, layers, stateDictFormat, Double.NaN, Map.of());
+    }
+
+    private WeightFile(Path file, boolean fullModel, Map<String, Layer> layers, TorchStateDict.Format stateDictFormat,
+                       double bnEpsilon, Map<String, String> metadata) {
         this.file = file;
         this.fullModel = fullModel;
         this.layers = Collections.unmodifiableMap(layers);
         this.stateDictFormat = stateDictFormat;
+        this.bnEpsilon = bnEpsilon;
+        this.metadata = metadata;
+    }
+
+    /** The batch norms' epsilon when the file records it (an ONNX graph does), else NaN: the layout's. */
+    public double bnEpsilon() {
+        return bnEpsilon;
+    }
+
+    /** What the file says about itself (an ONNX model's metadata_props), else empty. */
+    public Map<String, String> metadata() {
+        return metadata;
     }
 
     /** The container: "HDF5", or the PyTorch format the state_dict was read from. */
@@ -84,7 +104,8 @@ public final class WeightFile {
 
     /**
      * Reads a weight file of any kind the importer knows: a PyTorch state_dict when its first bytes
-     * say so ({@link TorchStateDict#sniff}), else a Keras HDF5 file.
+     * say so ({@link TorchStateDict#sniff}), an ONNX model when its name ends in {@code .onnx} or it
+     * starts as ONNX files do (field 1, the IR version; {@link OnnxDenseNet}), else a Keras HDF5 file.
      *
      * @throws WeightImportException if the file is missing, unreadable, of no known kind, or damaged
      */
@@ -93,10 +114,27 @@ public final class WeightFile {
             if (Files.isRegularFile(file) && TorchStateDict.sniff(file) != null) {
                 return of(TorchStateDict.read(file));
             }
+            if (Files.isRegularFile(file) && isOnnx(file)) {
+                OnnxDenseNet.Weights onnx = OnnxDenseNet.read(file);
+                WeightFile w = of(onnx.contents());
+                return new WeightFile(file, false, w.layers, TorchStateDict.Format.ONNX, onnx.bnEpsilon(),
+                        onnx.contents().metadata());
+            }
+        } catch (WeightImportException e) {
+            throw e;
         } catch (IOException e) {
             throw new WeightImportException(file, "cannot read: " + e.getMessage(), e);
         }
         return read(file);
+    }
+
+    private static boolean isOnnx(Path file) throws IOException {
+        if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) {
+            return true;
+        }
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            return in.read() == 0x08; // ModelProto's ir_version, field 1 as a varint; HDF5 starts 0x89
+        }
     }
 
     /**

@@ -54,6 +54,21 @@ public final class ImageNetPreprocessor implements DataSetPreProcessor {
             return this == CAFFE;
         }
 
+        /** The channel order the normalised images are in: BGR for {@link #CAFFE}, else RGB. */
+        public ChannelOrder channelOrder() {
+            return bgr ? ChannelOrder.BGR : ChannelOrder.RGB;
+        }
+
+        /** Per channel, in {@link #channelOrder()}, what is subtracted from 0-255 pixels; null for {@link #NONE}. */
+        public double[] mean() {
+            return mean == null ? null : mean.clone();
+        }
+
+        /** Per channel, what the pixels are then divided by; null for {@link #NONE}. */
+        public double[] std() {
+            return std == null ? null : std.clone();
+        }
+
         /** The mode named {@code caffe}, {@code torch} or {@code none}. */
         public static Mode fromId(String id) {
             try {

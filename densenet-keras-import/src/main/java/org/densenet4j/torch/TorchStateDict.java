@@ -50,7 +50,9 @@ public final class TorchStateDict {
         /** {@code torch.save}'s legacy format (before 1.6, or with the zip format turned off). */
         PYTORCH_LEGACY("PyTorch legacy"),
         /** Hugging Face's safetensors. */
-        SAFETENSORS("safetensors");
+        SAFETENSORS("safetensors"),
+        /** An ONNX model's initializers, read by the structure of its graph ({@link OnnxDenseNet}). */
+        ONNX("ONNX");
 
         private final String label;
 
@@ -114,6 +116,7 @@ public final class TorchStateDict {
                 case PYTORCH_ZIP -> readZip(file);
                 case PYTORCH_LEGACY -> readLegacy(file);
                 case SAFETENSORS -> readSafetensors(file);
+                case ONNX -> throw new IllegalStateException("sniff never says ONNX");
             };
         } catch (WeightImportException e) {
             throw e;

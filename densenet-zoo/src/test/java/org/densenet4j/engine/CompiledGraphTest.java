@@ -10,9 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.List;
-import java.util.Random;
 
-import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
@@ -258,27 +256,7 @@ class CompiledGraphTest {
 
     /** Random batch-norm statistics and affine parameters (and conv biases), so folding has work to do. */
     static ComputationGraph randomised(ComputationGraph net, long seed) {
-        Random rnd = new Random(seed);
-        for (Layer layer : net.getLayers()) {
-            for (var entry : layer.paramTable().entrySet()) {
-                INDArray p = entry.getValue();
-                switch (entry.getKey()) {
-                    case "gamma" -> fill(p, rnd, 0.5, 1.5);
-                    case "beta", "mean", "b" -> fill(p, rnd, -0.5, 0.5);
-                    case "var" -> fill(p, rnd, 0.5, 2.0);
-                    case "log10stdev" -> fill(p, rnd, -0.3, 0.3);
-                    default -> {
-                    }
-                }
-            }
-        }
-        return net;
-    }
-
-    private static void fill(INDArray p, Random rnd, double lo, double hi) {
-        for (long i = 0; i < p.length(); i++) {
-            p.putScalar(i, lo + (hi - lo) * rnd.nextDouble());
-        }
+        return org.densenet4j.testing.RandomParameters.randomise(net, seed);
     }
 
     private static INDArray input(long[] shape, long seed) {

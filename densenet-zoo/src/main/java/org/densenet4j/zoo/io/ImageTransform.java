@@ -420,6 +420,29 @@ public record ImageTransform(Resize resize, Crop crop, Interpolation interpolati
                 + (normalization.kind() == Normalization.Kind.CAFFE ? " x" + normalization.scale() : "");
     }
 
+    /** The transform as JSON, the object a model card holds (for other containers, e.g. ONNX metadata). */
+    public String toJson() {
+        try {
+            return new org.nd4j.shade.jackson.databind.ObjectMapper().writeValueAsString(toMap());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot write an image transform", e);
+        }
+    }
+
+    /**
+     * A transform from its {@link #toJson()} form.
+     *
+     * @throws java.io.IOException naming what is wrong when {@code json} is not a transform
+     */
+    public static ImageTransform fromJson(String json) throws java.io.IOException {
+        try {
+            Map<?, ?> m = new org.nd4j.shade.jackson.databind.ObjectMapper().readValue(json, Map.class);
+            return fromMap(m);
+        } catch (ClassCastException | NullPointerException | IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw new java.io.IOException("not an image transform: " + e.getMessage(), e);
+        }
+    }
+
     /** The transform as the JSON object of a model card. */
     Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
