@@ -13,6 +13,7 @@ import org.densenet4j.examples.Architecture;
 import org.densenet4j.examples.ImageModel;
 import org.densenet4j.onnx.OnnxExport;
 import org.densenet4j.zoo.DenseNetConfig;
+import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.io.ModelCard;
 
@@ -101,12 +102,11 @@ final class ExportCommand implements Callable<Integer> {
             options = options.withInputSize(config.inputHeight(), config.inputWidth())
                     .withMetadata(Map.of("weights", "untrained: initialised with seed " + config.seed()));
         } else {
-            ImageModel loaded;
-            try {
-                loaded = Models.load(model);
-            } catch (UnsupportedOperationException e) { // a preset with no published weights
-                throw new UserError(e.getMessage() + "; export its architecture with --untrained");
+            if (!ImageModel.isFile(model) && DenseNetPreset.fromId(model).pretrainedType().isEmpty()) {
+                throw new UserError("No pretrained weights are published for " + model + "; export its "
+                        + "architecture with --untrained");
             }
+            ImageModel loaded = Models.load(model);
             net = loaded.net();
             what = model;
             options = trainedOptions(loaded, options);

@@ -56,17 +56,27 @@ public final class ImageNetPreprocessor implements DataSetPreProcessor {
 
         /** The channel order the normalised images are in: BGR for {@link #CAFFE}, else RGB. */
         public ChannelOrder channelOrder() {
-            return bgr ? ChannelOrder.BGR : ChannelOrder.RGB;
+            return bgr() ? ChannelOrder.BGR : ChannelOrder.RGB;
         }
 
         /** Per channel, in {@link #channelOrder()}, what is subtracted from 0-255 pixels; null for {@link #NONE}. */
         public double[] mean() {
-            return mean == null ? null : mean.clone();
+            return this == NONE ? null : normalization.mean().stream()
+                    .mapToDouble(m -> normalization.kind() == ImageTransform.Normalization.Kind.CAFFE ? m : 255 * m)
+                    .toArray();
         }
 
         /** Per channel, what the pixels are then divided by; null for {@link #NONE}. */
         public double[] std() {
-            return std == null ? null : std.clone();
+            if (this == NONE) {
+                return null;
+            }
+            if (normalization.kind() == ImageTransform.Normalization.Kind.CAFFE) {
+                double[] s = new double[normalization.mean().size()];
+                java.util.Arrays.fill(s, 1 / normalization.scale());
+                return s;
+            }
+            return normalization.std().stream().mapToDouble(v -> 255 * v).toArray();
         }
 
         /** The mode named {@code caffe}, {@code torch} or {@code none}. */
