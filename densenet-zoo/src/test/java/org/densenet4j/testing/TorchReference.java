@@ -44,13 +44,30 @@ public record TorchReference(Path dir, JsonNode meta) {
     private static final Path DIR = REPO.resolve("target/fixtures/zoo");
 
     /** The reference of {@code arch} for a batch of {@code batch} inputs of {@code height x width}, made if missing. */
-    public static synchronized TorchReference of(String arch, int height, int width, int batch) throws IOException {
-        Path dir = DIR.resolve(arch + "-" + height + "x" + width + "-b" + batch);
+    public static TorchReference of(String arch, int height, int width, int batch) throws IOException {
+        return of(arch, height, width, batch, false);
+    }
+
+    /**
+     * The same with a training step's gradients ({@link #assertGradients}); every batch norm needs
+     * more than one value per channel (PyTorch refuses a batch of one at a 1x1 bottleneck).
+     */
+    public static TorchReference withGradients(String arch, int height, int width, int batch) throws IOException {
+        return of(arch, height, width, batch, true);
+    }
+
+    private static synchronized TorchReference of(String arch, int height, int width, int batch, boolean gradients)
+            throws IOException {
+        Path dir = DIR.resolve(arch + "-" + height + "x" + width + "-b" + batch + (gradients ? "-grad" : ""));
         Path meta = dir.resolve("meta.json");
         if (!Files.exists(meta)) {
-            run(REPO.resolve("tools/fixtures/make_zoo_fixtures.py").toString(), "--arch", arch,
-                    "--height", Integer.toString(height), "--width", Integer.toString(width),
-                    "--batch", Integer.toString(batch), "--out", dir.toString());
+            List<String> args = new ArrayList<>(List.of(REPO.resolve("tools/fixtures/make_zoo_fixtures.py").toString(),
+                    "--arch", arch, "--height", Integer.toString(height), "--width", Integer.toString(width),
+                    "--batch", Integer.toString(batch), "--out", dir.toString()));
+            if (gradients) {
+                args.add("--gradients");
+            }
+            run(args.toArray(String[]::new));
         }
         return new TorchReference(dir, new ObjectMapper().readTree(meta.toFile()));
     }
@@ -102,22 +119,27 @@ public record TorchReference(Path dir, JsonNode meta) {
 
     /**
      * Asserts that one training step of {@code graph} (holding this reference's parameters, in
-     * training mode without dropout) on the reference's input and labels has PyTorch's score and
-     * gradients: each parameter's gradient within {@code tolerance} of PyTorch's, relative to the
-     * largest of PyTorch's for that parameter (or to a thousandth of the largest of all, if more).
-     * DL4J's output layers differentiate the loss summed over the examples and report that sum
-     * divided by the batch size.
+     * training mode without dropout) on the reference's input and labels has PyTorch's score, and
+     * gradients as close to PyTorch's float64 ones as float32 arithmetic allows: for each parameter,
+     * {@code ||dl4j - torch64|| / ||torch64||} (the scale floored at a thousandth of the largest
+     * gradient norm: a gradient that is zero in exact arithmetic, a convolution's bias before a batch
+     * norm, is rounding noise) is at most {@code tolerance}, or four times what PyTorch's own float32
+     * step has, if more (batch norms over few values and max poolings whose inputs nearly tie make
+     * float32 rounding grow). DL4J's output layers differentiate the loss summed over the examples
+     * and report that sum divided by the batch size.
      *
-     * @return the largest relative difference
+     * @return the largest ratio of DL4J's difference to the one allowed
      */
     public double assertGradients(ComputationGraph graph, double tolerance) throws IOException {
+        JsonNode reference = new ObjectMapper().readTree(dir.resolve("gradients.json").toFile());
         graph.setInputs(input());
         graph.setLabels(Nd4j.createFromNpyFile(dir.resolve("y.npy").toFile()));
         graph.computeGradientAndScore();
-        double score = meta.get("score").asDouble();
+        double score = reference.get("score").asDouble();
         assertEquals(score, graph.score(), tolerance * Math.abs(score), "score");
         Map<String, INDArray> gradients = graph.gradient().gradientForVariable();
         Map<String, INDArray[]> pairs = new java.util.TreeMap<>();
+        Map<String, Double> float32Error = new java.util.HashMap<>();
         for (Path f : npyFiles("grads")) {
             Dl4jParameter p = Dl4jParameter.of(graph, f);
             INDArray expected = p.read(f);
@@ -125,30 +147,30 @@ public record TorchReference(Path dir, JsonNode meta) {
             assertTrue(actual != null, "DL4J has no gradient for " + p.key());
             assertEquals(expected.length(), actual.length(), "length of the gradient of " + p.key());
             pairs.put(p.key(), new INDArray[] {expected.dup('c').reshape(expected.length()),
-                    actual.castTo(DataType.FLOAT).dup('c').reshape(expected.length())});
+                    actual.castTo(DataType.DOUBLE).dup('c').reshape(expected.length())});
+            String torchKey = f.getFileName().toString().replaceAll("\\.npy$", "");
+            float32Error.put(p.key(), reference.get("float32_error").get(torchKey).asDouble());
         }
-        // A gradient that is zero in exact arithmetic (a convolution's bias before a batch norm, whose
-        // mean subtraction cancels it) is rounding noise on both sides: no parameter's scale is taken
-        // below a thousandth of the largest gradient of the graph.
-        double largest = pairs.values().stream().mapToDouble(p -> p[0].amaxNumber().doubleValue()).max().orElse(0);
+        double largest = pairs.values().stream().mapToDouble(p -> p[0].norm2Number().doubleValue()).max().orElse(0);
         double worst = 0;
-        String worstKey = null;
+        String worstMessage = null;
         for (Map.Entry<String, INDArray[]> pair : pairs.entrySet()) {
             INDArray e = pair.getValue()[0];
-            double scale = Math.max(e.amaxNumber().doubleValue(), 1e-3 * largest);
-            double diff = e.sub(pair.getValue()[1]).amaxNumber().doubleValue() / scale;
-            if (diff > worst) {
-                worst = diff;
-                worstKey = pair.getKey();
+            double scale = Math.max(e.norm2Number().doubleValue(), 1e-3 * largest);
+            double diff = e.sub(pair.getValue()[1]).norm2Number().doubleValue() / scale;
+            double allowed = Math.max(tolerance, 4 * float32Error.get(pair.getKey()));
+            if (diff / allowed > worst) {
+                worst = diff / allowed;
+                worstMessage = String.format("gradient of %s: relative difference %.2e, allowed %.2e (PyTorch's "
+                        + "float32 step: %.2e)", pair.getKey(), diff, allowed, float32Error.get(pair.getKey()));
             }
         }
-        final String worstName = worstKey;
-        final double worstDiff = worst;
-        assertTrue(worst <= tolerance, () -> "gradient of " + worstName + ": max difference " + worstDiff
-                + " of PyTorch's largest");
+        final String message = worstMessage;
+        assertTrue(worst <= 1, () -> message);
         Set<String> expectedKeys = new HashSet<>(gradients.keySet());
         expectedKeys.removeIf(k -> k.endsWith("_mean") || k.endsWith("_var")); // moving averages, no gradients
         assertEquals(expectedKeys, pairs.keySet(), "every DL4J gradient compared with PyTorch's");
+        System.out.println("closest to the allowed difference: " + message);
         return worst;
     }
 
@@ -187,9 +209,9 @@ public record TorchReference(Path dir, JsonNode meta) {
             return layer + "_" + name;
         }
 
-        /** The file's values in DL4J's layout. */
+        /** The file's values in DL4J's layout, in double precision. */
         INDArray read(Path file) {
-            INDArray value = Nd4j.createFromNpyFile(file.toFile()).castTo(DataType.FLOAT);
+            INDArray value = Nd4j.createFromNpyFile(file.toFile()).castTo(DataType.DOUBLE);
             return transposed ? value.transpose().dup('c') : value;
         }
     }
