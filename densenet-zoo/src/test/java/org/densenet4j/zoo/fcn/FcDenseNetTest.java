@@ -197,7 +197,13 @@ class FcDenseNetTest {
             var refusal = assertThrows(UnsupportedOperationException.class, () -> CompiledGraph.compile(net));
             assertTrue(refusal.getMessage().contains("'transition_up5_deconv' (Deconvolution2D)"),
                     refusal.getMessage());
-            assertThrows(UnsupportedOperationException.class, () -> CompiledTrainer.compile(net));
+            var training = assertThrows(UnsupportedOperationException.class, () -> CompiledTrainer.compile(net));
+            assertTrue(training.getMessage().contains("'conv2_1_x2_drop'"), training.getMessage());
+            ComputationGraph noDropout = new FcDenseNetZooModel("tiny", tiny().inputShape(16, 16, 3).dropoutRate(0)
+                    .build()).init();
+            training = assertThrows(UnsupportedOperationException.class, () -> CompiledTrainer.compile(noDropout));
+            assertTrue(training.getMessage().contains("'transition_up5_deconv'"), training.getMessage());
+            noDropout.close();
         }
         assertFalse(CompiledGraph.tryCompile(net).isPresent());
         INDArray x = Nd4j.rand(2, 3, 16, 16);
