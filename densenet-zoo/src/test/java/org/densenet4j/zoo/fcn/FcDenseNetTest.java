@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,12 +16,14 @@ import org.densenet4j.engine.CompiledTrainer;
 import org.densenet4j.testing.TorchReference;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.TinyNets;
+import org.densenet4j.zoo.io.ModelFiles;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -257,6 +260,19 @@ class FcDenseNetTest {
         var e = assertThrows(IllegalArgumentException.class, () -> FcDenseNetZooModel.resized(net,
                 config.toBuilder().growthRate(6).build(), 16, 16));
         assertTrue(e.getMessage().startsWith("layer 'conv2_1_x2' holds"), e.getMessage());
+    }
+
+    @Test
+    void aModelZipReadsBackAsTheSameNetwork(@TempDir Path dir) throws Exception {
+        ComputationGraph net = new FcDenseNetZooModel("tiny", tiny().inputShape(16, 20, 3).build()).init();
+        Path zip = dir.resolve("tiny.zip");
+        ModelFiles.write(net, zip, false);
+        ComputationGraph back = ModelFiles.read(zip, true);
+        assertEquals(net.getConfiguration().toJson(), back.getConfiguration().toJson());
+        INDArray x = Nd4j.rand(2, 3, 16, 20);
+        assertEquals(net.outputSingle(false, x), back.outputSingle(false, x));
+        net.close();
+        back.close();
     }
 
     @Test

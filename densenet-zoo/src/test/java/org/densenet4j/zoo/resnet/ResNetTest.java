@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,10 +14,12 @@ import org.densenet4j.engine.CompiledTrainer;
 import org.densenet4j.testing.TorchReference;
 import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.TinyNets;
+import org.densenet4j.zoo.io.ModelFiles;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -117,6 +120,19 @@ class ResNetTest {
         double after = net.score(batch, true);
         assertTrue(after < 0.5 * before, "loss should at least halve: " + before + " -> " + after);
         net.close();
+    }
+
+    @Test
+    void aModelZipReadsBackAsTheSameNetwork(@TempDir Path dir) throws Exception {
+        ComputationGraph net = new ResNetZooModel(ResNetPreset.RESNET18_D2L, c -> c.inputShape(32, 32, 1)).init();
+        Path zip = dir.resolve("resnet18-d2l.zip");
+        ModelFiles.write(net, zip, false);
+        ComputationGraph back = ModelFiles.read(zip, true);
+        assertEquals(net.getConfiguration().toJson(), back.getConfiguration().toJson());
+        INDArray x = TinyNets.bars(2, 32, 9).getFeatures();
+        assertEquals(net.outputSingle(false, x), back.outputSingle(false, x));
+        net.close();
+        back.close();
     }
 
     @Test
