@@ -1,13 +1,8 @@
 package org.densenet4j.zoo;
 
-import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.ConvolutionMode;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
-import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -18,7 +13,6 @@ import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /**
@@ -57,21 +51,8 @@ public final class DenseNetBuilder {
 
     private DenseNetBuilder(DenseNetConfig config) {
         this.config = config;
-        this.graph = new NeuralNetConfiguration.Builder()
-                .seed(config.seed())
-                .dataType(DataType.FLOAT)
-                .updater(config.updater())
-                .weightInit(WeightInit.RELU)
-                .l2(config.weightDecay())
-                .activation(Activation.IDENTITY) // DL4J's default is sigmoid
-                .convolutionMode(ConvolutionMode.Truncate)
-                .trainingWorkspaceMode(WorkspaceMode.ENABLED)
-                .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
-                .cacheMode(CacheMode.DEVICE) // backprop reuses each convolution's output
-                .graphBuilder()
-                .addInputs(INPUT)
-                .setInputTypes(InputType.convolutional(
-                        config.inputHeight(), config.inputWidth(), config.inputChannels()));
+        this.graph = GraphDefaults.graphBuilder(config.seed(), config.updater(), WeightInit.RELU,
+                config.weightDecay(), INPUT, config.inputHeight(), config.inputWidth(), config.inputChannels());
     }
 
     /** The graph configuration of {@code config}. */

@@ -45,4 +45,31 @@ public final class TinyNets {
         }
         return new DataSet(x, y);
     }
+
+    /**
+     * A two-class segmentation problem: a bright rectangle of random size and place on uniform
+     * noise; the labels are one-hot per pixel, [n, 2, size, size], class 1 inside the rectangle.
+     */
+    public static DataSet squares(int n, int size, long seed) {
+        java.util.Random rnd = new java.util.Random(seed);
+        Nd4j.getRandom().setSeed(seed);
+        INDArray x = Nd4j.rand(DataType.FLOAT, n, 1, size, size).muli(0.6);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, n, 2, size, size);
+        for (int i = 0; i < n; i++) {
+            int h = size / 4 + rnd.nextInt(size / 3);
+            int w = size / 4 + rnd.nextInt(size / 3);
+            int top = rnd.nextInt(size - h);
+            int left = rnd.nextInt(size - w);
+            for (int r = 0; r < size; r++) {
+                for (int c = 0; c < size; c++) {
+                    boolean inside = r >= top && r < top + h && c >= left && c < left + w;
+                    if (inside) {
+                        x.putScalar(new long[] {i, 0, r, c}, 0.4 + 0.6 * rnd.nextFloat());
+                    }
+                    y.putScalar(new long[] {i, inside ? 1 : 0, r, c}, 1.0);
+                }
+            }
+        }
+        return new DataSet(x, y);
+    }
 }
