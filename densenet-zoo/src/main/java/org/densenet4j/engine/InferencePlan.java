@@ -1,5 +1,6 @@
 package org.densenet4j.engine;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -196,6 +197,7 @@ final class InferencePlan {
             step.run(arrays, s);
         }
         s._wait();
+        Reference.reachabilityFence(x); // the caller's copy may be dead to the JIT while oneDNN reads it
         return outputs.stream().map(arrays::get).toArray(INDArray[]::new);
     }
 

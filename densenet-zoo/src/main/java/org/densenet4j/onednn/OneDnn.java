@@ -1,5 +1,6 @@
 package org.densenet4j.onednn;
 
+import java.lang.ref.Reference;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -245,6 +246,7 @@ public final class OneDnn {
                 step.primitive().execute(s, step.args());
             }
             s._wait();
+            Reference.reachabilityFence(arrays); // oneDNN held only their addresses
         }
     }
 
