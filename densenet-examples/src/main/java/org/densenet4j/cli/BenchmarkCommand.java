@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.examples.Architecture;
 import org.densenet4j.engine.CompiledGraph;
+import org.densenet4j.engine.Precision;
 import org.densenet4j.keras.KerasDenseNetImporter;
 import org.densenet4j.training.TrainingStep;
 import org.densenet4j.zoo.DenseNetConfig;
@@ -64,6 +65,12 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Mixin
     MemoryOption memory;
 
+    @Mixin
+    PrecisionOption precision;
+
+    /** The precision the compiled inference ran in (training steps run fp32). */
+    private String ranIn = "fp32";
+
     /** The native bytes the compiled training steps planned, or -1. */
     private long plannedBytes = -1;
 
@@ -74,6 +81,16 @@ final class BenchmarkCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (batch < 1 || warmup < 0 || iterations < 1 || (threads != null && threads < 1)) {
             throw new UserError("--batch, --iterations and --threads must be >= 1 and --warmup >= 0");
+        }
+        if (precision.asked() != Precision.FP32) {
+            if (!mode.equalsIgnoreCase("infer")) {
+                throw new UserError("--precision " + precision.precision + " is for inference (--mode infer): "
+                        + "training steps run fp32");
+            }
+            if (!engineOption.compiled()) {
+                throw new UserError("--precision " + precision.precision
+                        + " needs the compiled engine (--engine compiled)");
+            }
         }
         if (threads != null) {
             Backend.setThreads(threads);
@@ -117,8 +134,9 @@ final class BenchmarkCommand implements Callable<Integer> {
         Nd4j.getRandom().setSeed(1);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
         if (engineOption.compiled() && CompiledGraph.available()) {
-            CompiledGraph compiled = CompiledGraph.compile(net);
+            CompiledGraph compiled = CompiledGraph.compile(net, precision.engineOptions());
             engine = "compiled";
+            ranIn = compiled.precision().id();
             return () -> compiled.outputSingle(x);
         }
         return () -> net.outputSingle(x);
@@ -168,10 +186,11 @@ final class BenchmarkCommand implements Callable<Integer> {
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
         boolean images = !mode.equalsIgnoreCase("import");
         double imagesPerSecond = images ? batch * 1000.0 / median : 0;
+        boolean infer = mode.equalsIgnoreCase("infer");
         String backend = Backend.describe();
         out.printf("%-12s %-7s %5s %9s %10s %10s %12s%n", "model", "mode", "batch", "input", "median ms", "min ms", "images/s");
-        out.printf(Locale.ROOT, "%-12s %-7s %5d %9s %10.1f %10.1f %12.1f%n", id, mode, batch, input, median, sorted[0],
-                imagesPerSecond);
+        out.printf(Locale.ROOT, "%-12s %-7s %5d %9s %10.1f %10.1f %12.1f%s%n", id, mode, batch, input, median,
+                sorted[0], imagesPerSecond, infer ? "   " + engine + ", " + ranIn : "");
         out.println("runs (ms): " + Arrays.toString(Arrays.stream(ms).map(v -> Math.round(v * 10) / 10.0).toArray()));
         if (plannedBytes >= 0) {
             out.printf(Locale.ROOT, "memory: the trainer planned %,d MB (beyond the graph's parameters, gradients and "
@@ -181,6 +200,7 @@ final class BenchmarkCommand implements Callable<Integer> {
                 + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\",\"peak_rss_mb\":%d%s}%n",
                 id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend, peakRssMb(),
                 mode.equalsIgnoreCase("import") ? "" : ",\"engine\":\"" + engine + "\""
+                        + (infer ? ",\"precision\":\"" + ranIn + "\"" : "")
                         + (plannedBytes >= 0 ? ",\"planned_mb\":" + plannedBytes / (1L << 20) : ""));
     }
 }

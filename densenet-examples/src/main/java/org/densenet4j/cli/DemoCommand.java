@@ -23,6 +23,7 @@ import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -55,6 +56,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "100", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
+
+    @Mixin
+    PrecisionOption precision;
+
     @Override
     public Integer call() throws Exception {
         if (limit < 0 || show < 0 || batch < 1) {
@@ -75,7 +80,7 @@ final class DemoCommand implements Callable<Integer> {
                 () -> new UserError(zip + ": the demo model has no stored input scaling; run `densenet fetch` again"));
         o.printf(Locale.ROOT, "Model: %s, %,d parameters, loaded with initPretrained() from %s in %.1f s%n",
                 preset.description(), net.numParams(), zip, (System.nanoTime() - t0) / 1e9);
-        o.println("Backend: " + Backend.describe());
+        o.println("Backend: " + Backend.describe() + ", " + precision.effective());
 
         DataSet data;
         if (FashionMnist.hasTestSet(dataDir)) {
@@ -97,7 +102,8 @@ final class DemoCommand implements Callable<Integer> {
         int n = data.numExamples();
         INDArray probabilities = org.nd4j.linalg.factory.Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, n,
                 labels.size());
-        UnaryOperator<INDArray> infer = CompiledGraph.inference(net); // the zoo's default inference engine
+        // the zoo's default inference engine
+        UnaryOperator<INDArray> infer = CompiledGraph.inference(net, precision.engineOptions());
         infer.apply(data.getFeatures().get(NDArrayIndex.interval(0, Math.min(n, batch)))); // warm-up
         Progress progress = new Progress(o, "classifying", (n + batch - 1) / batch);
         long start = System.nanoTime();

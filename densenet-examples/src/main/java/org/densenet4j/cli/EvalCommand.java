@@ -20,6 +20,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -86,6 +87,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing report file.")
     boolean force;
 
+
+    @Mixin
+    PrecisionOption precision;
+
     private ImageModel loaded;
     private org.densenet4j.zoo.io.ImageTransform transform;
 
@@ -102,7 +107,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         transform = loaded.transform(size != null ? Models.parseInput(size) : null, preprocess, err);
 
-        UnaryOperator<INDArray> infer = CompiledGraph.inference(loaded.net());
+        UnaryOperator<INDArray> infer = CompiledGraph.inference(loaded.net(), precision.engineOptions());
         int k = Math.min(TOP, classes.size());
         EvalReport report = new EvalReport(classes, k);
         List<EvalSet.Entry> entries = set.entries();
@@ -131,6 +136,7 @@ final class EvalCommand implements Callable<Integer> {
             summary.put("folder", images.toString());
             summary.put("labels", labels == null ? null : labels.toString());
             summary.put("imagesPerSecond", rate);
+            summary.put("precision", precision.effective());
             report.write(out, summary);
             spec.commandLine().getOut().println("Wrote " + out);
         }

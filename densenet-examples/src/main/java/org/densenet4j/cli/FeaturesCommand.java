@@ -19,6 +19,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -55,6 +56,10 @@ final class FeaturesCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing output file.")
     boolean force;
 
+
+    @Mixin
+    PrecisionOption precision;
+
     @Override
     public Integer call() throws Exception {
         String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
@@ -77,7 +82,7 @@ final class FeaturesCommand implements Callable<Integer> {
         String layer = loaded.featureLayer();
         ImageTransform transform = loaded.transform(hw, preprocess, spec.commandLine().getErr());
 
-        UnaryOperator<INDArray> extract = CompiledGraph.inference(net, layer);
+        UnaryOperator<INDArray> extract = CompiledGraph.inference(net, precision.engineOptions(), layer);
         Progress progress = new Progress(spec.commandLine().getOut(), "features", files.size());
         INDArray features = null;
         for (int from = 0; from < files.size(); from += batch) {
@@ -99,8 +104,8 @@ final class FeaturesCommand implements Callable<Integer> {
         } else {
             writeCsv(files, features);
         }
-        progress.done(String.format("%d images x %d features from '%s' written to %s", files.size(),
-                features.size(1), layer, out));
+        progress.done(String.format("%d images x %d features from '%s' (%s) written to %s", files.size(),
+                features.size(1), layer, precision.effective(), out));
         return 0;
     }
 

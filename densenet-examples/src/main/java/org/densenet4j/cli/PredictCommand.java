@@ -19,6 +19,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -71,6 +72,10 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing output file.")
     boolean force;
 
+
+    @Mixin
+    PrecisionOption precision;
+
     @Override
     public Integer call() throws Exception {
         if (batch < 1) {
@@ -97,7 +102,7 @@ final class PredictCommand implements Callable<Integer> {
             x = loaded.preprocess(files, loaded.transform(hw, preprocess, spec.commandLine().getErr()));
         }
         long n = x.size(0);
-        UnaryOperator<INDArray> infer = CompiledGraph.inference(net);
+        UnaryOperator<INDArray> infer = CompiledGraph.inference(net, precision.engineOptions());
         INDArray probabilities = null;
         long start = System.nanoTime();
         int batches = (int) ((n + batch - 1) / batch);
@@ -135,7 +140,7 @@ final class PredictCommand implements Callable<Integer> {
             Npy.write(probabilities, output);
             out.printf("Wrote %s %s%n", output, Arrays.toString(probabilities.shape()));
         }
-        out.printf("%d images, %.1f ms per image, %s%n", n, ms / n, Backend.describe());
+        out.printf("%d images, %.1f ms per image, %s, %s%n", n, ms / n, Backend.describe(), precision.effective());
         return 0;
     }
 

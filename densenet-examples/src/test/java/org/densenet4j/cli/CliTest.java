@@ -194,11 +194,19 @@ class CliTest {
         String json = infer.out().strip().lines().reduce((a, b) -> b).orElseThrow();
         assertTrue(json.matches("\\{\"model\":\"densenet-bc100-k12\",\"mode\":\"infer\",\"batch\":2,"
                 + "\"input\":\"32x32\",\"median_ms\":[0-9.]+,\"min_ms\":[0-9.]+,\"images_per_s\":[0-9.]+,"
-                + "\"backend\":\"CPU[^\"]*\",\"peak_rss_mb\":[0-9]+,\"engine\":\"compiled\"}"), json);
+                + "\"backend\":\"CPU[^\"]*\",\"peak_rss_mb\":[0-9]+,\"engine\":\"compiled\",\"precision\":\"fp32\"}"),
+                json);
         Cli.Run graph = run("benchmark", "--model", "densenet-bc100-k12", "--input", "32x32", "--engine", "graph",
                 "--warmup", "0", "--iterations", "1");
         assertEquals(0, graph.code(), graph.err());
-        assertTrue(graph.out().strip().endsWith(",\"engine\":\"graph\"}"), graph.out());
+        assertTrue(graph.out().strip().endsWith(",\"engine\":\"graph\",\"precision\":\"fp32\"}"), graph.out());
+        Cli.Run bf16 = run("benchmark", "--model", "densenet-bc100-k12", "--input", "32x32", "--precision", "bf16",
+                "--warmup", "0", "--iterations", "1");
+        assertEquals(0, bf16.code(), bf16.err());
+        // bf16 where the CPU runs it natively; elsewhere fp32, and the engine's one line says why
+        String ran = org.densenet4j.engine.Precision.bf16Supported() ? "bf16" : "fp32";
+        assertTrue(bf16.out().strip().endsWith(",\"engine\":\"compiled\",\"precision\":\"" + ran + "\"}"), bf16.out());
+        assertTrue(bf16.out().contains("compiled, " + ran), bf16.out());
         Cli.Run train = run("benchmark", "--model", "densenet-bc100-k12", "--mode", "train", "--input", "32x32",
                 "--batch", "4", "--warmup", "0", "--iterations", "2");
         assertEquals(0, train.code(), train.err());
@@ -211,6 +219,12 @@ class CliTest {
         assertBadInput(run("benchmark", "--mode", "import"), "--mode import needs --weights FILE.h5");
         assertBadInput(run("benchmark", "--threads", "0"), "--batch, --iterations and --threads must be >= 1");
         assertBadInput(run("benchmark", "--engine", "fast"), "--engine must be compiled or graph, was 'fast'");
+        assertBadInput(run("benchmark", "--precision", "int8"), "--precision: precision 'int8' is not implemented yet");
+        assertBadInput(run("benchmark", "--precision", "fp64"), "--precision: precision 'fp64': expected fp32 or bf16");
+        assertBadInput(run("benchmark", "--mode", "train", "--precision", "bf16"),
+                "--precision bf16 is for inference (--mode infer): training steps run fp32");
+        assertBadInput(run("benchmark", "--engine", "graph", "--precision", "bf16"),
+                "--precision bf16 needs the compiled engine (--engine compiled)");
     }
 
     @Test

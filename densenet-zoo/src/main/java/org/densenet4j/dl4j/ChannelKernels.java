@@ -1,5 +1,6 @@
 package org.densenet4j.dl4j;
 
+import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
@@ -45,7 +46,10 @@ final class ChannelKernels {
         return true;
     }
 
-    /** {@code a}'s elements, in order, as a buffer over its memory (no copy). */
+    /**
+     * {@code a}'s elements, in order, as a buffer over its memory (no copy). The buffer does not keep
+     * {@code a} alive: each kernel fences its arrays after its last access.
+     */
     static FloatBuffer floats(INDArray a) {
         FloatPointer p = new FloatPointer(HostArrays.pointer(a));
         p.capacity(a.length()).limit(a.length());
@@ -72,6 +76,7 @@ final class ChannelKernels {
             }
             sums[r] = (double) s0 + s1 + s2 + s3;
         });
+        Reference.reachabilityFence(x);
         return sums;
     }
 
@@ -102,6 +107,7 @@ final class ChannelKernels {
             }
             sums[r] = (double) s0 + s1 + s2 + s3;
         });
+        Reference.reachabilityFence(x);
         return sums;
     }
 
@@ -128,6 +134,8 @@ final class ChannelKernels {
                 row.run(r);
             }
         }
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(out);
     }
 
     /**
@@ -162,6 +170,8 @@ final class ChannelKernels {
             sumG[r] = (double) s0 + s1;
             sumGx[r] = (double) p0 + p1;
         });
+        Reference.reachabilityFence(g);
+        Reference.reachabilityFence(x);
         return new double[][] {sumG, sumGx};
     }
 
@@ -187,6 +197,9 @@ final class ChannelKernels {
                 ob.put(i, ac * gb.get(i) + bc * (xb.get(i) - m) + oc);
             }
         });
+        Reference.reachabilityFence(g);
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(out);
     }
 
     @FunctionalInterface

@@ -1,5 +1,6 @@
 package org.densenet4j.dl4j;
 
+import java.lang.ref.Reference;
 import java.lang.reflect.Field;
 import org.densenet4j.onednn.HostArrays;
 
@@ -109,6 +110,8 @@ final class FastMergeVertex extends MergeVertex {
             }
             offset += blockBytes;
         }
+        Reference.reachabilityFence(whole); // memcpy had only their addresses
+        Reference.reachabilityFence(parts);
     }
 
     /** The input shapes of the last forward pass, as DL4J's MergeVertex keeps them. */

@@ -77,11 +77,11 @@ public final class BatchingPredictor implements AutoCloseable {
 
     /** The replicas of one model, one per worker, and how to release them. */
     private record Generation(List<UnaryOperator<INDArray>> replicas, List<CompiledGraph> compiled) {
-        static Generation of(ComputationGraph model, int workers) {
+        static Generation of(ComputationGraph model, int workers, EngineOptions engine) {
             List<UnaryOperator<INDArray>> replicas = new ArrayList<>();
             List<CompiledGraph> compiled = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
-                var c = CompiledGraph.tryCompile(model);
+                var c = CompiledGraph.tryCompile(model, engine);
                 if (c.isPresent()) {
                     compiled.add(c.get());
                     replicas.add(c.get()::outputSingle);
@@ -99,6 +99,7 @@ public final class BatchingPredictor implements AutoCloseable {
     }
 
     private final Options options;
+    private final EngineOptions engine;
     private final ArrayBlockingQueue<Request> queue;
     private final List<Thread> workers = new ArrayList<>();
     /** Submissions hold the read lock; closing takes the write lock, so no request arrives after the workers stop. */
@@ -112,9 +113,18 @@ public final class BatchingPredictor implements AutoCloseable {
 
     /** A server of {@code model} coalescing requests as {@code options} say; its workers start at once. */
     public BatchingPredictor(ComputationGraph model, Options options) {
+        this(model, options, EngineOptions.fromSystemProperties());
+    }
+
+    /**
+     * As {@link #BatchingPredictor(ComputationGraph, Options)}, each replica compiled as {@code engine}
+     * says (in bf16, say); {@link #swap} compiles the same way.
+     */
+    public BatchingPredictor(ComputationGraph model, Options options, EngineOptions engine) {
         this.options = options;
+        this.engine = engine;
         this.queue = new ArrayBlockingQueue<>(options.queueLimit());
-        this.current = Generation.of(model, options.workers());
+        this.current = Generation.of(model, options.workers(), engine);
         made.add(current);
         for (int i = 0; i < options.workers(); i++) {
             int index = i;
@@ -169,7 +179,7 @@ public final class BatchingPredictor implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the predictor is closed");
         }
-        Generation next = Generation.of(model, options.workers());
+        Generation next = Generation.of(model, options.workers(), engine);
         made.add(next);
         current = next;
     }

@@ -38,16 +38,21 @@ public final class ConcurrentPredictor implements AutoCloseable {
 
     /** A predictor of {@code model} with {@code replicas} independent copies. */
     public ConcurrentPredictor(ComputationGraph model, int replicas) {
+        this(model, replicas, EngineOptions.fromSystemProperties());
+    }
+
+    /** As {@link #ConcurrentPredictor(ComputationGraph, int)}, each replica compiled as {@code engine} says. */
+    public ConcurrentPredictor(ComputationGraph model, int replicas, EngineOptions engine) {
         if (replicas < 1) {
             throw new IllegalArgumentException("replicas must be >= 1, was " + replicas);
         }
         this.replicas = replicas;
         this.idle = new ArrayBlockingQueue<>(replicas);
-        Optional<CompiledGraph> first = CompiledGraph.tryCompile(model);
+        Optional<CompiledGraph> first = CompiledGraph.tryCompile(model, engine);
         if (first.isPresent()) {
             compiled.add(first.get());
             for (int i = 1; i < replicas; i++) {
-                compiled.add(CompiledGraph.compile(model));
+                compiled.add(CompiledGraph.compile(model, engine));
             }
             compiled.forEach(c -> idle.add(c::outputSingle));
             return;

@@ -20,14 +20,17 @@ import java.util.Optional;
  * @param fusedUpdate   whether a training step applies DL4J's updater as one pass over the flattened
  *                      parameters where it can (SGD, Nesterov momentum, Adam, no-op; L1, L2, weight
  *                      decay), rather than calling DL4J's updater; the same update, faster
+ * @param precision     the number format of compiled inference ({@link CompiledGraph}): fp32, or bf16
+ *                      where the CPU runs it natively (else fp32); training steps are fp32
  */
 public record EngineOptions(Optional<String> layout, boolean inPlaceConcat, boolean memoryEfficient,
-                            boolean fusedUpdate) {
+                            boolean fusedUpdate, Precision precision) {
 
     private static final java.util.Set<String> LAYOUTS = java.util.Set.of("nchw", "nhwc", "nChw8c", "nChw16c");
 
     /** Checks the layout's name. */
     public EngineOptions {
+        java.util.Objects.requireNonNull(precision, "precision");
         layout.ifPresent(l -> {
             if (!LAYOUTS.contains(l)) {
                 throw new IllegalArgumentException("layout '" + l + "': expected one of " + LAYOUTS);
@@ -37,20 +40,29 @@ public record EngineOptions(Optional<String> layout, boolean inPlaceConcat, bool
 
     /** The engine's own choices. */
     public static EngineOptions defaults() {
-        return new EngineOptions(Optional.empty(), true, false, true);
+        return new EngineOptions(Optional.empty(), true, false, true, Precision.FP32);
     }
 
     /**
      * The defaults, changed by {@code -Ddensenet4j.compiledLayout=nchw|nhwc|nChw8c|nChw16c} and
-     * {@code -Ddensenet4j.inPlaceConcat=false}, {@code -Ddensenet4j.memoryEfficient=true} and
-     * {@code -Ddensenet4j.fusedUpdate=false}.
+     * {@code -Ddensenet4j.inPlaceConcat=false}, {@code -Ddensenet4j.memoryEfficient=true},
+     * {@code -Ddensenet4j.fusedUpdate=false} and {@code -Ddensenet4j.precision=fp32|bf16}.
+     *
+     * @throws IllegalArgumentException naming a property whose value is not one it takes
      */
     public static EngineOptions fromSystemProperties() {
         String layout = System.getProperty("densenet4j.compiledLayout");
+        String precision = System.getProperty("densenet4j.precision", "").trim();
+        Precision p;
+        try {
+            p = precision.isEmpty() ? Precision.FP32 : Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("-Ddensenet4j.precision: " + e.getMessage(), e);
+        }
         return new EngineOptions(Optional.ofNullable(layout).map(String::trim).filter(l -> !l.isEmpty()),
                 !isFalse("densenet4j.inPlaceConcat"),
                 "true".equals(System.getProperty("densenet4j.memoryEfficient", "").toLowerCase(Locale.ROOT)),
-                !isFalse("densenet4j.fusedUpdate"));
+                !isFalse("densenet4j.fusedUpdate"), p);
     }
 
     private static boolean isFalse(String property) {
@@ -59,21 +71,26 @@ public record EngineOptions(Optional<String> layout, boolean inPlaceConcat, bool
 
     /** These options with the feature maps in {@code layout}. */
     public EngineOptions withLayout(String layout) {
-        return new EngineOptions(Optional.of(layout), inPlaceConcat, memoryEfficient, fusedUpdate);
+        return new EngineOptions(Optional.of(layout), inPlaceConcat, memoryEfficient, fusedUpdate, precision);
     }
 
     /** These options with concatenations in place or not. */
     public EngineOptions withInPlaceConcat(boolean inPlace) {
-        return new EngineOptions(layout, inPlace, memoryEfficient, fusedUpdate);
+        return new EngineOptions(layout, inPlace, memoryEfficient, fusedUpdate, precision);
     }
 
     /** These options with memory-efficient training steps or not. */
     public EngineOptions withMemoryEfficient(boolean on) {
-        return new EngineOptions(layout, inPlaceConcat, on, fusedUpdate);
+        return new EngineOptions(layout, inPlaceConcat, on, fusedUpdate, precision);
     }
 
     /** These options with the fused parameter update or DL4J's updater. */
     public EngineOptions withFusedUpdate(boolean on) {
-        return new EngineOptions(layout, inPlaceConcat, memoryEfficient, on);
+        return new EngineOptions(layout, inPlaceConcat, memoryEfficient, on, precision);
+    }
+
+    /** These options with compiled inference in {@code precision}. */
+    public EngineOptions withPrecision(Precision precision) {
+        return new EngineOptions(layout, inPlaceConcat, memoryEfficient, fusedUpdate, precision);
     }
 }

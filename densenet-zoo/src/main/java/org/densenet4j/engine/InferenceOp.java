@@ -181,6 +181,7 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
         final float eps;
         final boolean relu;
         private memory[] parameters;
+        private memory[] affine;
 
         Norm(Node.Norm node, NormParameters p) {
             super(node);
@@ -200,11 +201,26 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
             return parameters;
         }
 
+        /** The per-channel scale and shift of {@link NormParameters#affine()}, [1, C] memories made once. */
+        memory[] affine() {
+            if (affine == null) {
+                float[][] a = p.affine();
+                memory.desc d = new memory.desc(new long[] {1, a[0].length}, memory.data_type.f32,
+                        memory.format_tag.ab);
+                affine = new memory[] {filled(d, a[0]), filled(d, a[1])};
+            }
+            return affine;
+        }
+
         @Override
         void release() {
             if (parameters != null) {
                 Arrays.stream(parameters).forEach(memory::close);
                 parameters = null;
+            }
+            if (affine != null) {
+                Arrays.stream(affine).forEach(memory::close);
+                affine = null;
             }
         }
     }

@@ -30,6 +30,21 @@ record NormParameters(float[] gamma, float[] beta, float[] mean, float[] var, fl
         return new NormParameters(gamma, beta, mean, var, (float) norm.eps());
     }
 
+    /**
+     * The normalisation as one multiply-add per channel, {@code x * scale + shift}: {@code scale =
+     * gamma / sqrt(var + eps)}, {@code shift = beta - mean * scale} (in double precision, rounded once).
+     */
+    float[][] affine() {
+        float[] scale = new float[gamma.length];
+        float[] shift = new float[gamma.length];
+        for (int c = 0; c < gamma.length; c++) {
+            double s = gamma[c] / Math.sqrt((double) var[c] + eps);
+            scale[c] = (float) s;
+            shift[c] = (float) (beta[c] - mean[c] * s);
+        }
+        return new float[][] {scale, shift};
+    }
+
     static float[] floats(Layer layer, String param) {
         return layer.getParam(param).dup('c').data().asFloat();
     }

@@ -1,5 +1,6 @@
 package org.densenet4j.engine;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -380,6 +381,9 @@ final class TrainingPlan {
             step.primitive().execute(s, step.args());
         }
         s._wait();
+        // x may be the trainer's own float copy, unreachable to the JIT once its address is taken:
+        // it must outlive the last primitive that reads it (the stem's weight gradient)
+        Reference.reachabilityFence(x);
         afterBackward.forEach(Runnable::run);
         return loss;
     }

@@ -1,5 +1,6 @@
 package org.densenet4j.onednn;
 
+import java.lang.ref.Reference;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +11,7 @@ import java.util.function.Supplier;
 import java.util.ArrayList;
 
 import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.memory;
@@ -38,6 +40,17 @@ public final class OneDnn {
      * otherwise (where its JIT kernels for batch norm and convolutions run).
      */
     public static final memory.format_tag BLOCKED = LOADED ? blocked() : null;
+    /**
+     * Whether oneDNN runs bf16 convolutions in this CPU's own instructions (AVX512_BF16 or AMX, and a
+     * kernel for them in this build of oneDNN): elsewhere it emulates bf16, slower than fp32.
+     */
+    public static final boolean BF16 = LOADED && bf16();
+    /**
+     * Whether oneDNN uses AMX here (Intel's tile instructions: its fastest bf16 convolutions, which
+     * read and write NHWC feature maps only).
+     */
+    public static final boolean AMX = LOADED && (dnnl.dnnl_get_effective_cpu_isa()
+            & dnnl.dnnl_cpu_isa_avx512_core_amx) == dnnl.dnnl_cpu_isa_avx512_core_amx;
     /** Plans a layer keeps (per pass and input shape: training and inference batch sizes, a few image sizes). */
     public static final int KEPT_PLANS = 16;
 
@@ -48,6 +61,46 @@ public final class OneDnn {
         int isa = dnnl.dnnl_get_effective_cpu_isa();
         boolean avx512 = (isa & dnnl.dnnl_cpu_isa_avx512_core) == dnnl.dnnl_cpu_isa_avx512_core;
         return avx512 ? memory.format_tag.nChw16c : memory.format_tag.nChw8c;
+    }
+
+    /** oneDNN's name of the instruction set it uses on this CPU ({@code avx512_core_amx}, {@code avx2}, ...). */
+    public static String isa() {
+        int isa = dnnl.dnnl_get_effective_cpu_isa();
+        String[] names = {"avx512_core_amx", "avx512_core_bf16", "avx512_core_vnni", "avx512_core", "avx2_vnni",
+            "avx512_mic_4ops", "avx512_mic", "avx2", "avx", "sse41"};
+        int[] values = {dnnl.dnnl_cpu_isa_avx512_core_amx, dnnl.dnnl_cpu_isa_avx512_core_bf16,
+            dnnl.dnnl_cpu_isa_avx512_core_vnni, dnnl.dnnl_cpu_isa_avx512_core, dnnl.dnnl_cpu_isa_avx2_vnni,
+            dnnl.dnnl_cpu_isa_avx512_mic_4ops, dnnl.dnnl_cpu_isa_avx512_mic, dnnl.dnnl_cpu_isa_avx2,
+            dnnl.dnnl_cpu_isa_avx, dnnl.dnnl_cpu_isa_sse41};
+        for (int i = 0; i < names.length; i++) {
+            if ((isa & values[i]) == values[i]) {
+                return names[i];
+            }
+        }
+        return "isa " + isa;
+    }
+
+    /**
+     * The CPU has AVX512_BF16 (AMX CPUs have it too) and oneDNN gives a bf16 convolution a kernel of
+     * its own, not its reference code.
+     */
+    private static boolean bf16() {
+        int bf16 = dnnl.dnnl_cpu_isa_avx512_core_bf16;
+        if ((dnnl.dnnl_get_effective_cpu_isa() & bf16) != bf16) {
+            return false;
+        }
+        memory.data_type t = memory.data_type.bf16;
+        try (memory.desc src = new memory.desc(new long[] {1, 32, 8, 8}, t, memory.format_tag.any);
+             memory.desc w = new memory.desc(new long[] {32, 32, 3, 3}, t, memory.format_tag.any);
+             memory.desc dst = new memory.desc(new long[] {1, 32, 8, 8}, t, memory.format_tag.any);
+             convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_inference,
+                     dnnl.algorithm.convolution_direct, src, w, new memory.desc(), dst, new long[] {1, 1},
+                     new long[] {1, 1}, new long[] {1, 1});
+             convolution_forward.primitive_desc pd = new convolution_forward.primitive_desc(d, ENGINE)) {
+            return !pd.impl_info_str().getString().startsWith("ref");
+        } catch (RuntimeException e) { // no bf16 convolution at all
+            return false;
+        }
     }
 
     private static boolean load() {
@@ -193,6 +246,7 @@ public final class OneDnn {
                 step.primitive().execute(s, step.args());
             }
             s._wait();
+            Reference.reachabilityFence(arrays); // oneDNN held only their addresses
         }
     }
 

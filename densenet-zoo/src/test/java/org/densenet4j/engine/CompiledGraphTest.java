@@ -86,6 +86,28 @@ class CompiledGraphTest {
 
     @Test
     void everyKindOfLayerItRunsMatchesTheGraph() {
+        ComputationGraph net = everyKindOfLayer();
+        CompiledGraph compiled = CompiledGraph.compile(net);
+        for (long[] shape : new long[][] {{2, 3, 19, 23}, {1, 3, 16, 20}}) {
+            INDArray x = input(shape, 8);
+            INDArray[] expected = net.output(false, x);
+            INDArray[] actual = compiled.output(x);
+            assertEquals(expected.length, actual.length);
+            for (int i = 0; i < expected.length; i++) {
+                assertClose(expected[i], actual[i], "output " + i + " at " + java.util.Arrays.toString(shape));
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> compiled.output(input(new long[] {1, 3, 8, 9}, 8)));
+        assertTrue(e.getMessage().contains("merge 'merge': input 'avgsame' is [1, 8, 2, 3], expected the size of"
+                + " [1, 8, 2, 2]"), e.getMessage());
+    }
+
+    /**
+     * A graph with every kind of layer the compiled graph runs (initialised, batch norms randomised)
+     * and outputs of each kind: probabilities, pooled features, feature maps.
+     */
+    static ComputationGraph everyKindOfLayer() {
         ComputationGraph net = new ComputationGraph(new NeuralNetConfiguration.Builder()
                 .seed(5).dataType(DataType.FLOAT).activation(Activation.IDENTITY)
                 .graphBuilder()
@@ -119,21 +141,7 @@ class CompiledGraphTest {
                 .setOutputs("out", "gavg", "bn_shared", "c2")
                 .build());
         net.init();
-        randomised(net, 6);
-        CompiledGraph compiled = CompiledGraph.compile(net);
-        for (long[] shape : new long[][] {{2, 3, 19, 23}, {1, 3, 16, 20}}) {
-            INDArray x = input(shape, 8);
-            INDArray[] expected = net.output(false, x);
-            INDArray[] actual = compiled.output(x);
-            assertEquals(expected.length, actual.length);
-            for (int i = 0; i < expected.length; i++) {
-                assertClose(expected[i], actual[i], "output " + i + " at " + java.util.Arrays.toString(shape));
-            }
-        }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> compiled.output(input(new long[] {1, 3, 8, 9}, 8)));
-        assertTrue(e.getMessage().contains("merge 'merge': input 'avgsame' is [1, 8, 2, 3], expected the size of"
-                + " [1, 8, 2, 2]"), e.getMessage());
+        return randomised(net, 6);
     }
 
     @Test
