@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -55,41 +54,11 @@ class SparkFeaturesCommandTest {
         assertTrue(spark.out().contains(good.size() + " images x "), spark.out());
         assertTrue(spark.out().contains("2 did not decode"), spark.out());
 
-        Map<String, double[]> expected = read(List.of(csv));
-        List<Path> parts;
-        try (var files = Files.list(out)) {
-            parts = files.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
-        }
+        Map<String, double[]> expected = SparkFixtures.readFeatures(List.of(csv));
+        List<Path> parts = SparkFixtures.parts(out);
         assertTrue(parts.size() > 1, "the images were spread over several tasks: " + parts);
-        Map<String, double[]> actual = read(parts);
-        assertEquals(expected.keySet(), actual.keySet());
-        for (Map.Entry<String, double[]> e : expected.entrySet()) {
-            double[] a = e.getValue();
-            double[] b = actual.get(e.getKey());
-            assertEquals(a.length, b.length, e.getKey());
-            for (int i = 0; i < a.length; i++) {
-                assertEquals(a[i], b[i], 1e-4 * Math.max(Math.abs(a[i]), 1e-3), e.getKey() + " feature " + i);
-            }
-        }
+        Map<String, double[]> actual = SparkFixtures.readFeatures(parts);
+        SparkFixtures.assertSameFeatures(expected, actual);
         assertFalse(actual.containsKey(images.resolve("broken.jpg").toString()));
-    }
-
-    /** File name to values, from CSV files with a header (features quotes the names; Spark's CSV may not). */
-    private static Map<String, double[]> read(List<Path> files) throws IOException {
-        Map<String, double[]> rows = new HashMap<>();
-        for (Path f : files) {
-            List<String> lines = Files.readAllLines(f);
-            for (String line : lines.subList(1, lines.size())) {
-                int comma = line.lastIndexOf('"') >= 0 ? line.indexOf(',', line.lastIndexOf('"')) : line.indexOf(',');
-                String name = line.substring(0, comma).replace("\"", "");
-                String[] v = line.substring(comma + 1).split(",");
-                double[] d = new double[v.length];
-                for (int i = 0; i < v.length; i++) {
-                    d[i] = Double.parseDouble(v[i]);
-                }
-                rows.put(name, d);
-            }
-        }
-        return rows;
     }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import org.apache.spark.ml.linalg.Vector;
@@ -109,7 +110,9 @@ final class SparkFeaturesCommand implements Callable<Integer> {
             Dataset<Row> featurized = new DenseNetFeaturizer().setModel(model).setInputCol("content")
                     .setBatchSize(batch).transform(files.drop("modificationTime", "length"))
                     .drop("content").persist(StorageLevel.MEMORY_AND_DISK());
-            long total = featurized.count();
+            long start = System.nanoTime();
+            long total = featurized.count(); // computes (and keeps) every row's features
+            double seconds = (System.nanoTime() - start) / 1e9;
             List<Row> failed = featurized.filter(col("error").isNotNull()).select("path", "error").collectAsList();
             Dataset<Row> ok = featurized.filter(col("error").isNull());
             List<Row> first = ok.select("features").takeAsList(1);
@@ -127,8 +130,9 @@ final class SparkFeaturesCommand implements Callable<Integer> {
             for (Row r : failed) {
                 err.println("not decoded: " + r.getString(1));
             }
-            spec.commandLine().getOut().printf("%d images x %d features written to %s%s%n", total - failed.size(), size,
-                    out, failed.isEmpty() ? "" : "; " + failed.size() + " did not decode (above)");
+            spec.commandLine().getOut().printf(Locale.ROOT, "%d images x %d features written to %s%s; features "
+                    + "computed in %.1f s (%.1f images/s)%n", total - failed.size(), size, out,
+                    failed.isEmpty() ? "" : "; " + failed.size() + " did not decode (above)", seconds, total / seconds);
             featurized.unpersist();
             return 0;
         } finally {
