@@ -18,7 +18,8 @@ final class Backend {
         System.setProperty("densenet4j.kernelThreads", Integer.toString(threads));
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
-        if (!"CUDA".equalsIgnoreCase(String.valueOf(Nd4j.getExecutioner().getEnvironmentInformation().get("backend")))) {
+        if (!"CUDA".equalsIgnoreCase(String.valueOf(Nd4j.getExecutioner().getEnvironmentInformation().get("backend"))))
+                {
             org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
         }
     }
@@ -31,7 +32,8 @@ final class Backend {
             return "CUDA (nd4j-cuda-11.6, " + env.getOrDefault("cuda.devicesInformation", "GPU") + ")";
         }
         boolean helpers = org.densenet4j.dl4j.NativeDefaults.oneDnnLayerHelpers();
-        String natives = System.getProperty("javacpp.platform.extension", "").contains("onednn") ? "oneDNN natives" : "plain natives";
+        String natives = System.getProperty("javacpp.platform.extension",
+                "").contains("onednn") ? "oneDNN natives" : "plain natives";
         return name + " (nd4j-native, " + natives + ", layer helpers " + (helpers ? "on" : "off") + ", "
                 + env.getOrDefault("omp.threads", Runtime.getRuntime().availableProcessors()) + " threads)";
     }

@@ -34,10 +34,12 @@ final class BenchmarkCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", defaultValue = "densenet121", description = "Preset id, or a JSON file of DenseNet settings (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "densenet121",
+            description = "Preset id, or a JSON file of DenseNet settings (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--mode", defaultValue = "infer", description = "infer, train or import (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--mode", defaultValue = "infer",
+            description = "infer, train or import (default: ${DEFAULT-VALUE}).")
     String mode;
 
     @Option(names = "--batch", defaultValue = "1", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
@@ -132,7 +134,8 @@ final class BenchmarkCommand implements Callable<Integer> {
     private Run inference(DenseNetConfig config) {
         ComputationGraph net = new DenseNetZooModel(model, config).init();
         Nd4j.getRandom().setSeed(1);
-        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(),
+                config.inputWidth());
         if (engineOption.compiled() && CompiledGraph.available()) {
             CompiledGraph compiled = CompiledGraph.compile(net, precision.engineOptions());
             engine = "compiled";
@@ -146,14 +149,16 @@ final class BenchmarkCommand implements Callable<Integer> {
         ComputationGraph net = new DenseNetZooModel(model, config.toBuilder()
                 .updater(new org.nd4j.linalg.learning.config.Nesterovs(0.01, 0.9)).build()).init();
         Nd4j.getRandom().setSeed(1);
-        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(), config.inputWidth());
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(),
+                config.inputWidth());
         INDArray y = Nd4j.zeros(DataType.FLOAT, batch, config.numClasses());
         for (int i = 0; i < batch; i++) {
             y.putScalar(i, i % config.numClasses(), 1f);
         }
         org.nd4j.linalg.dataset.DataSet data = new org.nd4j.linalg.dataset.DataSet(x, y);
         TrainingStep step = TrainingStep.of(net, engineOption.compiled(), memory.memoryEfficient);
-        engine = step.compiled().isPresent() ? memory.memoryEfficient ? "compiled-memory-efficient" : "compiled" : "graph";
+        engine = step.compiled().isPresent() ? memory.memoryEfficient ? "compiled-memory-efficient" : "compiled"
+                : "graph";
         plannedBytes = Models.prepare(model, step, x.shape());
         return () -> step.fit(data);
     }
@@ -188,7 +193,8 @@ final class BenchmarkCommand implements Callable<Integer> {
         double imagesPerSecond = images ? batch * 1000.0 / median : 0;
         boolean infer = mode.equalsIgnoreCase("infer");
         String backend = Backend.describe();
-        out.printf("%-12s %-7s %5s %9s %10s %10s %12s%n", "model", "mode", "batch", "input", "median ms", "min ms", "images/s");
+        out.printf("%-12s %-7s %5s %9s %10s %10s %12s%n", "model", "mode", "batch", "input", "median ms", "min ms",
+                "images/s");
         out.printf(Locale.ROOT, "%-12s %-7s %5d %9s %10.1f %10.1f %12.1f%s%n", id, mode, batch, input, median,
                 sorted[0], imagesPerSecond, infer ? "   " + engine + ", " + ranIn : "");
         out.println("runs (ms): " + Arrays.toString(Arrays.stream(ms).map(v -> Math.round(v * 10) / 10.0).toArray()));
@@ -198,7 +204,8 @@ final class BenchmarkCommand implements Callable<Integer> {
         }
         out.printf(Locale.ROOT, "{\"model\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"input\":\"%s\",\"median_ms\":%.2f,"
                 + "\"min_ms\":%.2f,\"images_per_s\":%.2f,\"backend\":\"%s\",\"peak_rss_mb\":%d%s}%n",
-                id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend, peakRssMb(),
+                id, mode.toLowerCase(Locale.ROOT), batch, input, median, sorted[0], imagesPerSecond, backend,
+                peakRssMb(),
                 mode.equalsIgnoreCase("import") ? "" : ",\"engine\":\"" + engine + "\""
                         + (infer ? ",\"precision\":\"" + ranIn + "\"" : "")
                         + (plannedBytes >= 0 ? ",\"planned_mb\":" + plannedBytes / (1L << 20) : ""));

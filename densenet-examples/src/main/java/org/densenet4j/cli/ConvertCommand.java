@@ -35,7 +35,8 @@ final class ConvertCommand implements Callable<Integer> {
             description = "The weight file (.h5, .pth, .pt, .safetensors, .onnx).")
     Path weights;
 
-    @Option(names = "--model", description = "Preset the file must be, e.g. densenet121 (default: what the file holds).")
+    @Option(names = "--model",
+            description = "Preset the file must be, e.g. densenet121 (default: what the file holds).")
     String model;
 
     @Option(names = "--layout", description = "keras1-tf, keras1-th, keras2 or torchvision (default: detected).")

@@ -50,10 +50,12 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "0", description = "Classify only the first N test images (0: all).")
     int limit;
 
-    @Option(names = "--show", defaultValue = "10", description = "Images whose top-3 is printed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--show", defaultValue = "10",
+            description = "Images whose top-3 is printed (default: ${DEFAULT-VALUE}).")
     int show;
 
-    @Option(names = "--batch", defaultValue = "100", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "100",
+            description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
 

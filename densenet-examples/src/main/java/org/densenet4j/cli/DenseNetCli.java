@@ -12,8 +12,10 @@ import picocli.CommandLine;
 /** The {@code densenet} command line. */
 @Command(name = "densenet", mixinStandardHelpOptions = true, version = "DenseNet4J 0.1.0-SNAPSHOT",
         description = "DenseNet for Deeplearning4j: convert Keras weights, predict, inspect and export models.",
-        subcommands = {SummaryCommand.class, ConvertCommand.class, FetchCommand.class, PredictCommand.class, FeaturesCommand.class,
-                EvalCommand.class, ExportCommand.class, TrainCommand.class, FinetuneCommand.class, BenchmarkCommand.class, DemoCommand.class,
+        subcommands = {SummaryCommand.class, ConvertCommand.class, FetchCommand.class, PredictCommand.class,
+        FeaturesCommand.class,
+                EvalCommand.class, ExportCommand.class, TrainCommand.class, FinetuneCommand.class,
+                BenchmarkCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class DenseNetCli {
 

@@ -46,7 +46,8 @@ import picocli.CommandLine.Spec;
  * {@code --freeze-until} are frozen.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
-        description = {"Fine-tune a DenseNet on a folder of images with one subfolder per class (DL4J TransferLearning): "
+        description =
+                {"Fine-tune a DenseNet on a folder of images with one subfolder per class (DL4J TransferLearning): "
                 + "fc6 is replaced by a new classifier with one output per subfolder, the layers up to and including "
                 + "--freeze-until are frozen, and the rest trains with SGD + Nesterov momentum. Writes a model zip "
                 + "with the class names stored in it, only when complete."})
@@ -89,7 +90,8 @@ final class FinetuneCommand implements Callable<Integer> {
             + "every epoch) is there; the settings must be the same.")
     boolean resume;
 
-    @Option(names = "--size", description = "Images are resized to HxW (default: the preset's input; for a model zip 224x224, or 28x28 "
+    @Option(names = "--size",
+            description = "Images are resized to HxW (default: the preset's input; for a model zip 224x224, or 28x28 "
                     + "for a grayscale model).")
     String size;
 
@@ -156,15 +158,18 @@ final class FinetuneCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         o.printf("Fine-tuning %s on %s: %d classes %s, %d images (%d held out) at %dx%dx%d; frozen up to %s; %s; %s%n",
                 model, images, classes.size(), classes, files.size(), valPart.size(), hw[0], hw[1], c, frozen,
-                cached ? "fc6 trained on the backbone's features, computed once" : "every image through the network every epoch",
+                cached ? "fc6 trained on the backbone's features, computed once"
+                : "every image through the network every epoch",
                 Backend.describe());
         UnaryOperator<INDArray> backbone = cached ? CompiledGraph.inference(base, classifierInput) : x -> x;
         DataSet train = examples(folder, trainPart, hw, c, loaded, mode, backbone);
         DataSet val = valPart.isEmpty() ? null : examples(folder, valPart, hw, c, loaded, mode, backbone);
         ComputationGraph trained = cached ? ClassifierHead.of(net, DenseNetBuilder.CLASSIFIER, updater) : net;
         String settings = String.join("|", "model=" + model, "frozen=" + frozen, "cached=" + cached, "epochs=" + epochs,
-                "batch=" + batch, "lr=" + learningRate, "validation=" + validation, "seed=" + seed, "n=" + files.size());
-        Checkpoint checkpoint = new Checkpoint(out.resolveSibling(out.getFileName().toString().replaceFirst("\\.zip$", "")
+                "batch=" + batch, "lr=" + learningRate, "validation=" + validation, "seed=" + seed,
+                "n=" + files.size());
+        Checkpoint checkpoint = new Checkpoint(out.resolveSibling(out.getFileName().toString().replaceFirst("\\.zip$",
+                "")
                 + "-checkpoint.zip"), settings);
         if (checkpoint.exists() && !resume && !force) {
             throw new UserError(checkpoint.file() + ": an earlier run stopped here; pass --resume to continue it or "
@@ -184,7 +189,8 @@ final class FinetuneCommand implements Callable<Integer> {
         Trainer.Listener listener = new Trainer.Listener() {
             @Override
             public void epoch(Epoch e) {
-                String validated = val == null ? "" : String.format(Locale.ROOT, "  validation loss %.4f  validation acc %.4f",
+                String validated = val == null ? "" : String.format(Locale.ROOT,
+                        "  validation loss %.4f  validation acc %.4f",
                         e.testLoss(), e.testAccuracy());
                 o.printf(Locale.ROOT, "epoch %d/%d: loss %.4f  acc %.4f%s  %.1f s%n",
                         e.epoch(), epochs, e.trainLoss(), e.trainAccuracy(), validated, e.seconds());
@@ -210,11 +216,14 @@ final class FinetuneCommand implements Callable<Integer> {
      * then through {@code backbone} (the frozen layers' features, or the images themselves), with
      * one-hot labels; 32 images at a time.
      */
-    private static DataSet examples(ImageFolder folder, List<Integer> indices, int[] hw, int channels, ImageModel loaded,
-                                    ImageNetPreprocessor.Mode mode, UnaryOperator<INDArray> backbone) throws java.io.IOException {
+    private static DataSet examples(ImageFolder folder, List<Integer> indices, int[] hw, int channels,
+            ImageModel loaded,
+                                    ImageNetPreprocessor.Mode mode,
+                                    UnaryOperator<INDArray> backbone) throws java.io.IOException {
         List<DataSet> parts = new ArrayList<>();
         for (int from = 0; from < indices.size(); from += 32) {
-            DataSet batch = folder.load(indices.subList(from, Math.min(indices.size(), from + 32)), hw[0], hw[1], channels);
+            DataSet batch = folder.load(indices.subList(from, Math.min(indices.size(), from + 32)), hw[0], hw[1],
+                    channels);
             parts.add(new DataSet(backbone.apply(loaded.normalise(batch.getFeatures(), mode)), batch.getLabels()));
         }
         return DataSet.merge(parts);

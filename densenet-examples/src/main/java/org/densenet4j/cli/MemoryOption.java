@@ -2,7 +2,9 @@ package org.densenet4j.cli;
 
 import picocli.CommandLine.Option;
 
-/** {@code --memory-efficient}: compiled training steps that keep only what the backward pass cannot cheaply recompute. */
+/**
+ * {@code --memory-efficient}: compiled training steps that keep only what the backward pass cannot cheaply recompute.
+ */
 final class MemoryOption {
 
     @Option(names = "--memory-efficient", description = "Training steps that rebuild a dense block's "

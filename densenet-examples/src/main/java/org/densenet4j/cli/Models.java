@@ -1,24 +1,13 @@
 package org.densenet4j.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.util.ModelSerializer;
-import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.engine.NativeMemory;
 import org.densenet4j.examples.Architecture;
 import org.densenet4j.examples.ImageModel;
-import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.training.TrainingStep;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
-import org.densenet4j.zoo.DenseNetZooModel;
-import org.densenet4j.zoo.io.ModelFiles;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** Resolves the {@code --model} option: a model zip, or a preset id. */
 final class Models {

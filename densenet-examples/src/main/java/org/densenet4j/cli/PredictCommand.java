@@ -151,7 +151,8 @@ final class PredictCommand implements Callable<Integer> {
             if (Files.isDirectory(p)) {
                 try (var listing = Files.list(p)) {
                     List<Path> images = listing.filter(f -> Files.isRegularFile(f) && f.getFileName().toString()
-                            .toLowerCase(java.util.Locale.ROOT).matches(".*\\.(jpe?g|png|bmp|gif|tiff?)")).sorted().toList();
+                            .toLowerCase(java.util.Locale.ROOT).matches(".*\\.(jpe?g|png|bmp|gif|tiff?)"))
+                    .sorted().toList();
                     if (images.isEmpty()) {
                         throw new UserError(p + ": holds no images (.jpg, .png, .bmp, .gif, .tif)");
                     }
@@ -168,7 +169,8 @@ final class PredictCommand implements Callable<Integer> {
     private void checkShape(ComputationGraph net, INDArray x) {
         long channels = ImageModel.inputChannels(net);
         if (x.rank() != 4 || (channels > 0 && x.size(1) != channels) || x.size(0) == 0) {
-            throw new UserError(source.input + ": shape " + Arrays.toString(x.shape()) + " is not [N, " + (channels > 0 ? channels : "C")
+            throw new UserError(source.input + ": shape " + Arrays.toString(x.shape()) + " is not [N, " + (channels > 0
+                    ? channels : "C")
                     + ", H, W] with N >= 1, as the model takes");
         }
     }

@@ -107,8 +107,10 @@ final class TrainCommand implements Callable<Integer> {
                 throw new UserError(dataset + ": too few images to hold out a test set (" + folder.files().size()
                         + " images in " + folder.classes().size() + " classes)");
             }
-            List<Integer> trainPart = run.limit > 0 ? parts.get(0).subList(0, Math.min(run.limit, parts.get(0).size())) : parts.get(0);
-            List<Integer> testPart = run.testLimit > 0 ? parts.get(1).subList(0, Math.min(run.testLimit, parts.get(1).size())) : parts.get(1);
+            List<Integer> trainPart = run.limit > 0 ? parts.get(0).subList(0, Math.min(run.limit,
+                    parts.get(0).size())) : parts.get(0);
+            List<Integer> testPart = run.testLimit > 0 ? parts.get(1).subList(0, Math.min(run.testLimit,
+                    parts.get(1).size())) : parts.get(1);
             train = folder.load(trainPart, hwc[0], hwc[1], hwc[2]);
             test = folder.load(testPart, hwc[0], hwc[1], hwc[2]);
             labels = folder.classes();
@@ -182,7 +184,8 @@ final class TrainCommand implements Callable<Integer> {
         step.finish();
         ModelFiles.write(net, run.out, run.force, scaler, Map.of("labels", labels, "model", name), false,
                 new ModelCard(scaler != null ? ModelCard.STORED : "none", config.inputHeight(), config.inputWidth(),
-                        config.inputChannels(), labels, Map.of("trainedOn", fashion ? dataName : dataset, "model", name)));
+                        config.inputChannels(), labels, Map.of("trainedOn", fashion ? dataName : dataset, "model",
+                        name)));
         curves.writeCsv(csv);
         curves.writePng(png, name + " on " + (fashion ? dataName : Path.of(dataset).getFileName()));
         saved.delete();

@@ -29,7 +29,8 @@ public final class TrainingOptions {
     @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
     public int batch;
 
-    @Option(names = "--lr", defaultValue = "0.2", description = "Peak learning rate of the one-cycle schedule (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "0.2",
+            description = "Peak learning rate of the one-cycle schedule (default: ${DEFAULT-VALUE}).")
     public double learningRate;
 
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")

@@ -58,7 +58,8 @@ public record Architecture(String name, DenseNetConfig.Builder config) {
                 switch (e.getKey()) {
                     case "growthRate" -> b.growthRate(((Number) v).intValue());
                     case "initialFilters" -> b.initialFilters(((Number) v).intValue());
-                    case "blockLayers" -> b.blockLayers(((List<?>) v).stream().mapToInt(o -> ((Number) o).intValue()).toArray());
+                    case "blockLayers" -> b.blockLayers(((List<?>) v).stream().mapToInt(o
+                            -> ((Number) o).intValue()).toArray());
                     case "compression" -> b.compression(((Number) v).doubleValue());
                     case "reduction" -> b.reduction(((Number) v).doubleValue());
                     case "bottleneck" -> b.bottleneck((Boolean) v);
@@ -74,7 +75,8 @@ public record Architecture(String name, DenseNetConfig.Builder config) {
             } catch (UnknownSetting u) {
                 throw u;
             } catch (ClassCastException | NullPointerException | IllegalArgumentException ex) {
-                throw new IllegalArgumentException(file + ": setting '" + e.getKey() + "' has the wrong kind of value: " + v);
+                throw new IllegalArgumentException(file + ": setting '" + e.getKey() + "' has the wrong kind of value: "
+                        + v);
             }
         }
         return b;

@@ -67,9 +67,11 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
     public static ImageModel read(Path zip, String name) throws IOException {
         ComputationGraph net = ModelFiles.read(zip, false);
         var vertices = net.getConfiguration().getVertices();
-        boolean denseNet = vertices.containsKey("conv1") && vertices.keySet().stream().anyMatch(v -> v.startsWith("concat_"));
+        boolean denseNet = vertices.containsKey("conv1") && vertices.keySet().stream().anyMatch(v
+                -> v.startsWith("concat_"));
         if (!denseNet) {
-            throw new IllegalArgumentException(name + ": a DL4J model, but not a DenseNet (it has no conv1 and concat_* "
+            throw new IllegalArgumentException(name
+                    + ": a DL4J model, but not a DenseNet (it has no conv1 and concat_* "
                     + "layers); convert one with 'densenet convert' or train one with 'densenet train'");
         }
         return stored(net, zip, inputChannels(net) == 1 ? new int[] {28, 28} : new int[] {224, 224});
@@ -176,7 +178,9 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
         return labels.isEmpty() ? null : labels;
     }
 
-    /** Channels the model takes: its card's, else its first convolution's (3 when the graph does not start with one). */
+    /**
+     * Channels the model takes: its card's, else its first convolution's (3 when the graph does not start with one).
+     */
     public int channels() {
         return classifier().channels();
     }

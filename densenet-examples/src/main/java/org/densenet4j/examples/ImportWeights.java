@@ -35,7 +35,9 @@ public final class ImportWeights {
         System.out.printf("%s: %,d parameters written to %s%n", args[0], net.numParams(), args[1]);
     }
 
-    /** Reads {@code weights}, builds the graph they fit at {@code height x width}, loads them and writes {@code zip}. */
+    /**
+     * Reads {@code weights}, builds the graph they fit at {@code height x width}, loads them and writes {@code zip}.
+     */
     public static ComputationGraph importTo(Path weights, Path zip, int height, int width) throws IOException {
         WeightFileSummary summary = KerasDenseNetImporter.inspect(weights);      // architecture, format, layout
         DenseNetConfig config = summary.toConfig().inputShape(height, width, 3).build();

@@ -45,7 +45,9 @@ public final class ServeManyThreads {
                 requests, s.perSecond(), l[l.length / 2], l[(int) (l.length * 0.99)]);
     }
 
-    /** {@code threads} clients each sending {@code requests} of {@code images} (in turn) to {@code replicas} replicas. */
+    /**
+     * {@code threads} clients each sending {@code requests} of {@code images} (in turn) to {@code replicas} replicas.
+     */
     public static Served serve(ImageModel model, List<INDArray> images, int threads, int requests, int replicas)
             throws Exception {
         try (ConcurrentPredictor predictor = new ConcurrentPredictor(model.net(), replicas)) {

@@ -40,13 +40,17 @@ public final class TrainFashionMnist {
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         Path out = Path.of(args.length > 2 ? args[2] : "fashion-densenet.zip");
         for (Epoch e : train(Path.of(FashionMnist.DEBIAN_DIR), limit, 5000, epochs, out)) {
-            System.out.printf("epoch %d: train loss %.4f, test accuracy %.4f, %.0f images/s%n", e.epoch(), e.trainLoss(),
+            System.out.printf("epoch %d: train loss %.4f, test accuracy %.4f, %.0f images/s%n", e.epoch(),
+                    e.trainLoss(),
                     e.testAccuracy(), e.imagesPerSecond());
         }
         System.out.println("wrote " + out);
     }
 
-    /** Trains on the first {@code limit} training images, tests on the first {@code testLimit} test images, writes {@code out}. */
+    /**
+     * Trains on the first {@code limit} training images, tests on the first {@code testLimit} test images, writes
+     * {@code out}.
+     */
     public static List<Epoch> train(Path data, int limit, int testLimit, int epochs, Path out) throws IOException {
         DataSet train = FashionMnist.load(data, true, limit);
         DataSet test = FashionMnist.load(data, false, testLimit);

@@ -36,7 +36,8 @@ public final class TrainingCurves {
 
     /** Writes the CSV atomically (temporary file, then rename). */
     public void writeCsv(Path file) throws IOException {
-        StringBuilder sb = new StringBuilder("epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_s\n");
+        StringBuilder sb =
+                new StringBuilder("epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_s\n");
         for (Epoch e : epochs) {
             sb.append(String.format(Locale.ROOT, "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.1f%n", e.epoch(), e.trainLoss(),
                     e.trainAccuracy(), e.testLoss(), e.testAccuracy(), e.seconds(), e.imagesPerSecond()));

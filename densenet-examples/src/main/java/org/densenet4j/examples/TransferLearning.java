@@ -33,7 +33,8 @@ public final class TransferLearning {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: TransferLearning MODEL FOLDER   (MODEL: a preset id or model zip; FOLDER: class subfolders)");
+            System.err.println("usage: TransferLearning MODEL FOLDER   "
+                    + "(MODEL: a preset id or model zip; FOLDER: class subfolders)");
             System.exit(2);
         }
         double accuracy = run(args[0], Path.of(args[1]), 50, 42);

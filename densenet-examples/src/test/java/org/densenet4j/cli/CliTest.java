@@ -74,9 +74,11 @@ class CliTest {
     @Test
     void convertThenPredictComputesWhatPyTorchComputes() throws Exception {
         Path zip = dir.resolve("m.zip");
-        Cli.Run c = run("convert", "--weights", tf121.weights().toString(), "--model", "densenet121", "--out", zip.toString());
+        Cli.Run c = run("convert", "--weights", tf121.weights().toString(), "--model", "densenet121", "--out",
+                zip.toString());
         assertEquals(0, c.code(), c.err());
-        assertTrue(c.out().contains("keras1-tf") && c.out().contains("(densenet121)") && c.out().contains("1000 classes"), c.out());
+        assertTrue(c.out().contains("keras1-tf") && c.out().contains("(densenet121)")
+                && c.out().contains("1000 classes"), c.out());
         assertTrue(Files.exists(zip) && Files.exists(dir.resolve("m.zip.sha256")));
 
         Path y = dir.resolve("y.npy");
@@ -92,7 +94,8 @@ class CliTest {
         Path zip = dir.resolve("k2.zip");
         assertEquals(0, run("convert", "--weights", keras2Full.weights().toString(), "--out", zip.toString()).code());
         Path y = dir.resolve("y.npy");
-        Cli.Run p = run("predict", "--model", zip.toString(), "--input", keras2Full.input().toString(), "--output", y.toString());
+        Cli.Run p = run("predict", "--model", zip.toString(), "--input", keras2Full.input().toString(), "--output",
+                y.toString());
         assertEquals(0, p.code(), p.err());
         assertMatchesPyTorch(y, keras2Full);
     }
@@ -112,7 +115,8 @@ class CliTest {
 
         Cli.Run c = run("convert", "--weights", tf121.weights().toString(), "--install");
         assertEquals(0, c.code(), c.err());
-        assertTrue(c.out().contains(dir.resolve("cache/models/densenet121/densenet121_imagenet.zip").toString()), c.out());
+        assertTrue(c.out().contains(dir.resolve("cache/models/densenet121/densenet121_imagenet.zip").toString()),
+                c.out());
         Path y = dir.resolve("y.npy");
         assertEquals(0, run("predict", "--model", "densenet121", "--input", tf121.input().toString(),
                 "--output", y.toString()).code());
@@ -128,7 +132,8 @@ class CliTest {
         Files.copy(images.resolve("rgb.png"), folder.resolve("a.png"));
         Files.copy(images.resolve("rgb.jpg"), folder.resolve("b.jpg"));
         Path y = dir.resolve("p.npy");
-        Cli.Run r = run("predict", "--model", zip.toString(), "--images", folder.toString(), images.resolve("cmyk.jpg").toString(),
+        Cli.Run r = run("predict", "--model", zip.toString(), "--images", folder.toString(),
+                images.resolve("cmyk.jpg").toString(),
                 "--size", "64x64", "--preprocess", "torch", "--top", "2", "--output", y.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains(folder.resolve("a.png") + ":  1. "), r.out());
@@ -140,7 +145,8 @@ class CliTest {
 
         assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("gray.png").toString()),
                 "gray.png: is a grayscale image; the model takes RGB (3 channels)");
-        assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("truncated.png").toString()),
+        assertBadInput(run("predict", "--model", zip.toString(), "--images",
+                images.resolve("truncated.png").toString()),
                 "truncated.png: unreadable or truncated image");
         assertBadInput(run("predict", "--model", zip.toString(), "--images", images.resolve("huge.png").toString()),
                 "huge.png: claims 100000x100000 pixels");
@@ -159,7 +165,8 @@ class CliTest {
         Path images = Fixtures.images();
         List<Path> files = List.of(images.resolve("rgb.png"), images.resolve("noisy.jpg"));
         Path npy = dir.resolve("f.npy");
-        Cli.Run r = run("features", "--model", zip.toString(), "--images", files.get(0).toString(), files.get(1).toString(),
+        Cli.Run r = run("features", "--model", zip.toString(), "--images", files.get(0).toString(),
+                files.get(1).toString(),
                 "--size", "64x64", "--preprocess", "torch", "--out", npy.toString());
         assertEquals(0, r.code(), r.err());
         INDArray features = Npy.read(npy);
@@ -246,7 +253,8 @@ class CliTest {
 
         Path y = dir.resolve("y.npy");
         Files.writeString(y, "precious");
-        assertBadInput(run("predict", "--model", "whatever.zip", "--input", tf121.input().toString(), "--output", y.toString()),
+        assertBadInput(run("predict", "--model", "whatever.zip", "--input", tf121.input().toString(), "--output",
+                y.toString()),
                 y + ": exists; pass --force");
         assertEquals("precious", Files.readString(y));
     }
@@ -257,7 +265,8 @@ class CliTest {
         assertBadInput(run("summary", "--model", "densenet121", "--input", "8x8x3"),
                 "inputHeight 8 is too small", "at least 29 pixels");
         assertBadInput(run("summary", "--model", "densenet121", "--input", "big"), "--input 'big' is not HxWxC");
-        assertBadInput(run("convert", "--weights", dir.resolve("none.h5").toString(), "--out", dir.resolve("a.zip").toString()),
+        assertBadInput(run("convert", "--weights", dir.resolve("none.h5").toString(), "--out",
+                dir.resolve("a.zip").toString()),
                 "none.h5: no such file");
         assertBadInput(run("convert", "--weights", tf121.weights().toString(), "--model", "densenet169",
                 "--out", dir.resolve("b.zip").toString()), "does not fit the graph", "(densenet121)");
@@ -280,9 +289,11 @@ class CliTest {
         assertBadInput(run("predict", "--model", fake.toString(), "--input", tf121.input().toString(), "--output",
                 dir.resolve("y.npy").toString()), "fake.zip: not a DL4J model zip (not a zip file)");
         Path other = dir.resolve("other.zip");
-        var notDenseNet = new org.deeplearning4j.nn.graph.ComputationGraph(new org.deeplearning4j.nn.conf.NeuralNetConfiguration
+        var notDenseNet =
+                new org.deeplearning4j.nn.graph.ComputationGraph(new org.deeplearning4j.nn.conf.NeuralNetConfiguration
                 .Builder().graphBuilder().addInputs("in")
-                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(4).nOut(2).build(), "in")
+                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nIn(4).nOut(2).build(),
+                "in")
                 .setOutputs("out").build());
         notDenseNet.init();
         org.densenet4j.zoo.io.ModelFiles.write(notDenseNet, other, false);

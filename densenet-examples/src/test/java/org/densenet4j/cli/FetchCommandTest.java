@@ -108,7 +108,8 @@ class FetchCommandTest {
         assertEquals("model.pth", card.source().get("file"));
         assertEquals(sha256, card.source().get("sha256"));
         try (var left = Files.list(dir)) {
-            assertEquals(List.of("cache", "m.zip", "m.zip.sha256"), left.map(p -> p.getFileName().toString()).sorted().toList(),
+            assertEquals(List.of("cache", "m.zip", "m.zip.sha256"),
+                    left.map(p -> p.getFileName().toString()).sorted().toList(),
                     "the download was converted and deleted");
         }
         Path p = dir.resolve("p.npy");

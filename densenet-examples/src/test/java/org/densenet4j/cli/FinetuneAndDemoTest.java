@@ -84,7 +84,8 @@ class FinetuneAndDemoTest {
         Path base = tinyColourModel();
         Path images = imageFolder("red", "blue");
         Path out = dir.resolve("tuned.zip");
-        Cli.Run r = run("finetune", "--model", base.toString(), "--images", images.toString(), "--freeze-until", "pool2",
+        Cli.Run r = run("finetune", "--model", base.toString(), "--images", images.toString(), "--freeze-until",
+                "pool2",
                 "--epochs", "2", "--batch", "4", "--size", "32x32", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("2 classes [blue, red], 12 images (2 held out) at 32x32x3; frozen up to pool2; "
@@ -120,7 +121,8 @@ class FinetuneAndDemoTest {
         assertTrue(r.out().contains("epoch 2/2: loss") && !r.out().contains("validation"), r.out());
         assertEquals(List.of("blue", "red"), ModelFiles.readLabels(out).orElseThrow());
         assertBadInput(run("finetune", "--model", dir.resolve("base.zip").toString(), "--images", images.toString(),
-                "--validation", "1", "--out", dir.resolve("x.zip").toString()), "--validation must be at least 0 and below 1, was 1.0");
+                "--validation", "1", "--out", dir.resolve("x.zip").toString()),
+                "--validation must be at least 0 and below 1, was 1.0");
     }
 
     @Test
@@ -201,7 +203,8 @@ class FinetuneAndDemoTest {
         Matcher acc = Pattern.compile("Accuracy: (\\d+\\.\\d+)% \\((\\d+) of 50 images\\)").matcher(r.out());
         assertTrue(acc.find(), r.out());
         assertEquals(Double.parseDouble(acc.group(2)) * 2, Double.parseDouble(acc.group(1)), 1e-9);
-        assertTrue(r.out().matches("(?s).*Latency: \\d+\\.\\d+ ms per image in batches of 100, \\d+\\.\\d+ ms for one image alone.*"),
+        assertTrue(r.out().matches("(?s).*Latency: \\d+\\.\\d+ ms per image in batches of 100, "
+                + "\\d+\\.\\d+ ms for one image alone.*"),
                 r.out());
 
         Cli.Run samples = run("demo", "--data-dir", dir.resolve("nowhere").toString(), "--show", "0");
@@ -236,7 +239,8 @@ class FinetuneAndDemoTest {
         assertEquals(0, p.code(), p.err());
         Path cached = ModelFiles.cachedModel("densenet-fmnist", PretrainedType.MNIST);
         List<String> labels = ModelSerializer.getObjectFromFile(cached.toFile(), "labels");
-        assertTrue(p.out().contains("dark0.png:  1. ") && labels.stream().anyMatch(l -> p.out().contains(" " + l + " (")),
+        assertTrue(p.out().contains("dark0.png:  1. ") && labels.stream().anyMatch(l -> p.out().contains(" " + l
+                + " (")),
                 "the stored class names: " + p.out());
 
         // The same numbers as the model's own pipeline: 28x28 grayscale, the stored scaling, the graph.
@@ -271,7 +275,8 @@ class FinetuneAndDemoTest {
         // A fine-tuned grayscale model predicts on grayscale images (its frozen first convolution takes one channel).
         Cli.Run tunedPredict = run("predict", "--model", tuned.toString(), "--images", root.resolve("dark").toString());
         assertEquals(0, tunedPredict.code(), tunedPredict.err());
-        assertTrue(tunedPredict.out().contains("1. dark (") || tunedPredict.out().contains("1. light ("), tunedPredict.out());
+        assertTrue(tunedPredict.out().contains("1. dark (") || tunedPredict.out().contains("1. light ("),
+                tunedPredict.out());
     }
 
     @Test

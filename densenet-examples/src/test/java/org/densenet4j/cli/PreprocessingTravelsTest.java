@@ -78,7 +78,8 @@ class PreprocessingTravelsTest {
                 other.name().toLowerCase(java.util.Locale.ROOT));
         assertEquals(0, overridden.code(), overridden.err());
         assertTrue(overridden.err().contains("records " + card.preprocessing() + " preprocessing for its weights; "
-                + "--preprocess " + other.name().toLowerCase(java.util.Locale.ROOT) + " overrides it"), overridden.err());
+                + "--preprocess " + other.name().toLowerCase(java.util.Locale.ROOT) + " overrides it"),
+                overridden.err());
         net.close();
     }
 }

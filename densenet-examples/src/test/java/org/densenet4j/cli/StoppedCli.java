@@ -5,7 +5,10 @@ import java.util.Arrays;
 
 import org.densenet4j.zoo.io.StoppedWriter;
 
-/** {@code densenet} with its model write stopped at {@code args[0]} (marker {@code args[1]}), for kill tests: it stops at its first model write to reach that point. */
+/**
+ * {@code densenet} with its model write stopped at {@code args[0]} (marker {@code args[1]}), for kill tests: it stops
+ * at its first model write to reach that point.
+ */
 public final class StoppedCli {
 
     private StoppedCli() {

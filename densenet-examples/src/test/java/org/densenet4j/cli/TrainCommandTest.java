@@ -116,7 +116,8 @@ class TrainCommandTest {
         StringWriter err = new StringWriter();
         assertEquals(2, run(new StringWriter(), err, "train", "--data-dir", dir.resolve("nowhere").toString(),
                 "--out", zip.toString()));
-        assertTrue(err.toString().contains("no such file; install Fashion-MNIST with 'apt-get install dataset-fashion-mnist'"),
+        assertTrue(err.toString().contains(
+                "no such file; install Fashion-MNIST with 'apt-get install dataset-fashion-mnist'"),
                 err.toString());
         Path bad = Files.writeString(dir.resolve("bad.json"), "{\"growthRate\": 0}");
         StringWriter err2 = new StringWriter();
@@ -151,7 +152,8 @@ class TrainCommandTest {
         // The checkpoint is neither ignored nor overwritten without --resume.
         StringWriter err = new StringWriter();
         assertEquals(2, run(new StringWriter(), err, args.toArray(String[]::new)));
-        assertTrue(err.toString().contains("killed-checkpoint.zip: an earlier run stopped here; pass --resume"), err.toString());
+        assertTrue(err.toString().contains("killed-checkpoint.zip: an earlier run stopped here; pass --resume"),
+                err.toString());
 
         StringWriter out = new StringWriter();
         StringWriter err2 = new StringWriter();

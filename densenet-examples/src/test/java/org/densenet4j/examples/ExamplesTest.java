@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,9 +51,11 @@ class ExamplesTest {
         Path zip = dir.resolve("imported.zip");
         ImportWeights.main(new String[] {f.pth().toString(), zip.toString(), "32x32"});
         ComputationGraph net = ModelFiles.read(zip, false);
-        INDArray logp = Transforms.log(CompiledGraph.inference(net).apply(Nd4j.createFromNpyFile(f.input().toFile())), true);
+        INDArray logp = Transforms.log(CompiledGraph.inference(net).apply(Nd4j.createFromNpyFile(f.input().toFile())),
+                true);
         INDArray expected = Nd4j.createFromNpyFile(f.logProbabilities().toFile());
-        assertTrue(Transforms.abs(logp.sub(expected)).maxNumber().doubleValue() <= 1e-3, "log-probabilities as torch's");
+        assertTrue(Transforms.abs(logp.sub(expected)).maxNumber().doubleValue() <= 1e-3,
+                "log-probabilities as torch's");
         assertEquals("torch", ModelCard.read(zip).orElseThrow().preprocessing());
     }
 
@@ -68,8 +69,10 @@ class ExamplesTest {
         for (int i = 0; i < data.numExamples(); i++) {
             int label = data.getLabels().getRow(i).argMax().getInt(0);
             if (java.util.Arrays.stream(classes).anyMatch(c -> c == label) && count[label] < 40) {
-                Path folder = Files.createDirectories(dir.resolve("folder").resolve(FashionMnist.LABELS.get(label).replace('/', '-')));
-                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+                Path folder = Files.createDirectories(dir.resolve("folder")
+                        .resolve(FashionMnist.LABELS.get(label).replace('/', '-')));
+                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(28, 28,
+                        java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
                 for (int y = 0; y < 28; y++) {
                     for (int x = 0; x < 28; x++) {
                         img.getRaster().setSample(x, y, 0, (int) data.getFeatures().getDouble(i, 0, y, x));

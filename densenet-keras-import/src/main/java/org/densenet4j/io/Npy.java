@@ -57,7 +57,8 @@ public final class Npy {
         buf.get(); // minor version
         long headerLen = major == 1 ? buf.getShort() & 0xffff : buf.getInt() & 0xffffffffL;
         if (major < 1 || major > 3 || headerLen > buf.remaining()) {
-            throw new IOException(file + ": not a .npy file (version " + major + ", header of " + headerLen + " bytes)");
+            throw new IOException(file + ": not a .npy file (version " + major + ", header of " + headerLen
+                    + " bytes)");
         }
         byte[] headerBytes = new byte[(int) headerLen];
         buf.get(headerBytes);
@@ -131,7 +132,8 @@ public final class Npy {
         for (long d : shape) {
             dims.append(d).append(", ");
         }
-        String shapeText = shape.length == 1 ? dims.toString().trim() : dims.substring(0, Math.max(0, dims.length() - 2));
+        String shapeText = shape.length == 1 ? dims.toString().trim() : dims.substring(0, Math.max(0,
+                dims.length() - 2));
         String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + shapeText + "), }";
         int unpadded = MAGIC.length + 4 + dict.length() + 1;
         int padding = (64 - unpadded % 64) % 64;

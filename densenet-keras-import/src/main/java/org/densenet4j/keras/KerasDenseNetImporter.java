@@ -285,7 +285,8 @@ public final class KerasDenseNetImporter {
     /** {@code layout}, when it can be the file's: a state_dict layout for a PyTorch file, a Keras one for HDF5. */
     private static WeightLayout checked(WeightFile weights, WeightLayout layout) throws WeightImportException {
         if (layout.stateDict() != weights.stateDict()) {
-            throw new WeightImportException(weights.file(), "is a " + weights.format() + " file, which cannot be in the "
+            throw new WeightImportException(weights.file(),
+                    "is a " + weights.format() + " file, which cannot be in the "
                     + "'" + layout.id() + "' layout (" + (weights.stateDict() ? "torchvision" : "keras1-tf, keras1-th "
                     + "or keras2") + " can)");
         }
@@ -311,7 +312,8 @@ public final class KerasDenseNetImporter {
                             file, layer.name(), "is not a layer of a keras.applications DenseNet"))
                     : layer.name();
             if (sources.containsKey(zoo)) {
-                throw WeightImportException.atLayer(file, layer.name(), "fills '" + zoo + "', which another layer fills too");
+                throw WeightImportException.atLayer(file, layer.name(),
+                        "fills '" + zoo + "', which another layer fills too");
             }
             sources.put(zoo, new Source(layer.name(), roles(file, layout, layer, Role::of), null, Map.of()));
         }
@@ -320,7 +322,8 @@ public final class KerasDenseNetImporter {
             String bnName = scale.name().substring(0, scale.name().length() - "_scale".length()) + "_bn";
             Source bn = sources.get(bnName);
             if (bn == null) {
-                throw WeightImportException.atLayer(file, scale.name(), "is a Scale layer without its BatchNormalization '"
+                throw WeightImportException.atLayer(file, scale.name(),
+                        "is a Scale layer without its BatchNormalization '"
                         + bnName + "'");
             }
             sources.put(bnName, new Source(bn.fileLayer(), bn.tensors(), scale.name(),
@@ -338,7 +341,8 @@ public final class KerasDenseNetImporter {
             String zoo = TorchNames.toZoo(module.name(), finalStage).orElseThrow(() -> WeightImportException.atLayer(
                     file, module.name(), "is not a module of a torchvision DenseNet"));
             if (sources.containsKey(zoo)) {
-                throw WeightImportException.atLayer(file, module.name(), "fills '" + zoo + "', which another module fills too");
+                throw WeightImportException.atLayer(file, module.name(),
+                        "fills '" + zoo + "', which another module fills too");
             }
             sources.put(zoo, new Source(module.name(), roles(file, WeightLayout.TORCHVISION, module,
                     (m, p) -> TorchNames.role(zoo, p)), null, Map.of()));
@@ -359,7 +363,8 @@ public final class KerasDenseNetImporter {
         boolean anyScale = !scales.isEmpty();
         for (WeightFile.Layer layer : weights.layers().values()) {
             if (layer.name().endsWith("_scale") && layer.weights().isEmpty()) {
-                throw WeightImportException.atLayer(weights.file(), layer.name(), "is a Scale layer that lists no weights");
+                throw WeightImportException.atLayer(weights.file(), layer.name(),
+                        "is a Scale layer that lists no weights");
             }
             anyScale |= layer.name().endsWith("_scale");
         }
@@ -369,7 +374,8 @@ public final class KerasDenseNetImporter {
         for (String name : sources.keySet()) {
             if (name.endsWith("_bn") && !scales.containsKey(name.substring(0, name.length() - 3) + "_scale")) {
                 throw WeightImportException.atLayer(weights.file(), name, "has no Scale layer '"
-                        + name.substring(0, name.length() - 3) + "_scale', though the file's other BatchNormalizations do");
+                        + name.substring(0,
+                        name.length() - 3) + "_scale', though the file's other BatchNormalizations do");
             }
         }
     }
@@ -424,10 +430,12 @@ public final class KerasDenseNetImporter {
             msg.append(": ").append(e.getMessage().substring(file.toString().length() + 2));
         }
         if (!missing.isEmpty()) {
-            msg.append("; ").append(missing.size()).append(" layers of the graph are not in the file: ").append(firstFew(missing));
+            msg.append("; ").append(missing.size()).append(" layers of the graph are not in the file: ")
+                    .append(firstFew(missing));
         }
         if (!extra.isEmpty()) {
-            msg.append("; ").append(extra.size()).append(" layers of the file are not in the graph: ").append(firstFew(extra));
+            msg.append("; ").append(extra.size()).append(" layers of the file are not in the graph: ")
+                    .append(firstFew(extra));
         }
         if (missing.equals(List.of(DenseNetBuilder.CLASSIFIER))) {
             msg.append(" (the file has no classifier: build a headless graph to load it)");
@@ -449,7 +457,8 @@ public final class KerasDenseNetImporter {
     private static WeightFileSummary summarise(Path file, WeightLayout layout, Map<String, Source> sources)
             throws WeightImportException {
         Source conv1 = sources.get("conv1");
-        if (conv1 == null || conv1.tensors().get(Role.KERNEL) == null || conv1.tensors().get(Role.KERNEL).shape().length != 4) {
+        if (conv1 == null || conv1.tensors().get(Role.KERNEL) == null || conv1.tensors().get(Role.KERNEL).shape().length
+                != 4) {
             throw new WeightImportException(file, "not a DenseNet weight file: it has no 'conv1' kernel");
         }
         long[] conv1Shape = oihwShape(conv1.tensors().get(Role.KERNEL).shape(), layout);
@@ -461,7 +470,8 @@ public final class KerasDenseNetImporter {
             }
         }
         if (blocks.isEmpty() || blocks.firstKey() != 2 || blocks.lastKey() != blocks.size() + 1) {
-            throw new WeightImportException(file, "not a DenseNet weight file: its dense blocks are not stages 2, 3, ... "
+            throw new WeightImportException(file,
+                    "not a DenseNet weight file: its dense blocks are not stages 2, 3, ... "
                     + "(found stages " + blocks.keySet() + ")");
         }
         int growth = (int) kernelOut(file, sources, "conv2_1_x2", layout);
@@ -474,7 +484,8 @@ public final class KerasDenseNetImporter {
         Source fc = sources.get(DenseNetBuilder.CLASSIFIER);
         OptionalInt classes = fc != null && fc.tensors().get(Role.BIAS) != null
                 ? OptionalInt.of((int) fc.tensors().get(Role.BIAS).shape()[0]) : OptionalInt.empty();
-        DenseNetConfig.Stem stem = sources.containsKey("conv1_bn") ? DenseNetConfig.Stem.IMAGENET : DenseNetConfig.Stem.CIFAR;
+        DenseNetConfig.Stem stem = sources.containsKey("conv1_bn") ? DenseNetConfig.Stem.IMAGENET
+                : DenseNetConfig.Stem.CIFAR;
         return new WeightFileSummary(file, layout, stem, growth, (int) conv1Shape[0], List.copyOf(blocks.values()),
                 sources.containsKey("conv2_1_x1"), compression, (int) conv1Shape[1], classes);
     }
@@ -554,7 +565,8 @@ public final class KerasDenseNetImporter {
         long[] expected = w.shape();
         long[] found = kernel.shape().length == 4 ? oihwShape(kernel.shape(), layout) : kernel.shape();
         if (!java.util.Arrays.equals(expected, found)) {
-            throw WeightImportException.atLayer(file, name, "kernel shape " + kernel.shapeText() + " does not fit: expected "
+            throw WeightImportException.atLayer(file, name,
+                    "kernel shape " + kernel.shapeText() + " does not fit: expected "
                     + Tensor.shapeText(fileShape(expected, layout)) + " " + kernelAxes(layout));
         }
         w.assign(Nd4j.create(toOihw(kernel, layout), expected, 'c'));
@@ -576,8 +588,10 @@ public final class KerasDenseNetImporter {
         }
         if (source.scaleLayer() != null) {
             Map<Role, Tensor> scale = new EnumMap<>(source.scale());
-            float[] sGamma = vector(file, source.scaleLayer(), params.get("gamma"), take(file, source.scaleLayer(), scale, Role.GAMMA));
-            float[] sBeta = vector(file, source.scaleLayer(), params.get("beta"), take(file, source.scaleLayer(), scale, Role.BETA));
+            float[] sGamma = vector(file, source.scaleLayer(), params.get("gamma"), take(file, source.scaleLayer(),
+                    scale, Role.GAMMA));
+            float[] sBeta = vector(file, source.scaleLayer(), params.get("beta"), take(file, source.scaleLayer(), scale,
+                    Role.BETA));
             // Scale(BN(x)) = s_gamma * (gamma * x_hat + beta) + s_beta
             for (int c = 0; c < gamma.length; c++) {
                 beta[c] = sGamma[c] * beta[c] + sBeta[c];
@@ -590,10 +604,12 @@ public final class KerasDenseNetImporter {
         params.get("var").assign(Nd4j.create(var, params.get("var").shape(), 'c'));
     }
 
-    private static Tensor take(Path file, String layer, Map<Role, Tensor> tensors, Role role) throws WeightImportException {
+    private static Tensor take(Path file, String layer, Map<Role, Tensor> tensors,
+            Role role) throws WeightImportException {
         Tensor t = tensors.remove(role);
         if (t == null) {
-            throw WeightImportException.atLayer(file, layer, "has no " + role.name().toLowerCase(Locale.ROOT) + " weight");
+            throw WeightImportException.atLayer(file, layer,
+                    "has no " + role.name().toLowerCase(Locale.ROOT) + " weight");
         }
         return t;
     }
@@ -625,11 +641,13 @@ public final class KerasDenseNetImporter {
     }
 
     /** Copies a tensor stored as DL4J stores it (dense kernels (in, out), biases) into a parameter. */
-    private static void assign(Path file, String layer, String what, INDArray param, Tensor t) throws WeightImportException {
+    private static void assign(Path file, String layer, String what, INDArray param,
+            Tensor t) throws WeightImportException {
         long[] expected = param.rank() == 2 && param.size(0) == 1 && t.shape().length == 1
                 ? new long[] {param.size(1)} : param.shape();
         if (!java.util.Arrays.equals(expected, t.shape())) {
-            throw WeightImportException.atLayer(file, layer, what + " shape " + t.shapeText() + " does not fit: expected "
+            throw WeightImportException.atLayer(file, layer,
+                    what + " shape " + t.shapeText() + " does not fit: expected "
                     + Tensor.shapeText(expected));
         }
         param.assign(Nd4j.create(t.data(), param.shape(), 'c').castTo(DataType.FLOAT));

@@ -292,7 +292,8 @@ public final class WeightFile {
             }
         }
         if (shape.length == 0) {
-            throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' is a scalar, expected an array");
+            throw WeightImportException.atLayer(file, layer,
+                    "weight '" + weightName + "' is a scalar, expected an array");
         }
         long bytes = values * (type == float.class ? 4 : 8);
         if (dataset.getFilters().isEmpty() && bytes > fileSize) {
@@ -309,7 +310,8 @@ public final class WeightFile {
                 data[i] = (float) d[i];
             }
         } else {
-            throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' could not be read as numbers");
+            throw WeightImportException.atLayer(file, layer,
+                    "weight '" + weightName + "' could not be read as numbers");
         }
         if (data.length != values) {
             throw WeightImportException.atLayer(file, layer, "weight '" + weightName + "' holds " + data.length

@@ -24,7 +24,8 @@ import org.densenet4j.zoo.DenseNetPreset;
  * @param inputChannels  channels {@code conv1} takes
  * @param classes        classes of {@code fc6}, empty when the file has no classifier
  */
-public record WeightFileSummary(Path file, WeightLayout layout, DenseNetConfig.Stem stem, int growthRate, int initialFilters,
+public record WeightFileSummary(Path file, WeightLayout layout, DenseNetConfig.Stem stem, int growthRate,
+        int initialFilters,
                                 List<Integer> blockLayers, boolean bottleneck, double compression,
                                 int inputChannels, OptionalInt classes) {
 

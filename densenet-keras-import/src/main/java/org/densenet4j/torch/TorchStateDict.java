@@ -148,7 +148,8 @@ public final class TorchStateDict {
             }
             Unpickled u = unpickle(file, ByteBuffer.wrap(entry(file, zip, zip.getEntry(pickles.get(0)),
                     Math.min(Files.size(file), 1L << 30))), false);
-            long stored = zip.stream().filter(e -> e.getName().startsWith(prefix + "data/") && !e.isDirectory()).count();
+            long stored = zip.stream().filter(e -> e.getName().startsWith(prefix + "data/")
+                    && !e.isDirectory()).count();
             if (stored != u.storages().size()) {
                 throw new WeightImportException(file, "stores " + stored + " storages but its pickle uses "
                         + u.storages().size() + " (damaged file?)");
@@ -162,7 +163,8 @@ public final class TorchStateDict {
                 s.bytes = entry(file, zip, e, s.byteSize());
                 if (s.bytes.length != s.byteSize()) {
                     throw new WeightImportException(file, "storage '" + s.key() + "' holds " + s.bytes.length
-                            + " bytes; the pickle says " + s.numel() + " " + s.dtype() + " values, " + s.byteSize() + " bytes");
+                            + " bytes; the pickle says " + s.numel() + " " + s.dtype() + " values, " + s.byteSize()
+                            + " bytes");
                 }
             }
             return new Contents(file, Format.PYTORCH_ZIP, u.tensors(file), Map.of());
@@ -178,14 +180,16 @@ public final class TorchStateDict {
         try (InputStream in = zip.getInputStream(e)) {
             byte[] b = in.readNBytes((int) Math.min(limit + 1, Integer.MAX_VALUE - 8));
             if (b.length > limit) {
-                throw new WeightImportException(file, "zip entry '" + e.getName() + "' holds more than " + limit + " bytes");
+                throw new WeightImportException(file,
+                        "zip entry '" + e.getName() + "' holds more than " + limit + " bytes");
             }
             // torch.save stores entries uncompressed, and ZipFile checks no CRC of those: a flipped
             // bit would read as another weight (or another stride) without this.
             java.util.zip.CRC32 crc = new java.util.zip.CRC32();
             crc.update(b);
             if (e.getCrc() != -1 && crc.getValue() != e.getCrc()) {
-                throw new WeightImportException(file, "zip entry '" + e.getName() + "' fails its CRC-32 (damaged file)");
+                throw new WeightImportException(file,
+                        "zip entry '" + e.getName() + "' fails its CRC-32 (damaged file)");
             }
             return b;
         }
@@ -197,7 +201,8 @@ public final class TorchStateDict {
         ByteBuffer in = map(file);
         Object magic = pickle(file, in, "magic number");
         if (!LEGACY_MAGIC.equals(magic)) {
-            throw new WeightImportException(file, "a pickle, but not a file torch.save wrote (no PyTorch magic number)");
+            throw new WeightImportException(file,
+                    "a pickle, but not a file torch.save wrote (no PyTorch magic number)");
         }
         Object protocol = pickle(file, in, "protocol version");
         if (!Long.valueOf(1001).equals(protocol)) {
@@ -297,7 +302,8 @@ public final class TorchStateDict {
                 }
                 String other = users.put(ref.storage(), key);
                 if (other != null) {
-                    throw new WeightImportException(file, "entries '" + other + "' and '" + key + "' are the same storage '"
+                    throw new WeightImportException(file,
+                            "entries '" + other + "' and '" + key + "' are the same storage '"
                             + ref.storage().key() + "'; a DenseNet's weights are each their own (damaged file?)");
                 }
                 put(file, out, key, materialise(file, key, ref));
@@ -334,7 +340,8 @@ public final class TorchStateDict {
                     return new LinkedHashMap<>();
                 }
                 case "_rebuild_tensor", "_rebuild_tensor_v2" -> {
-                    if (args.size() < 4 || !(args.get(0) instanceof Storage s) || !(args.get(1) instanceof Long offset)) {
+                    if (args.size() < 4 || !(args.get(0) instanceof Storage s)
+                            || !(args.get(1) instanceof Long offset)) {
                         throw new PickleException(g + " called with " + args.size() + " arguments that are not "
                                 + "(storage, offset, size, stride, ...)");
                     }
@@ -358,7 +365,8 @@ public final class TorchStateDict {
                 throw new PickleException("a persistent id that is not a storage: " + pid);
             }
             if (legacy && t.get(5) != null) {
-                throw new PickleException("storage '" + key + "' is a view of another storage, which state_dicts do not have");
+                throw new PickleException("storage '" + key
+                        + "' is a view of another storage, which state_dicts do not have");
             }
             DType dtype = DType.ofStorage(type.name());
             if (dtype == null || numel < 0 || numel > Integer.MAX_VALUE / dtype.bytes()) {
@@ -527,7 +535,8 @@ public final class TorchStateDict {
                 v.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
                 continue;
             }
-            DType dtype = v.isObject() && v.path("dtype").isTextual() ? DType.ofSafetensors(v.get("dtype").asText()) : null;
+            DType dtype = v.isObject() && v.path("dtype").isTextual() ? DType.ofSafetensors(v.get("dtype").asText())
+                    : null;
             JsonNode shapeNode = v.path("shape");
             JsonNode offsets = v.path("data_offsets");
             if (dtype == null || !shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2
@@ -550,7 +559,8 @@ public final class TorchStateDict {
                         + ", which no DenseNet weight has");
             }
             if (begin < 0 || end < begin || end > data.capacity() || end - begin != count * dtype.bytes()) {
-                throw new WeightImportException(file, "safetensors entry '" + key + "' claims bytes " + begin + ".." + end
+                throw new WeightImportException(file,
+                        "safetensors entry '" + key + "' claims bytes " + begin + ".." + end
                         + " of " + data.capacity() + " for " + count + " " + dtype + " values ("
                         + count * dtype.bytes() + " bytes)");
             }

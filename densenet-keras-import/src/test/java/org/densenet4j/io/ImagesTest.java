@@ -19,7 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Image files (written by Pillow) load with the right values, and bad or hostile ones fail as IOException naming the file. */
+/**
+ * Image files (written by Pillow) load with the right values, and bad or hostile ones fail as IOException naming the
+ * file.
+ */
 class ImagesTest {
 
     private static Path images;
@@ -90,7 +93,8 @@ class ImagesTest {
         String[] sources = {"rgb.png", "rgb.jpg", "noisy.jpg", "gray16.png", "cmyk.jpg"};
         ByteMutator mutator = new ByteMutator(Fuzz.SEED);
         Path f = dir.resolve("case.img");
-        try (Fuzz fuzz = new Fuzz("Image fuzz", "densenet-keras-import", ImagesTest.class, 10, Set.of("loaded", "rejected"))) {
+        try (Fuzz fuzz = new Fuzz("Image fuzz", "densenet-keras-import", ImagesTest.class, 10, Set.of("loaded",
+                "rejected"))) {
             for (int i = 0; i < Fuzz.CASES; i++) {
                 String source = sources[i % sources.length];
                 ByteMutator.Mutation m = mutator.mutate(Files.readAllBytes(images.resolve(source)), i / sources.length);
@@ -101,7 +105,8 @@ class ImagesTest {
                         Images.load(List.of(f), 16, 16, channels);
                         return "loaded";
                     } catch (IOException e) {
-                        return e.getMessage() != null && e.getMessage().startsWith(f + ": ") ? "rejected" : "BAD_MESSAGE " + e;
+                        return e.getMessage() != null && e.getMessage().startsWith(f + ": ") ? "rejected"
+                                : "BAD_MESSAGE " + e;
                     }
                 });
             }

@@ -17,7 +17,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** .npy files: a round trip is exact, and damaged files read identically, with bounded changes, or fail as IOException. */
+/**
+ * .npy files: a round trip is exact, and damaged files read identically, with bounded changes, or fail as IOException.
+ */
 class NpyFuzzTest {
 
 
@@ -48,7 +50,8 @@ class NpyFuzzTest {
 
         ByteMutator mutator = new ByteMutator(Fuzz.SEED);
         Path f = dir.resolve("case.npy");
-        try (Fuzz fuzz = new Fuzz(".npy fuzz", "densenet-keras-import", NpyFuzzTest.class, 10, Set.of("same", "changed", "rejected"))) {
+        try (Fuzz fuzz = new Fuzz(".npy fuzz", "densenet-keras-import", NpyFuzzTest.class, 10, Set.of("same", "changed",
+                "rejected"))) {
             for (int i = 0; i < Fuzz.CASES; i++) {
                 ByteMutator.Mutation m = mutator.mutate(bytes, i);
                 Files.write(f, m.bytes());
@@ -66,7 +69,8 @@ class NpyFuzzTest {
                         return changed == 0 ? "same" : changed <= m.changedFloats() ? "changed"
                                 : "LIED " + changed + " values changed";
                     } catch (IOException e) {
-                        return e.getMessage() != null && e.getMessage().startsWith(f.toString()) ? "rejected" : "BAD_MESSAGE " + e;
+                        return e.getMessage() != null && e.getMessage().startsWith(f.toString()) ? "rejected"
+                                : "BAD_MESSAGE " + e;
                     }
                 });
             }

@@ -49,7 +49,8 @@ public final class Fixtures {
     /** The same with {@code classes} classes. */
     public static synchronized Fixture get(String arch, String layout, int height, int width, int batch, int classes)
             throws IOException {
-        String name = arch + "-" + layout + "-" + height + "x" + width + "-b" + batch + (classes == 1000 ? "" : "-c" + classes);
+        String name = arch + "-" + layout + "-" + height + "x" + width + "-b" + batch + (classes == 1000 ? "" : "-c"
+                + classes);
         Path dir = DIR.resolve(name);
         if (!Files.exists(dir.resolve("meta.json"))) {
             generate(arch, layout, height, width, batch, classes, dir);
@@ -236,7 +237,8 @@ public final class Fixtures {
                 throw new IOException("fixture script failed (" + cmd + "):\n"
                         + Files.readString(log, StandardCharsets.UTF_8)
                         + "\nThe golden tests need Debian's python3-torch, python3-torchvision, python3-h5py and "
-                        + "python3-numpy (apt-get install python3-torch python3-torchvision python3-h5py python3-numpy), "
+                        +
+                        "python3-numpy (apt-get install python3-torch python3-torchvision python3-h5py python3-numpy), "
                         + "or DENSENET_PYTHON naming a Python that has torch, torchvision, h5py and numpy.");
             }
         } catch (InterruptedException e) {

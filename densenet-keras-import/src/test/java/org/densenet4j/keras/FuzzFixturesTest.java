@@ -30,8 +30,10 @@ class FuzzFixturesTest {
         assertEquals(java.util.Set.of(WeightFileFuzzTest.LAYOUTS), recorded.keySet().stream()
                 .filter(k -> !k.startsWith("torch:")).collect(java.util.stream.Collectors.toSet()));
         for (String layout : WeightFileFuzzTest.LAYOUTS) {
-            String first = sha256(Fixtures.generate("densenet-tiny", layout, 32, 32, 2, 5, tmp.resolve(layout + "-1")).weights());
-            String second = sha256(Fixtures.generate("densenet-tiny", layout, 32, 32, 2, 5, tmp.resolve(layout + "-2")).weights());
+            String first = sha256(Fixtures.generate("densenet-tiny", layout, 32, 32, 2, 5,
+                    tmp.resolve(layout + "-1")).weights());
+            String second = sha256(Fixtures.generate("densenet-tiny", layout, 32, 32, 2, 5,
+                    tmp.resolve(layout + "-2")).weights());
             assertEquals(first, second, layout + ": two generations of the same fixture differ");
             assertEquals(recorded.get(layout), first, layout + ": the generated base file is not the recorded one "
                     + "(a changed generator, or a Python/h5py/HDF5 whose output differs)");
@@ -46,15 +48,18 @@ class FuzzFixturesTest {
         Fixtures.TorchFixture first = Fixtures.generateTorch("densenet-tiny", 32, 32, 2, 5, tmp.resolve("torch-1"));
         Fixtures.TorchFixture second = Fixtures.generateTorch("densenet-tiny", 32, 32, 2, 5, tmp.resolve("torch-2"));
         Fixtures.TorchFixture cached = Fixtures.torch("densenet-tiny", 32, 32, 2, 5);
-        for (java.util.function.Function<Fixtures.TorchFixture, Path> file : java.util.List.<java.util.function.Function<
+        for (java.util.function.Function<Fixtures.TorchFixture, Path> file
+                : java.util.List.<java.util.function.Function<
                 Fixtures.TorchFixture, Path>>of(Fixtures.TorchFixture::pth, Fixtures.TorchFixture::legacyPth,
                 Fixtures.TorchFixture::safetensors)) {
             String name = file.apply(first).getFileName().toString();
             String hash = sha256(file.apply(first));
             assertEquals(hash, sha256(file.apply(second)), name + ": two generations of the same fixture differ");
-            assertEquals(recorded.get("torch:" + name), hash, name + ": the generated base file is not the recorded one "
+            assertEquals(recorded.get("torch:" + name), hash,
+                    name + ": the generated base file is not the recorded one "
                     + "(a changed generator, or a torch whose output differs)");
-            assertEquals(hash, sha256(file.apply(cached)), name + ": the fuzz test's cached base file differs from a fresh one");
+            assertEquals(hash, sha256(file.apply(cached)),
+                    name + ": the fuzz test's cached base file differs from a fresh one");
         }
     }
 

@@ -70,7 +70,8 @@ class ImportErrorTest {
     @Test
     void wrongForcedOrderingIsAShapeMismatch() {
         String msg = failure(th121, D121, WeightLayout.KERAS1_TF);
-        assertContains(msg, "layer 'conv1': kernel shape (64, 3, 7, 7) does not fit: expected (7, 7, 3, 64) (kh, kw, in, out)");
+        assertContains(msg,
+                "layer 'conv1': kernel shape (64, 3, 7, 7) does not fit: expected (7, 7, 3, 64) (kh, kw, in, out)");
     }
 
     @Test
@@ -94,12 +95,14 @@ class ImportErrorTest {
     @Test
     void resizedBatchNormWeight() throws Exception {
         Path f = Fixtures.mutated(tf121, "resize-conv1_bn", "resize", "conv1_bn", "conv1_bn_gamma:0");
-        assertContains(failure(f, D121, null), "layer 'conv1_bn': weight 'conv1_bn_gamma:0' has shape (65,), expected (64,)");
+        assertContains(failure(f, D121, null),
+                "layer 'conv1_bn': weight 'conv1_bn_gamma:0' has shape (65,), expected (64,)");
     }
 
     @Test
     void resizedScaleWeight() throws Exception {
-        Path f = Fixtures.mutated(tf121, "resize-conv2_3_x2_scale", "resize", "conv2_3_x2_scale", "conv2_3_x2_scale_beta:0");
+        Path f = Fixtures.mutated(tf121, "resize-conv2_3_x2_scale", "resize", "conv2_3_x2_scale",
+                "conv2_3_x2_scale_beta:0");
         assertContains(failure(f, D121, null),
                 "layer 'conv2_3_x2_scale': weight 'conv2_3_x2_scale_beta:0' has shape (129,), expected (128,)");
     }
@@ -113,7 +116,8 @@ class ImportErrorTest {
     @Test
     void integerWeight() throws Exception {
         Path f = Fixtures.mutated(tf121, "int-fc6", "int", "fc6", "fc6_b:0");
-        assertContains(failure(f, D121, null), "layer 'fc6': weight 'fc6_b:0' holds int values, expected float32 or float64");
+        assertContains(failure(f, D121, null),
+                "layer 'fc6': weight 'fc6_b:0' holds int values, expected float32 or float64");
     }
 
     @Test

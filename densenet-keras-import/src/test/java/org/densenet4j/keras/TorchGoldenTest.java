@@ -67,7 +67,8 @@ class TorchGoldenTest {
     }
 
     private static double bnEpsilon(ComputationGraph net) {
-        return ((org.deeplearning4j.nn.conf.layers.BatchNormalization) net.getLayer("conv1_bn").conf().getLayer()).getEps();
+        return ((org.deeplearning4j.nn.conf.layers.BatchNormalization)
+                net.getLayer("conv1_bn").conf().getLayer()).getEps();
     }
 
     private static void assertMatches(INDArray expected, INDArray probabilities, String what) {

@@ -16,7 +16,6 @@ import org.densenet4j.testing.Fuzz;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Hostile weight files: mutated copies of valid files of every layout (bit flips, truncation,

@@ -75,6 +75,7 @@ class PreprocessingTest {
         assertEquals("tabby", top.get(0).get(0).label());
         assertEquals(0.7, top.get(0).get(0).probability(), 1e-6);
         assertEquals(5, top.get(1).get(0).index());
-        assertEquals("class 3", ImageNetLabels.topK(Nd4j.create(new float[][] {{0, 0, 0, 1}}), 1, List.of("a")).get(0).get(0).label());
+        assertEquals("class 3", ImageNetLabels.topK(Nd4j.create(new float[][] {{0, 0, 0, 1}}), 1,
+                List.of("a")).get(0).get(0).label());
     }
 }

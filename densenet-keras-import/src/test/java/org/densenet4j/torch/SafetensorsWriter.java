@@ -37,7 +37,8 @@ final class SafetensorsWriter {
             header.append(header.length() > 1 ? "," : "").append('"').append(e.getKey()).append("\":{\"dtype\":\"")
                     .append(t.dtype()).append("\",\"shape\":[")
                     .append(Arrays.stream(t.shape()).mapToObj(Long::toString).collect(Collectors.joining(",")))
-                    .append("],\"data_offsets\":[").append(data.size()).append(',').append(data.size() + t.bytes().length)
+                    .append("],\"data_offsets\":[").append(data.size()).append(',').append(data.size()
+                    + t.bytes().length)
                     .append("]}");
             data.write(t.bytes());
         }

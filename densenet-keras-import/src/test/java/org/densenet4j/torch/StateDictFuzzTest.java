@@ -1,6 +1,5 @@
 package org.densenet4j.torch;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -106,12 +105,15 @@ class StateDictFuzzTest {
             return b;
         }
         String text = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
-        String[] globals = {"collections\nOrderedDict\n", "torch._utils\n_rebuild_tensor_v2\n", "torch\nFloatStorage\n"};
-        String[] foreign = {"collections\nnamedtuples\n", "subprocess\ncheck_output_unsafe2\n", "posix\nsystem_popen\n"};
+        String[] globals = {"collections\nOrderedDict\n", "torch._utils\n_rebuild_tensor_v2\n",
+                "torch\nFloatStorage\n"};
+        String[] foreign = {"collections\nnamedtuples\n", "subprocess\ncheck_output_unsafe2\n",
+                "posix\nsystem_popen\n"};
         int g = rnd.nextInt(globals.length);
         int at = text.indexOf(globals[g]);
         if (at >= 0) {
-            byte[] swap = foreign[g].substring(0, globals[g].length()).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            byte[] swap = foreign[g].substring(0,
+                    globals[g].length()).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
             System.arraycopy(swap, 0, b, at, swap.length);
         }
         return b;
@@ -129,7 +131,8 @@ class StateDictFuzzTest {
             String detail = " " + changed + " values changed (at most " + maxChanged + " allowed)";
             return (changed == 0 ? "SAME" : changed <= maxChanged ? "CHANGED_VALUES" : "LIED") + detail;
         } catch (WeightImportException e) {
-            return (e.getMessage() == null || e.getMessage().isBlank() ? "WRONG_EXCEPTION" : "REJECTED ") + e.getMessage();
+            return (e.getMessage() == null || e.getMessage().isBlank() ? "WRONG_EXCEPTION" : "REJECTED ")
+                    + e.getMessage();
         } catch (OutOfMemoryError e) {
             return "OUT_OF_MEMORY " + e;
         } catch (Throwable e) {

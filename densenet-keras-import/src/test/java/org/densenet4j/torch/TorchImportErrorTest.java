@@ -91,7 +91,8 @@ class TorchImportErrorTest {
     void aMisShapedEntryNamesBothShapes() throws Exception {
         Map<String, SafetensorsWriter.Entry> m = copy();
         SafetensorsWriter.Entry w = m.get("features.conv0.weight");
-        m.put("features.conv0.weight", new SafetensorsWriter.Entry("F32", new long[] {w.shape()[0] / 2, 2 * w.shape()[1],
+        m.put("features.conv0.weight", new SafetensorsWriter.Entry("F32", new long[] {w.shape()[0] / 2,
+                2 * w.shape()[1],
                 w.shape()[2], w.shape()[3]}, w.bytes()));
         assertContains(failure(m, "shape"), "conv1", "does not fit: expected (8, 3, 7, 7)");
     }
@@ -110,7 +111,8 @@ class TorchImportErrorTest {
         assertContains(failure(nan, "nan"), "features.norm0", "NaN");
 
         Map<String, SafetensorsWriter.Entry> var = copy();
-        float[] v = TorchStateDict.read(tiny.safetensors()).tensors().get("features.norm5.running_var").values().clone();
+        float[] v =
+                TorchStateDict.read(tiny.safetensors()).tensors().get("features.norm5.running_var").values().clone();
         v[0] = -1f;
         var.put("features.norm5.running_var", SafetensorsWriter.Entry.floats(new long[] {v.length}, v));
         assertContains(failure(var, "variance"), "conv4_blk_bn", "negative variance -1.0");
@@ -131,16 +133,20 @@ class TorchImportErrorTest {
         String json = new String(good, 8, (int) java.nio.ByteBuffer.wrap(good).order(java.nio.ByteOrder.LITTLE_ENDIAN)
                 .getLong(), StandardCharsets.UTF_8);
         // The second entry's bytes moved onto the first's: same lengths, overlapping ranges.
-        java.util.regex.Matcher first = java.util.regex.Pattern.compile("\"data_offsets\":\\[0,(\\d+)\\]").matcher(json);
+        java.util.regex.Matcher first =
+                java.util.regex.Pattern.compile("\"data_offsets\":\\[0,(\\d+)\\]").matcher(json);
         assertTrue(first.find());
         String overlapped = json.replaceFirst("\"data_offsets\":\\[" + first.group(1) + ",(\\d+)\\]", "XX");
-        long secondEnd = Long.parseLong(json.replaceAll("(?s).*?\"data_offsets\":\\[" + first.group(1) + ",(\\d+)\\].*", "$1"));
-        overlapped = overlapped.replace("XX", "\"data_offsets\":[0," + (secondEnd - Long.parseLong(first.group(1))) + "]");
+        long secondEnd = Long.parseLong(json.replaceAll("(?s).*?\"data_offsets\":\\[" + first.group(1) + ",(\\d+)\\].*",
+                "$1"));
+        overlapped = overlapped.replace("XX",
+                "\"data_offsets\":[0," + (secondEnd - Long.parseLong(first.group(1))) + "]");
         byte[] header = overlapped.getBytes(StandardCharsets.UTF_8);
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + header.length + good.length - 8 - json.length())
                 .order(java.nio.ByteOrder.LITTLE_ENDIAN);
         b.putLong(header.length).put(header).put(good, 8 + json.length(), good.length - 8 - json.length());
-        assertContains(failure(Files.write(tmp.resolve("overlap.safetensors"), b.array()), null), "claim the same bytes");
+        assertContains(failure(Files.write(tmp.resolve("overlap.safetensors"), b.array()), null),
+                "claim the same bytes");
     }
 
     @Test
@@ -155,11 +161,13 @@ class TorchImportErrorTest {
                 + "\u0085R.");
         assertContains(failure(zip("stack", stack), null), "the global 'os.system'");
         // Inside an otherwise plausible state_dict, and in the legacy format.
-        byte[] nested = pickle("\u0080\u0002ccollections\nOrderedDict\n)R(X\u0001\u0000\u0000\u0000acsubprocess\nPopen\n"
+        byte[] nested =
+                pickle("\u0080\u0002ccollections\nOrderedDict\n)R(X\u0001\u0000\u0000\u0000acsubprocess\nPopen\n"
                 + "X" + le(command.length()) + command + "\u0085Ru.");
         assertContains(failure(zip("nested", nested), null), "the global 'subprocess.Popen'");
         Path legacy = tmp.resolve("legacy.pth");
-        Files.write(legacy, concat(pickle("\u0080\u0002\u008a\n\u006c\u00fc\u009c\u0046\u00f9\u0020\u006a\u00a8\u0050\u0019."),
+        Files.write(legacy,
+                concat(pickle("\u0080\u0002\u008a\n\u006c\u00fc\u009c\u0046\u00f9\u0020\u006a\u00a8\u0050\u0019."),
                 pickle("\u0080\u0002M\u00e9\u0003."), pickle("\u0080\u0002}."), classic));
         assertContains(failure(legacy, null), "the global 'os.system'");
         assertTrue(!Files.exists(marker), "nothing ran");
@@ -167,9 +175,11 @@ class TorchImportErrorTest {
 
     @Test
     void aLayoutThatCannotBeTheFilesIsRefused() throws Exception {
-        assertContains(failure(tiny.pth(), WeightLayout.KERAS2), "is a PyTorch zip file, which cannot be in the 'keras2' layout");
+        assertContains(failure(tiny.pth(), WeightLayout.KERAS2),
+                "is a PyTorch zip file, which cannot be in the 'keras2' layout");
         Path h5 = Fixtures.get("densenet-tiny", "keras2", 32, 32, 2, 5).weights();
-        assertContains(failure(h5, WeightLayout.TORCHVISION), "is a HDF5 file, which cannot be in the 'torchvision' layout");
+        assertContains(failure(h5, WeightLayout.TORCHVISION),
+                "is a HDF5 file, which cannot be in the 'torchvision' layout");
     }
 
     private static String le(int n) {

@@ -48,7 +48,8 @@ public abstract class DenseNetTransformer extends Transformer implements Default
         this.model = new Param<>(this, "model", "a model zip (on the driver's file system) or a preset id");
         this.inputCol = new Param<>(this, "inputCol", "the image column: binary image files (the binaryFile data "
                 + "source's 'content') or Spark's image struct (the image data source's 'image')");
-        this.errorCol = new Param<>(this, "errorCol", "the column for why an image could not be decoded (null when it was)");
+        this.errorCol = new Param<>(this, "errorCol",
+                "the column for why an image could not be decoded (null when it was)");
         this.batchSize = new IntParam(this, "batchSize", "images per forward pass", ParamValidators.gtEq(1));
         setDefault(inputCol, "image");
         setDefault(errorCol, "error");
@@ -145,7 +146,8 @@ public abstract class DenseNetTransformer extends Transformer implements Default
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         if (!isDefined(model)) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ": set the model (a model zip or a preset id)");
+            throw new IllegalArgumentException(getClass().getSimpleName()
+                    + ": set the model (a model zip or a preset id)");
         }
         StructType out = transformSchema(dataset.schema());
         ImageInput input = ImageInput.of(dataset.schema(), getInputCol());
@@ -175,7 +177,8 @@ public abstract class DenseNetTransformer extends Transformer implements Default
         private final Computation computation;
         private Iterator<Row> done = java.util.Collections.emptyIterator();
 
-        Batches(Iterator<Row> rows, ModelSource source, ImageInput input, int batch, int outputs, Computation computation) {
+        Batches(Iterator<Row> rows, ModelSource source, ImageInput input, int batch, int outputs,
+                Computation computation) {
             this.rows = rows;
             this.source = source;
             this.input = input;

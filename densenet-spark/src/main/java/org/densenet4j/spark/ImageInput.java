@@ -43,7 +43,8 @@ abstract sealed class ImageInput implements Serializable {
 
     static int fieldIndex(StructType schema, String column) {
         if (!Arrays.asList(schema.fieldNames()).contains(column)) {
-            throw new IllegalArgumentException("no column '" + column + "' among " + Arrays.toString(schema.fieldNames()));
+            throw new IllegalArgumentException("no column '" + column + "' among "
+                    + Arrays.toString(schema.fieldNames()));
         }
         return schema.fieldIndex(column);
     }

@@ -6,7 +6,9 @@ public final class ImagePaths {
     private ImagePaths() {
     }
 
-    /** A local file's URI as its path ({@code file:/a/b} and {@code file:///a/b} as {@code /a/b}); others as they are. */
+    /**
+     * A local file's URI as its path ({@code file:/a/b} and {@code file:///a/b} as {@code /a/b}); others as they are.
+     */
     public static String local(String uri) {
         return uri.replaceFirst("^file:(//)?(?=/)", "");
     }

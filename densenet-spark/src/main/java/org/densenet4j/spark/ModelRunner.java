@@ -43,7 +43,8 @@ final class ModelRunner {
     /** A replica of {@code source} for the calling task: an idle one, or a new one (the model read on first use). */
     static ModelRunner acquire(ModelSource source) {
         ModelRunner idle = IDLE.computeIfAbsent(source.sha256(), k -> new ConcurrentLinkedQueue<>()).poll();
-        return idle != null ? idle : new ModelRunner(source.sha256(), MODELS.computeIfAbsent(source.sha256(), k -> load(source)));
+        return idle != null ? idle : new ModelRunner(source.sha256(), MODELS.computeIfAbsent(source.sha256(),
+                k -> load(source)));
     }
 
     /** Gives this replica back for the next task. */
@@ -123,7 +124,8 @@ final class ModelRunner {
         }
         if (out.rank() != 2) {
             throw new IllegalStateException(model.zip() + ": its layer '" + model.featureLayer() + "' gives "
-                    + java.util.Arrays.toString(out.shape()) + ", not a vector per image (a headless model without pooling?)");
+                    + java.util.Arrays.toString(out.shape())
+                    + ", not a vector per image (a headless model without pooling?)");
         }
         return out.toFloatMatrix();
     }

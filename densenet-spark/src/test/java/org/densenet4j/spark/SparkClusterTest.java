@@ -217,7 +217,10 @@ class SparkClusterTest {
         SparkFixtures.assertSameFeatures(expected, SparkFixtures.readFeatures(SparkFixtures.parts(out)));
     }
 
-    /** Whether the driver's log shows a task of {@code stage} started again: a later task attempt or a later stage attempt. */
+    /**
+     * Whether the driver's log shows a task of {@code stage} started again: a later task attempt or a later stage
+     * attempt.
+     */
     static boolean ranAgain(String log, String stage) {
         Matcher start = Pattern.compile("Starting task \\d+\\.(\\d+) in stage " + Pattern.quote(stage) + "\\.(\\d+) ")
                 .matcher(log);

@@ -38,14 +38,16 @@ class SparkFeaturesCommandTest {
         Files.writeString(images.resolve("notes.txt"), "not an image file name: skipped, as features skips it");
 
         Path csv = dir.resolve("features.csv");
-        List<String> featuresArgs = new ArrayList<>(List.of("features", "--model", zip.toString(), "--out", csv.toString(),
+        List<String> featuresArgs = new ArrayList<>(List.of("features", "--model", zip.toString(), "--out",
+                csv.toString(),
                 "--images"));
         featuresArgs.addAll(good);
         SparkFixtures.Run single = SparkFixtures.cli(false, featuresArgs.toArray(String[]::new));
         assertEquals(0, single.code(), single.err());
 
         Path out = dir.resolve("spark-out");
-        SparkFixtures.Run spark = SparkFixtures.cli(true, "spark-features", "--master", "local[2]", "--model", zip.toString(),
+        SparkFixtures.Run spark = SparkFixtures.cli(true, "spark-features", "--master", "local[2]", "--model",
+                zip.toString(),
                 "--images", images.toString(), "--out", out.toString(), "--batch", "5", "--partitions", "3");
         assertEquals(0, spark.code(), spark.err());
         assertTrue(spark.err().contains(images.resolve("broken.jpg") + ": not an image"), spark.err());

@@ -148,7 +148,8 @@ final class SparkFixtures {
     static Run cli(boolean spark, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = spark ? org.densenet4j.spark.cli.SparkCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true))
+        int code = spark ? org.densenet4j.spark.cli.SparkCli.run(args, new PrintWriter(out, true), new PrintWriter(err,
+                true))
                 : org.densenet4j.cli.DenseNetCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());
     }

@@ -70,7 +70,8 @@ class SparkStagesTest {
         PipelineModel fitted = pipeline.fit(data);
         Map<String, Double> before = predictions(fitted.transform(data));
         assertEquals(20, before.size());
-        long right = before.entrySet().stream().filter(e -> e.getValue() == (e.getKey().contains("/red-") ? 1.0 : 0.0)).count();
+        long right = before.entrySet().stream().filter(e -> e.getValue() == (e.getKey().contains("/red-") ? 1.0
+                : 0.0)).count();
         assertTrue(right >= 18, "red against blue from the features: " + right + " of 20 right");
 
         Path saved = dir.resolve("pipeline");
@@ -90,7 +91,8 @@ class SparkStagesTest {
         SparkFixtures.colourImages(images, 4, 5);
         Map<String, double[]> fromPixels = features(new DenseNetFeaturizer().setModel(zip.toString())
                 .transform(spark.read().format("image").load(images.toString())), "image.origin");
-        Map<String, double[]> fromFiles = features(new DenseNetFeaturizer().setModel(zip.toString()).setInputCol("content")
+        Map<String, double[]> fromFiles =
+                features(new DenseNetFeaturizer().setModel(zip.toString()).setInputCol("content")
                 .transform(spark.read().format("binaryFile").load(images.toString())), "path");
         assertEquals(8, fromPixels.size());
         assertEquals(fromFiles.keySet(), fromPixels.keySet());
@@ -133,7 +135,8 @@ class SparkStagesTest {
             String path = ImagePaths.local(r.getString(r.fieldIndex("path")));
             if (path.endsWith("broken.png")) {
                 assertNull(r.get(r.fieldIndex("probability")));
-                assertTrue(r.getString(r.fieldIndex("error")).contains("broken.png"), r.getString(r.fieldIndex("error")));
+                assertTrue(r.getString(r.fieldIndex("error")).contains("broken.png"),
+                        r.getString(r.fieldIndex("error")));
                 continue;
             }
             assertNull(r.get(r.fieldIndex("error")));
@@ -145,7 +148,8 @@ class SparkStagesTest {
             }
             int predicted = (int) r.getDouble(r.fieldIndex("prediction"));
             assertEquals(FashionMnist.LABELS.get(predicted), r.getString(r.fieldIndex("predictedLabel")));
-            int truth = Integer.parseInt(Path.of(path).getFileName().toString().replaceAll("^\\d+_(\\d+)\\.png$", "$1"));
+            int truth = Integer.parseInt(Path.of(path).getFileName().toString().replaceAll("^\\d+_(\\d+)\\.png$",
+                    "$1"));
             right += predicted == truth ? 1 : 0;
         }
         assertTrue(right >= 10, right + " of 12 samples right (the model is 93.6% accurate)");

@@ -39,7 +39,8 @@ final class ChannelKernels {
             return false;
         }
         for (INDArray a : arrays) {
-            if (a == null || a.dataType() != DataType.FLOAT || !HostArrays.denseRowMajor(a) || a.length() > Integer.MAX_VALUE) {
+            if (a == null || a.dataType() != DataType.FLOAT || !HostArrays.denseRowMajor(a)
+                    || a.length() > Integer.MAX_VALUE) {
                 return false;
             }
         }

@@ -27,7 +27,8 @@ final class Dl4jInternals {
     /** BatchNormalization's helper, which {@link FastBatchNormHelper} takes over. */
     static final Field BATCH_NORM_HELPER = field(BatchNormalization.class, "helper");
     /** SubsamplingLayer's helper, which {@link FastPath} sets where DL4J 1.0.0-M2.1 leaves none. */
-    static final Field SUBSAMPLING_HELPER = field(org.deeplearning4j.nn.layers.convolution.subsampling.SubsamplingLayer.class, "helper");
+    static final Field SUBSAMPLING_HELPER =
+            field(org.deeplearning4j.nn.layers.convolution.subsampling.SubsamplingLayer.class, "helper");
     /** ComputationGraph's vertices by name, which must name the same objects as its vertex array. */
     static final Field GRAPH_VERTICES_MAP = field(ComputationGraph.class, "verticesMap");
     /** MergeVertex's record of its inputs' shapes, which its backward pass reads ({@link FastMergeVertex}). */

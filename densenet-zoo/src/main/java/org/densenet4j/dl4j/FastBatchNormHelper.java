@@ -82,7 +82,10 @@ public final class FastBatchNormHelper implements BatchNormalizationHelper {
         return install(graph, FastPathOptions.fromSystemProperties());
     }
 
-    /** As {@link #install(ComputationGraph)}, with the passes as {@code options} say (nothing when {@code fastBatchNorm} is off). */
+    /**
+     * As {@link #install(ComputationGraph)}, with the passes as {@code options} say (nothing when {@code fastBatchNorm}
+     * is off).
+     */
     public static ComputationGraph install(ComputationGraph graph, FastPathOptions options) {
         if (HELPER_FIELD == null || graph.getLayers() == null || !options.fastBatchNorm()) {
             return graph;

@@ -38,7 +38,9 @@ final class FastMergeVertex extends MergeVertex {
         setOutputVertex(original.isOutputVertex());
     }
 
-    /** The fast vertex for {@code vertex}, or null when it is not exactly DL4J's MergeVertex (or DL4J's fields differ). */
+    /**
+     * The fast vertex for {@code vertex}, or null when it is not exactly DL4J's MergeVertex (or DL4J's fields differ).
+     */
     static FastMergeVertex replacing(GraphVertex vertex) {
         if (vertex == null || vertex.getClass() != MergeVertex.class || SHAPES == null || RANK == null || AXIS == null
                 || !HostArrays.CPU) {

@@ -99,7 +99,9 @@ public final class FastPath {
                 || java.util.Arrays.stream(graph.getVertices()).anyMatch(v -> v instanceof FastMergeVertex);
     }
 
-    /** Gives each ConvolutionLayer on DL4J's oneDNN helper, or on none where oneDNN runs, an {@link OneDnnConvHelper}. */
+    /**
+     * Gives each ConvolutionLayer on DL4J's oneDNN helper, or on none where oneDNN runs, an {@link OneDnnConvHelper}.
+     */
     private static void installConvHelper(ComputationGraph graph) {
         if (CONV_HELPER_FIELD == null || graph.getLayers() == null || !OneDnnConvHelper.available()) {
             return;
@@ -126,7 +128,8 @@ public final class FastPath {
             return;
         }
         for (Layer layer : graph.getLayers()) {
-            if (layer instanceof SubsamplingLayer pool && pool.getHelper() == null && layer.getClass() == SubsamplingLayer.class) {
+            if (layer instanceof SubsamplingLayer pool && pool.getHelper() == null && layer.getClass()
+                    == SubsamplingLayer.class) {
                 try {
                     field.set(pool, new MKLDNNSubsamplingHelper(graph.getConfiguration().getDataType()));
                 } catch (IllegalAccessException e) {

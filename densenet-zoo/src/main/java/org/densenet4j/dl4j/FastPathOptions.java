@@ -3,7 +3,8 @@ package org.densenet4j.dl4j;
 /**
  * Which parts of the {@link FastPath} run: each is on by default and exists to be switched off for
  * a comparison or a workaround. The one place the path's {@code -Ddensenet4j.*} system properties
- * are read is {@link #fromSystemProperties()}; {@link FastPath#install(org.deeplearning4j.nn.graph.ComputationGraph, FastPathOptions)}
+ * are read is {@link #fromSystemProperties()}; {@link FastPath#install(org.deeplearning4j.nn.graph.ComputationGraph,
+ * FastPathOptions)}
  * takes the options explicitly.
  *
  * @param oneDnnConv    {@code oneDnnConv}: {@link OneDnnConvHelper} instead of DL4J's convolution helper

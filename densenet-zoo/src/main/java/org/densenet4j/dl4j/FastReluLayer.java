@@ -37,7 +37,10 @@ final class FastReluLayer extends ActivationLayer {
         this.oneDnn = new OneDnnRelu(options);
     }
 
-    /** Whether {@code layer} is DL4J's ActivationLayer running a plain ReLU (no cap, threshold or slope), without dropout. */
+    /**
+     * Whether {@code layer} is DL4J's ActivationLayer running a plain ReLU (no cap, threshold or slope), without
+     * dropout.
+     */
     static boolean replaces(Layer layer) {
         return layer != null && layer.getClass() == ActivationLayer.class
                 && layer.conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.ActivationLayer conf
@@ -57,7 +60,8 @@ final class FastReluLayer extends ActivationLayer {
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(true);
-        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(), 'c');
+        INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(),
+                'c');
         if (!oneDnn.backward(input, epsilon, out)) {
             Nd4j.exec(new Step(input, out, 0.0)); // 1 where x > 0, else 0: DL4J's ReLU gradient, 0 at x = 0
             Nd4j.exec(new MulOp(out, epsilon, out));

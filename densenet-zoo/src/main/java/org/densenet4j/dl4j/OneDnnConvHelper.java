@@ -46,7 +46,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class OneDnnConvHelper extends MKLDNNConvHelper {
 
-        /** Plans per pass and input shape; a layer sees one or two shapes (batch sizes) in practice. Null: oneDNN said no. */
+        /**
+         * Plans per pass and input shape; a layer sees one or two shapes (batch sizes) in practice. Null: oneDNN said
+         * no.
+         */
     private final OneDnn.Plans<OneDnn.Plan> plans = new OneDnn.Plans<>();
 
     OneDnnConvHelper(DataType dataType) {
@@ -131,7 +134,10 @@ final class OneDnnConvHelper extends MKLDNNConvHelper {
         }
     }
 
-    /** The backward pass as a plan: user arrays input, weights, output gradient, input gradient, weight gradient, bias gradient (or none). */
+    /**
+     * The backward pass as a plan: user arrays input, weights, output gradient, input gradient, weight gradient, bias
+     * gradient (or none).
+     */
     static OneDnn.Plan backward(ConvGeometry g, boolean hasBias) {
         try {
             OneDnn.Plan p = new OneDnn.Plan(OneDnn.unbound(g.plain(g.src())), OneDnn.unbound(g.plainWeights()),

@@ -53,7 +53,8 @@ public final class BatchingPredictor implements AutoCloseable {
         /** Checks the values. */
         public Options {
             if (maxBatch < 1 || queueLimit < 1 || workers < 1 || maxWait.isNegative()) {
-                throw new IllegalArgumentException("maxBatch, queueLimit and workers must be >= 1 and maxWait >= 0, were "
+                throw new
+                        IllegalArgumentException("maxBatch, queueLimit and workers must be >= 1 and maxWait >= 0, were "
                         + maxBatch + ", " + queueLimit + ", " + workers + ", " + maxWait);
             }
         }
@@ -71,7 +72,8 @@ public final class BatchingPredictor implements AutoCloseable {
         }
 
         boolean fits(Request other) {
-            return Arrays.equals(Arrays.copyOfRange(input.shape(), 1, 4), Arrays.copyOfRange(other.input.shape(), 1, 4));
+            return Arrays.equals(Arrays.copyOfRange(input.shape(), 1, 4), Arrays.copyOfRange(other.input.shape(), 1,
+                    4));
         }
     }
 
@@ -152,7 +154,8 @@ public final class BatchingPredictor implements AutoCloseable {
     /** As {@link #predict}, without waiting: the output when its batch has run. */
     public CompletableFuture<INDArray> submit(INDArray input) {
         if (input.rank() != 4 || input.size(0) < 1) {
-            throw new IllegalArgumentException("a request is [N, C, H, W] with N >= 1, got " + Arrays.toString(input.shape()));
+            throw new IllegalArgumentException("a request is [N, C, H, W] with N >= 1, got "
+                    + Arrays.toString(input.shape()));
         }
         Request r = new Request(input, new CompletableFuture<>());
         admission.readLock().lock();
@@ -267,7 +270,9 @@ public final class BatchingPredictor implements AutoCloseable {
         }
     }
 
-    /** One forward pass for the batch, each caller answered with its rows; a failed batch is retried request by request. */
+    /**
+     * One forward pass for the batch, each caller answered with its rows; a failed batch is retried request by request.
+     */
     private void run(UnaryOperator<INDArray> replica, List<Request> batch, long examples) {
         batches.incrementAndGet();
         largest.accumulateAndGet(examples, Math::max);

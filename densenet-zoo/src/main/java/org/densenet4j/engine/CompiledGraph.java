@@ -205,7 +205,8 @@ public final class CompiledGraph implements AutoCloseable {
                     + Arrays.toString(input.shape()));
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray x = HostArrays.contiguous(input.dataType() == DataType.FLOAT ? input : input.castTo(DataType.FLOAT));
+            INDArray x = HostArrays.contiguous(input.dataType() == DataType.FLOAT ? input
+                    : input.castTo(DataType.FLOAT));
             long[] shape = x.shape();
             return plan(shape).run(x);
         }

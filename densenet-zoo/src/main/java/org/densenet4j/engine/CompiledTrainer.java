@@ -44,7 +44,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * <p>It runs graphs of one input and one output made of convolutions (no activation, NCHW, undilated,
  * any padding mode but causal), batch norms, ReLU and identity activation layers, max/average pooling,
  * global pooling over height and width, channel merges, dropout layers that drop nothing, and a softmax
- * {@link org.deeplearning4j.nn.conf.layers.OutputLayer} with multi-class cross-entropy after the global pooling: the zoo's DenseNets.
+ * {@link org.deeplearning4j.nn.conf.layers.OutputLayer} with multi-class cross-entropy after the global pooling: the
+ * zoo's DenseNets.
  * {@link #compile} names the first vertex it cannot run; {@link #tryCompile} says so with an empty
  * result, and {@code graph.fit()} is then the way to train.
  */
@@ -62,10 +63,14 @@ public final class CompiledTrainer {
     private float[] lastOutput;
     /** The updater's view of the gradient array, kept while the graph keeps that array. */
     private DefaultGradient gradient;
-    /** The fused parameter update, built on the first step (empty: DL4J's updater), rebuilt if the graph's arrays change. */
+    /**
+     * The fused parameter update, built on the first step (empty: DL4J's updater), rebuilt if the graph's arrays
+     * change.
+     */
     private Optional<ParameterUpdate> update;
 
-    private CompiledTrainer(ComputationGraph graph, Graph ir, EngineOptions options, Map<String, List<String>> paramKeys) {
+    private CompiledTrainer(ComputationGraph graph, Graph ir, EngineOptions options,
+            Map<String, List<String>> paramKeys) {
         this.graph = graph;
         this.ir = ir;
         this.output = (Node.Dense) ir.nodes().get(ir.nodes().size() - 1);
@@ -193,7 +198,9 @@ public final class CompiledTrainer {
         return meanLoss(features, labels) + graph.calcRegularizationScore(true);
     }
 
-    /** The gradients of one batch, as {@link #computeGradientAndScore}; returns the mean loss without regularisation. */
+    /**
+     * The gradients of one batch, as {@link #computeGradientAndScore}; returns the mean loss without regularisation.
+     */
     private double meanLoss(INDArray features, INDArray labels) {
         if (features.rank() != 4) {
             throw new IllegalArgumentException("compiled training takes [N, C, H, W] features, got "
@@ -222,7 +229,9 @@ public final class CompiledTrainer {
         return lastOutput == null ? null : Nd4j.create(lastOutput, lastOutput.length / output.out(), output.out());
     }
 
-    /** The step labels of the plan for input {@code shape} ([N, C, H, W]): oneDNN's implementation of each primitive. */
+    /**
+     * The step labels of the plan for input {@code shape} ([N, C, H, W]): oneDNN's implementation of each primitive.
+     */
     public synchronized List<String> describe(long... shape) {
         return plan(shape).labels;
     }

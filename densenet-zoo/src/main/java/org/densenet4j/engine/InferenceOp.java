@@ -286,7 +286,8 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
                     new long[] {1, w.size(1)});
             this.inputs = w.size(0);
             this.outputs = w.size(1);
-            this.weights = new Weights(w.dup('c').data().asFloat(), plain, b == null ? null : b.dup('c').data().asFloat());
+            this.weights = new Weights(w.dup('c').data().asFloat(), plain,
+                    b == null ? null : b.dup('c').data().asFloat());
             this.activation = node.activation();
         }
 

@@ -23,6 +23,7 @@ public record MemoryPlan(long kept, long gradients, long transients, long recomp
     public String toString() {
         long mb = 1L << 20;
         return String.format(java.util.Locale.ROOT, "%,d MB: kept %,d, gradients %,d, transients %,d, recomputed %,d, "
-                + "scratch %,d", total() / mb, kept / mb, gradients / mb, transients / mb, recomputed / mb, scratch / mb);
+                + "scratch %,d", total() / mb, kept / mb, gradients / mb, transients / mb, recomputed / mb,
+                scratch / mb);
     }
 }

@@ -59,9 +59,11 @@ public final class NativeMemory {
     public static void check(long bytes, String what, String remedy) {
         long available = available();
         if (bytes > available) {
-            throw new TooLargeException(String.format(Locale.ROOT, "%s needs %s of native memory, but only %s are available "
+            throw new TooLargeException(String.format(Locale.ROOT,
+                    "%s needs %s of native memory, but only %s are available "
                     + "(JavaCPP's limits: maxbytes %s with %s in use, maxphysicalbytes %s with %s resident): %s, or "
-                    + "allow more with -Dorg.bytedeco.javacpp.maxbytes=SIZE and -Dorg.bytedeco.javacpp.maxphysicalbytes=SIZE "
+                    + "allow more with -Dorg.bytedeco.javacpp.maxbytes=SIZE and "
+                    + "-Dorg.bytedeco.javacpp.maxphysicalbytes=SIZE "
                     + "(the densenet launcher: DENSENET_NATIVE_MEMORY=SIZE, e.g. 16g)", what, mb(bytes), mb(available),
                     mb(Pointer.maxBytes()), mb(Pointer.totalBytes()),
                     mb(Pointer.maxPhysicalBytes()), mb(Pointer.physicalBytes()), remedy), bytes, available);

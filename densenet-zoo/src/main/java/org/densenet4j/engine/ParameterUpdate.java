@@ -99,7 +99,8 @@ final class ParameterUpdate {
         BaseMultiLayerUpdater<?> updater = graph.getUpdater();
         if (updater == null || graph.params().dataType() != DataType.FLOAT
                 || graph.getFlattenedGradients().dataType() != DataType.FLOAT
-                || !HostArrays.denseRowMajor(graph.params()) || !HostArrays.denseRowMajor(graph.getFlattenedGradients())) {
+                || !HostArrays.denseRowMajor(graph.params())
+                || !HostArrays.denseRowMajor(graph.getFlattenedGradients())) {
             return Optional.empty();
         }
         List<Block> blocks = new ArrayList<>();
@@ -136,7 +137,8 @@ final class ParameterUpdate {
                         return Optional.empty();
                     }
                 }
-                segments.add(new Segment(index, ps.getParamOffsetStart(), ps.getParamOffsetEnd() - ps.getParamOffsetStart(),
+                segments.add(new Segment(index, ps.getParamOffsetStart(),
+                        ps.getParamOffsetEnd() - ps.getParamOffsetStart(),
                         ps.getParamOffsetStart() - b.getParamOffsetStart(),
                         layer.updaterDivideByMinibatch(ps.getParamName()), regs));
             }

@@ -92,9 +92,11 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
                 throw new IllegalArgumentException("layer '" + node.name() + "' expects " + w[1]
                         + " input channels, got " + src.dims()[1]);
             }
-            ConvGeometry g = ConvGeometry.of(src.dims(), w, node.strides(), node.pad(), node.mode()).fitting(node.name());
+            ConvGeometry g = ConvGeometry.of(src.dims(), w, node.strides(), node.pad(),
+                    node.mode()).fitting(node.name());
             Value dst = p.newValue(node.name(), g.dst());
-            var pd = primitive(g, node.input().equals(p.input()) ? TrainingPlan.any(src.dims()) : src.desc(), dst.desc());
+            var pd = primitive(g, node.input().equals(p.input()) ? TrainingPlan.any(src.dims()) : src.desc(),
+                    dst.desc());
             if (TrainingPlan.referenceOnly(pd)) {
                 // No fast kernel in these layouts (one input channel into NHWC, say): oneDNN's own
                 // layouts, with conversions around.
@@ -102,8 +104,10 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
                 pd = TrainingPlan.referenceOnly(own) ? pd : own;
             }
             memory srcMemory = p.converted(p.forward, src.data(), pd.src_desc());
-            memory weights = p.converted(p.forward, p.param(node.name(), "W", false, g.plainWeights()), pd.weights_desc());
-            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : p.transientMemory(TrainingPlan.OUT, pd.dst_desc());
+            memory weights = p.converted(p.forward, p.param(node.name(), "W", false, g.plainWeights()),
+                    pd.weights_desc());
+            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : p.transientMemory(TrainingPlan.OUT,
+                    pd.dst_desc());
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, srcMemory, dnnl.DNNL_ARG_WEIGHTS, weights,
                     dnnl.DNNL_ARG_DST, out);
             if (node.bias()) {
@@ -120,7 +124,8 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
             readable(p, node.input(), saved.src());
             Value dst = p.value(node.name());
             var pd = saved.pd();
-            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : p.transientMemory(TrainingPlan.OUT, pd.dst_desc());
+            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : p.transientMemory(TrainingPlan.OUT,
+                    pd.dst_desc());
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, saved.src(), dnnl.DNNL_ARG_WEIGHTS, saved.weights(),
                     dnnl.DNNL_ARG_DST, out);
             if (node.bias()) {
@@ -132,7 +137,8 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
 
         private convolution_forward.primitive_desc primitive(ConvGeometry g, memory.desc src, memory.desc dst) {
             return new convolution_forward.primitive_desc(new convolution_forward.desc(
-                    dnnl.prop_kind.forward_training, dnnl.algorithm.convolution_direct, src, TrainingPlan.any(g.weights()),
+                    dnnl.prop_kind.forward_training, dnnl.algorithm.convolution_direct, src,
+                    TrainingPlan.any(g.weights()),
                     node.bias() ? g.bias() : new memory.desc(), dst, g.strides(), g.padLeft(), g.padRight()),
                     TrainingPlan.attr(), OneDnn.ENGINE);
         }
@@ -163,7 +169,8 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
             }
             var dataPd = new convolution_backward_data.primitive_desc(new convolution_backward_data.desc(
                     dnnl.algorithm.convolution_direct, saved.src().get_desc(), TrainingPlan.any(g.weights()),
-                    diffDst.get_desc(), g.strides(), g.padLeft(), g.padRight()), TrainingPlan.attr(), OneDnn.ENGINE, hint);
+                    diffDst.get_desc(), g.strides(), g.padLeft(), g.padRight()), TrainingPlan.attr(), OneDnn.ENGINE,
+                    hint);
             memory w = p.converted(p.backward, saved.weights(), dataPd.weights_desc());
             memory target = p.gradientTarget(in);
             memory out = dataPd.diff_src_desc().equals(target.get_desc()) ? target
@@ -180,7 +187,9 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
         private final Node.Norm node;
         private Saved saved;
 
-        /** The forward primitive, the batch mean and variance, the fused ReLU's workspace (or null), the input as read. */
+        /**
+         * The forward primitive, the batch mean and variance, the fused ReLU's workspace (or null), the input as read.
+         */
         private record Saved(batch_normalization_forward.primitive_desc pd, memory mean, memory variance,
                 memory workspace, memory in) {
         }
@@ -202,7 +211,8 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
                 pd = normalization(new memory.desc(src.dims(), memory.data_type.f32, OneDnn.BLOCKED));
             }
             memory in = p.converted(p.forward, src.data(), pd.src_desc());
-            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : p.transientMemory(TrainingPlan.OUT, pd.dst_desc());
+            memory out = pd.dst_desc().equals(dst.desc()) ? dst.data() : p.transientMemory(TrainingPlan.OUT,
+                    pd.dst_desc());
             memory mean = p.owned(pc);
             memory variance = p.owned(pc);
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, in, dnnl.DNNL_ARG_DST, out,
@@ -370,7 +380,8 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
             Value src = p.value(node.input());
             Value dst = p.value(node.name());
             var pd = new pooling_backward.primitive_desc(new pooling_backward.desc(saved.algorithm(), src.desc(),
-                    dst.desc(), saved.strides(), saved.kernel(), saved.padLeft(), saved.padRight()), TrainingPlan.attr(),
+                    dst.desc(), saved.strides(), saved.kernel(), saved.padLeft(), saved.padRight()),
+                    TrainingPlan.attr(),
                     OneDnn.ENGINE, saved.pd());
             memory target = p.gradientTarget(node.input());
             IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_DIFF_DST, dst.grad(), dnnl.DNNL_ARG_DIFF_SRC, target);
@@ -493,7 +504,8 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
             memory logitsGrad = p.logitsGrad();
             memory.desc any = new memory.desc(saved.weightDims(), memory.data_type.f32, memory.format_tag.any);
             var weightsPd = new inner_product_backward_weights.primitive_desc(new inner_product_backward_weights.desc(
-                    src.desc(), any, saved.bias(), logitsGrad.get_desc()), TrainingPlan.attr(), OneDnn.ENGINE, saved.pd());
+                    src.desc(), any, saved.bias(), logitsGrad.get_desc()), TrainingPlan.attr(), OneDnn.ENGINE,
+                    saved.pd());
             memory userGrad = p.param(node.name(), "W", true, saved.user());
             memory diffWeights = weightsPd.diff_weights_desc().equals(saved.user()) ? userGrad
                     : p.owned(weightsPd.diff_weights_desc());

@@ -261,7 +261,10 @@ final class TrainingPlan {
         return buffers.over(roleSlots[role], desc);
     }
 
-    /** Gives {@code value}'s gradient a buffer (the smallest free one that fits, else one grown or new) when it is first written. */
+    /**
+     * Gives {@code value}'s gradient a buffer (the smallest free one that fits, else one grown or new) when it is first
+     * written.
+     */
     private void gradBuffer(String value) {
         int slot = buffers.take(Math.max(values.get(value).desc().get_size(), 1));
         gradientSlots.add(slot);

@@ -91,7 +91,9 @@ public final class BufferPlanner {
         return place(slot, OneDnn.unbound(desc), offset);
     }
 
-    /** Binds the existing memory {@code m} to slot {@code slot}'s buffer, {@code offset} bytes in, when it is allocated. */
+    /**
+     * Binds the existing memory {@code m} to slot {@code slot}'s buffer, {@code offset} bytes in, when it is allocated.
+     */
     public memory place(int slot, memory m, long offset) {
         users.get(slot).add(new Placed(m, offset));
         return m;

@@ -19,7 +19,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public record ConvGeometry(long[] src, long[] weights, long[] dst, long[] strides, long[] padLeft, long[] padRight) {
 
-    /** The geometry of a layer's call, or null for what oneDNN is not asked to run (NHWC, dilated, causal, not float). */
+    /**
+     * The geometry of a layer's call, or null for what oneDNN is not asked to run (NHWC, dilated, causal, not float).
+     */
     public static ConvGeometry of(INDArray input, INDArray weights, int[] kernel, int[] strides, int[] pad,
             ConvolutionMode mode, int[] dilation, CNN2DFormat format) {
         if (format != CNN2DFormat.NCHW || input.rank() != 4 || input.dataType() != DataType.FLOAT

@@ -201,7 +201,9 @@ public final class OneDnn {
             return copy;
         }
 
-        /** The memory a primitive writes user array {@code i} to: the array itself or a blocked copy converted after. */
+        /**
+         * The memory a primitive writes user array {@code i} to: the array itself or a blocked copy converted after.
+         */
         public memory out(int i, memory.desc wanted) {
             if (wanted.equals(user[i].get_desc())) {
                 return user[i];

@@ -48,7 +48,8 @@ import org.nd4j.shade.protobuf.CodedOutputStream;
  *       Runtime folds those that follow a convolution itself when it loads the model (its basic
  *       graph optimisation, {@code ConvBNFusion}), so folding here would gain nothing at run time;</li>
  *   <li>in {@code metadata_props}, the model card's fields when there is one: {@code preprocessing},
- *       {@code transform} (the card's {@link org.densenet4j.zoo.io.ImageTransform} as JSON), {@code input_size} ({@code HxWxC}), {@code labels} (a JSON array of the class names, in
+ * {@code transform} (the card's {@link org.densenet4j.zoo.io.ImageTransform} as JSON), {@code input_size} ({@code
+ * HxWxC}), {@code labels} (a JSON array of the class names, in
  *       output order) and {@code source.<key>} for its provenance; then the options' own entries.</li>
  * </ul>
  *

@@ -41,7 +41,8 @@ public final class Trainer {
     /** Hears of the run's progress. */
     public interface Listener {
         /** After each batch: the running mean loss and accuracy of the epoch, and the images per second so far. */
-        default void batch(int epoch, int batchesDone, int batches, double loss, double accuracy, double imagesPerSecond) {
+        default void batch(int epoch, int batchesDone, int batches, double loss, double accuracy,
+                double imagesPerSecond) {
         }
 
         /** After each epoch's evaluation. */

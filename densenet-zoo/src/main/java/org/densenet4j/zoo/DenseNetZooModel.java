@@ -207,7 +207,8 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
                 continue; // a classifier of other classes: trained anew
             }
             if (from == null) {
-                throw new IllegalArgumentException(name + "'s pretrained weights (" + zip + ") have no layer '" + layerName
+                throw new IllegalArgumentException(name + "'s pretrained weights (" + zip + ") have no layer '"
+                        + layerName
                         + "', which this configuration has: it cannot take them (" + difference() + ")");
             }
             for (Map.Entry<String, INDArray> p : layer.paramTable().entrySet()) {

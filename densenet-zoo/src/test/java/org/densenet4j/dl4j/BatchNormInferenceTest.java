@@ -12,7 +12,9 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
-/** {@link FastBatchNormHelper} at inference: batch normalisation with the running statistics, as its formula gives it. */
+/**
+ * {@link FastBatchNormHelper} at inference: batch normalisation with the running statistics, as its formula gives it.
+ */
 class BatchNormInferenceTest {
 
     @Test

@@ -96,7 +96,8 @@ class ChannelKernelsTest {
         INDArray copy = HostArrays.contiguous(x.dup('f'));
         assertTrue(ChannelKernels.usable(copy) && copy.equals(x), "a C-order copy of a Fortran-order array");
         assertTrue(ChannelKernels.usable(HostArrays.contiguous(x.permute(0, 2, 3, 1))), "a copy of a permuted view");
-        INDArray channels = x.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 2), NDArrayIndex.all(), NDArrayIndex.all());
+        INDArray channels = x.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 2), NDArrayIndex.all(),
+                NDArrayIndex.all());
         assertFalse(ChannelKernels.usable(channels), "a view with gaps");
         assertTrue(HostArrays.contiguous(channels).equals(channels), "copied");
     }
@@ -105,7 +106,8 @@ class ChannelKernelsTest {
     void readsParameterViewsInPlace() {
         // A 1x1 convolution's weights as DL4J holds them: a C-order view into the flat parameters.
         INDArray params = Nd4j.rand(DataType.FLOAT, 1, 5 + 6 * 4);
-        INDArray weights = params.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + 6 * 4)).reshape('c', 6, 4, 1, 1);
+        INDArray weights = params.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + 6 * 4)).reshape('c', 6, 4, 1,
+                1);
         assertTrue(HostArrays.denseRowMajor(weights));
         assertTrue(HostArrays.contiguous(weights) == weights, "no copy");
         assertEquals(params.getFloat(0, 5 + 4), ChannelKernels.floats(weights).get(4), 0f);

@@ -168,7 +168,8 @@ class FastBatchNormHelperTest {
             p = p.getParent();
         }
         if (p == null) {
-            throw new IllegalStateException("cannot find tools/fixtures/bn_grad.py above " + Path.of("").toAbsolutePath());
+            throw new IllegalStateException("cannot find tools/fixtures/bn_grad.py above "
+                    + Path.of("").toAbsolutePath());
         }
         return p;
     }

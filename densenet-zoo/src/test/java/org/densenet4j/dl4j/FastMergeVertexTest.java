@@ -50,7 +50,8 @@ class FastMergeVertexTest {
         long merges = Arrays.stream(fast.getVertices()).filter(v -> v instanceof FastMergeVertex).count();
         assertEquals(2, merges, "both merge vertices run FastMergeVertex");
         for (GraphVertex v : fast.getVertices()) {
-            assertTrue(fast.getVertex(v.getVertexName()) == v, "the name map and the array agree: " + v.getVertexName());
+            assertTrue(fast.getVertex(v.getVertexName()) == v,
+                    "the name map and the array agree: " + v.getVertexName());
         }
 
         Nd4j.getRandom().setSeed(7);

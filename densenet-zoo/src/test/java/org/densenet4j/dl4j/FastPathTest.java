@@ -46,13 +46,15 @@ class FastPathTest {
         plain.setCacheMode(CacheMode.NONE);
         AtomicInteger fastCalls = countForwardConvolutions(fast);
         AtomicInteger plainCalls = countForwardConvolutions(plain);
-        int convolutions = (int) java.util.Arrays.stream(fast.getLayers()).filter(l -> l instanceof ConvolutionLayer).count();
+        int convolutions = (int) java.util.Arrays.stream(fast.getLayers()).filter(l
+                -> l instanceof ConvolutionLayer).count();
         long relus = java.util.Arrays.stream(fast.getLayers()).filter(l -> l instanceof FastReluLayer).count();
         assertEquals(fast.getConfiguration().getVertices().keySet().stream().filter(n -> n.startsWith("relu")).count(),
                 relus, "every ReLU layer runs FastReluLayer");
         assertTrue(java.util.Arrays.stream(plain.getLayers()).noneMatch(l -> l instanceof FastReluLayer),
                 "clone() builds DL4J's own layers: the reference");
-        assertEquals(fast.getConfiguration().toJson(), plain.getConfiguration().toJson().replace("\"NONE\"", "\"DEVICE\""),
+        assertEquals(fast.getConfiguration().toJson(), plain.getConfiguration().toJson().replace("\"NONE\"",
+                "\"DEVICE\""),
                 "the configuration is DL4J's own");
 
         DataSet data = TinyNets.bars(16, 12, 7);
@@ -85,10 +87,12 @@ class FastPathTest {
         for (Layer layer : net.getLayers()) {
             if (layer instanceof ConvolutionLayer) {
                 ConvolutionHelper found = (ConvolutionHelper) field.get(layer);
-                // a clone has no helper: DL4J 1.0.0-M2.1 never makes its oneDNN one (NativeDefaults.oneDnnLayerHelpers);
+                // a clone has no helper: DL4J 1.0.0-M2.1 never makes its oneDNN one
+                // (NativeDefaults.oneDnnLayerHelpers);
                 // the reference is the helper it means to make
                 ConvolutionHelper helper = found != null ? found
-                        : new org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper(net.getConfiguration().getDataType());
+                        : new
+                        org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper(net.getConfiguration().getDataType());
                 field.set(layer, Proxy.newProxyInstance(ConvolutionHelper.class.getClassLoader(),
                         new Class<?>[] {ConvolutionHelper.class}, (proxy, method, args) -> {
                             if (method.getName().equals("preOutput")) {

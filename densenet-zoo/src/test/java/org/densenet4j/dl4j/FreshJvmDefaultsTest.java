@@ -33,15 +33,19 @@ class FreshJvmDefaultsTest {
         System.out.println("libnd4jUsesOneDnn=" + NativeDefaults.libnd4jUsesOneDnn());
         System.out.println("convHelpers=" + java.util.Arrays.stream(graph.getLayers())
                 .filter(l -> l instanceof org.deeplearning4j.nn.layers.convolution.ConvolutionLayer)
-                .allMatch(l -> ((org.deeplearning4j.nn.layers.convolution.ConvolutionLayer) l).getHelper() instanceof OneDnnConvHelper));
+                .allMatch(l
+                -> ((org.deeplearning4j.nn.layers.convolution.ConvolutionLayer) l).getHelper() instanceof
+                OneDnnConvHelper));
         System.out.println("fastPath=" + FastPath.runsIn(graph));
     }
 
     @Test
     void aProgramThatStartsWithInitGetsTheFastPath() throws IOException, InterruptedException {
         Map<String, String> got = runChild();
-        assertEquals("null", got.get("helpersDisabled"), "DL4J's switch left alone (its lookup would log an ERROR): " + got);
-        assertEquals(got.get("libnd4jUsesOneDnn"), got.get("convHelpers"), "FastPath's helpers wherever oneDNN runs: " + got);
+        assertEquals("null", got.get("helpersDisabled"),
+                "DL4J's switch left alone (its lookup would log an ERROR): " + got);
+        assertEquals(got.get("libnd4jUsesOneDnn"), got.get("convHelpers"),
+                "FastPath's helpers wherever oneDNN runs: " + got);
         assertTrue(!got.containsKey("log") || !got.get("log").contains(" ERROR "), "no ERROR line: " + got.get("log"));
         String expected = Boolean.parseBoolean(got.get("oneDnnAvx2Usable")) ? NativeDefaults.ONEDNN_AVX2 : "null";
         assertEquals(expected, got.get("platformExtension"), "the oneDNN natives where the CPU runs them: " + got);
@@ -50,7 +54,8 @@ class FreshJvmDefaultsTest {
 
     private static Map<String, String> runChild() throws IOException, InterruptedException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p = new ProcessBuilder(List.of(java.toString(), "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+        Process p = new ProcessBuilder(List.of(java.toString(), "-Xmx512m", "-cp",
+                System.getProperty("java.class.path"),
                 FreshJvmDefaultsTest.class.getName())).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the child JVM did not finish");

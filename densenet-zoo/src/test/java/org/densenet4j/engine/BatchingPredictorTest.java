@@ -32,7 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 class BatchingPredictorTest {
 
-    private static final BatchingPredictor.Options OPTIONS = new BatchingPredictor.Options(16, 64, Duration.ofMillis(20), 2);
+    private static final BatchingPredictor.Options OPTIONS = new BatchingPredictor.Options(16, 64,
+            Duration.ofMillis(20), 2);
 
     @BeforeAll
     static void oneDnn() {
@@ -40,7 +41,8 @@ class BatchingPredictorTest {
     }
 
     private static ComputationGraph net(long seed) {
-        return CompiledGraphTest.randomised(new DenseNetZooModel("tiny", TinyNets.tinyBc().seed(seed).build()).init(), seed);
+        return CompiledGraphTest.randomised(new DenseNetZooModel("tiny", TinyNets.tinyBc().seed(seed).build()).init(),
+                seed);
     }
 
     private static INDArray image(int i) {
@@ -66,7 +68,8 @@ class BatchingPredictorTest {
                 done.add(clients.submit(() -> {
                     for (int r = 0; r < 24; r++) {
                         int i = (client * 24 + r) % images.size();
-                        assertClose(expected.get(i), server.predict(images.get(i)), "client " + client + " request " + r);
+                        assertClose(expected.get(i), server.predict(images.get(i)),
+                                "client " + client + " request " + r);
                     }
                     return null;
                 }));
@@ -139,7 +142,8 @@ class BatchingPredictorTest {
                 done.add(clients.submit(() -> {
                     while (!stop.get()) {
                         INDArray y = server.predict(x);
-                        assertTrue(close(fromBefore, y) || close(fromAfter, y), "the old model's output or the new one's");
+                        assertTrue(close(fromBefore, y) || close(fromAfter, y),
+                                "the old model's output or the new one's");
                         answered.incrementAndGet();
                     }
                     return null;

@@ -107,7 +107,8 @@ class CompiledTrainerTest {
                 DataSet batch = TinyNets.bars(8, size, 100 + step);
                 dl4j.fit(batch);
                 trainer.fit(batch);
-                assertEquals(dl4j.score(), ours.score(), 1e-4 * Math.max(1, Math.abs(dl4j.score())), "score, step " + step);
+                assertEquals(dl4j.score(), ours.score(), 1e-4 * Math.max(1, Math.abs(dl4j.score())),
+                        "score, step " + step);
             }
             assertEquals(4, ours.getIterationCount());
             assertEquals(4, counter.iterations);
@@ -251,7 +252,10 @@ class CompiledTrainerTest {
         assertEquals(dl4j.params(), ours.params(), "parameters untouched");
     }
 
-    /** Each parameter's slice of {@code b} within {@code tolerance} of {@code a}'s, relative to that slice's largest magnitude. */
+    /**
+     * Each parameter's slice of {@code b} within {@code tolerance} of {@code a}'s, relative to that slice's largest
+     * magnitude.
+     */
     static void assertClose(ComputationGraph net, INDArray a, INDArray b, double tolerance, String what) {
         long covered = 0;
         for (Layer layer : net.getLayers()) {

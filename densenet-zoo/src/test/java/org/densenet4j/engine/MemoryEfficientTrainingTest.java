@@ -62,13 +62,15 @@ class MemoryEfficientTrainingTest {
         double expected = byDefault.computeGradientAndScore(batch.getFeatures(), batch.getLabels());
         double actual = efficient.computeGradientAndScore(batch.getFeatures(), batch.getLabels());
         assertEquals(expected, actual, 1e-5 * Math.max(1, Math.abs(expected)), name + ": score");
-        CompiledTrainerTest.assertClose(plain, plain.getFlattenedGradients(), lean.getFlattenedGradients(), 1e-4, name + ": gradients");
+        CompiledTrainerTest.assertClose(plain, plain.getFlattenedGradients(), lean.getFlattenedGradients(), 1e-4,
+                name + ": gradients");
         for (int i = 0; i < 3; i++) {
             DataSet b = batch(c, 4, seed + 10 + i);
             byDefault.fit(b);
             efficient.fit(b);
         }
-        CompiledTrainerTest.assertClose(plain, plain.params(), lean.params(), 1e-4, name + ": parameters after 3 steps");
+        CompiledTrainerTest.assertClose(plain, plain.params(), lean.params(), 1e-4,
+                name + ": parameters after 3 steps");
     }
 
     /** Random images of the net's shape with one-hot labels. */

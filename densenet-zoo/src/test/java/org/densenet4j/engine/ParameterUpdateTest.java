@@ -129,7 +129,8 @@ class ParameterUpdateTest {
         regularise.accept(builder);
         ComputationGraph g = new ComputationGraph(builder.graphBuilder()
                 .addInputs("in")
-                .addLayer("conv1", new ConvolutionLayer.Builder(3, 3).nOut(8).hasBias(false).convolutionMode(ConvolutionMode.Same)
+                .addLayer("conv1", new ConvolutionLayer.Builder(3,
+                3).nOut(8).hasBias(false).convolutionMode(ConvolutionMode.Same)
                         .activation(Activation.IDENTITY).build(), "in")
                 .addLayer("bn1", new BatchNormalization.Builder().build(), "conv1")
                 .addLayer("relu1", new ActivationLayer(Activation.RELU), "bn1")

@@ -125,10 +125,12 @@ class PretrainedCacheTest {
         assertTrue(new DenseNet201().pretrainedAvailable(PretrainedType.IMAGENET));
         assertFalse(new DenseNet264().pretrainedAvailable(PretrainedType.IMAGENET));
         assertFalse(new DenseNet121().pretrainedAvailable(PretrainedType.CIFAR10));
-        assertFalse(DenseNetZooModel.of(DenseNetPreset.CIFAR_DENSENET_BC100_K12).pretrainedAvailable(PretrainedType.IMAGENET));
+        assertFalse(DenseNetZooModel.of(DenseNetPreset.CIFAR_DENSENET_BC100_K12)
+                .pretrainedAvailable(PretrainedType.IMAGENET));
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
                 () -> new DenseNet264().initPretrained());
-        assertTrue(e.getMessage().startsWith("No pretrained IMAGENET weights are published for densenet264"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("No pretrained IMAGENET weights are published for densenet264"),
+                e.getMessage());
 
         // The zoo knows only that they are published; which file is densenet-keras-import's catalog's to say.
         for (DenseNetPreset p : new DenseNetPreset[] {DenseNetPreset.DENSENET121, DenseNetPreset.DENSENET161,
@@ -150,7 +152,8 @@ class PretrainedCacheTest {
         Path target = cache.resolve("models/tiny/tiny_mnist.zip");
 
         IOException bad = assertThrows(IOException.class,
-                () -> ModelFiles.install(() -> Files.newInputStream(source), "00" + sum.substring(2), "bundle", target));
+                () -> ModelFiles.install(() -> Files.newInputStream(source), "00" + sum.substring(2), "bundle",
+                target));
         assertTrue(bad.getMessage().contains("bundle: fails its checksum"), bad.getMessage());
         assertFalse(Files.exists(target));
         try (var files = Files.list(target.getParent())) {

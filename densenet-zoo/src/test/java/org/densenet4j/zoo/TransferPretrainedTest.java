@@ -43,13 +43,15 @@ class TransferPretrainedTest {
     }
 
     private static void assertSameWeights(ComputationGraph net, String layer) {
-        assertEquals(imagenet.getLayer(layer).params(), net.getLayer(layer).params(), layer + " holds the pretrained weights");
+        assertEquals(imagenet.getLayer(layer).params(), net.getLayer(layer).params(),
+                layer + " holds the pretrained weights");
     }
 
     @Test
     void anotherClassCountKeepsTheBackboneWithAFreshClassifier() throws Exception {
         ComputationGraph net = new DenseNet121(c -> c.numClasses(5)).initPretrained();
-        for (String layer : new String[] {"conv1", "conv1_bn", "conv2_1_x1", "conv3_blk", "conv5_16_x2", "conv5_blk_bn"}) {
+        for (String layer : new String[] {"conv1", "conv1_bn", "conv2_1_x1", "conv3_blk", "conv5_16_x2",
+                "conv5_blk_bn"}) {
             assertSameWeights(net, layer);
         }
         assertArrayEquals(new long[] {1024, 5}, net.getLayer("fc6").getParam("W").shape());
@@ -71,7 +73,8 @@ class TransferPretrainedTest {
     void anotherArchitectureIsRefusedByName() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new DenseNet121(c -> c.growthRate(12)).initPretrained());
-        assertTrue(e.getMessage().contains("cannot fill layer 'conv2_1_x1'") && e.getMessage().contains("growth rate 12 "
+        assertTrue(e.getMessage().contains("cannot fill layer 'conv2_1_x1'")
+                && e.getMessage().contains("growth rate 12 "
                 + "instead of 32"), e.getMessage());
         IllegalArgumentException blocks = assertThrows(IllegalArgumentException.class,
                 () -> new DenseNet121(c -> c.blockLayers(6, 12, 24, 17)).initPretrained());

@@ -52,7 +52,8 @@ final class SparkFeaturesCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "The folder of CSV parts to write.")
     String out;
 
-    @Option(names = "--batch", defaultValue = "16", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "16",
+            description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--partitions", defaultValue = "0",
@@ -82,7 +83,8 @@ final class SparkFeaturesCommand implements Callable<Integer> {
                     return header;
                 }
                 Row r = rows.next();
-                StringBuilder sb = new StringBuilder("\"").append(ImagePaths.local(r.getString(0)).replace("\"", "\"\""))
+                StringBuilder sb = new StringBuilder("\"").append(ImagePaths.local(r.getString(0)).replace("\"",
+                        "\"\""))
                         .append('"');
                 for (double v : ((Vector) r.get(1)).toArray()) {
                     sb.append(',').append((float) v);
@@ -123,7 +125,8 @@ final class SparkFeaturesCommand implements Callable<Integer> {
             int size = ((Vector) first.get(0).get(0)).size();
             String header = "file," + java.util.stream.IntStream.range(0, size).mapToObj(i -> "f" + i)
                     .collect(java.util.stream.Collectors.joining(","));
-            JavaRDD<String> lines = ok.select("path", "features").javaRDD().mapPartitions(rows -> csvLines(header, rows));
+            JavaRDD<String> lines = ok.select("path", "features").javaRDD().mapPartitions(rows -> csvLines(header,
+                    rows));
             spark.createDataset(lines.rdd(), Encoders.STRING()).write()
                     .mode(force ? SaveMode.Overwrite : SaveMode.ErrorIfExists).option("compression", "none").text(out);
             var err = spec.commandLine().getErr();

@@ -74,7 +74,8 @@ final class SparkTrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(run.out + ": exists; pass --force to replace it");
         }
         if (Files.exists(checkpointFile) && !run.resume && !run.force) {
-            throw new IllegalArgumentException(checkpointFile + ": an earlier run stopped here; pass --resume to continue "
+            throw new IllegalArgumentException(checkpointFile
+                    + ": an earlier run stopped here; pass --resume to continue "
                     + "it or --force to start over");
         }
         DataSet train = FashionMnist.load(run.dataDir, true, run.limit);
@@ -96,7 +97,8 @@ final class SparkTrainCommand implements Callable<Integer> {
             DenseNetConfig config = architecture.config().inputShape(28, 28, 1).numClasses(FashionMnist.LABELS.size())
                     .seed(run.seed).updater(run.updater(run.epochs * stepsPerEpoch))
                     .build();
-            String settings = String.join("|", config.toString(), "epochs=" + run.epochs, "batch=" + run.batch, "n=" + n,
+            String settings = String.join("|", config.toString(), "epochs=" + run.epochs, "batch=" + run.batch,
+                    "n=" + n,
                     "augment=" + !run.noAugment, "workers=" + parallel, "averaging=" + averaging);
             Checkpoint checkpoint = new Checkpoint(checkpointFile, settings);
             Random rnd = new Random(run.seed);
@@ -113,7 +115,8 @@ final class SparkTrainCommand implements Callable<Integer> {
             var o = spec.commandLine().getOut();
             o.printf("Training %s (%,d parameters) on Fashion-MNIST with Spark (%s, %d workers, averaging every %d "
                     + "minibatches of %d each): %,d training, %,d test images, %d epochs of %d batches of %d%s%n",
-                    architecture.name(), net.numParams(), sc.master(), parallel, averaging, perWorker, n, test.numExamples(),
+                    architecture.name(), net.numParams(), sc.master(), parallel, averaging, perWorker, n,
+                    test.numExamples(),
                     run.epochs, Trainer.batchesPerEpoch(n, run.batch), run.batch,
                     done.isEmpty() ? "" : ", resuming after epoch " + done.size());
             SparkComputationGraph sparkNet = new SparkComputationGraph(sc, net,
@@ -127,16 +130,19 @@ final class SparkTrainCommand implements Callable<Integer> {
                 double testLoss = Trainer.evaluate(net, test, eval);
                 Epoch e = new Epoch(epoch, Double.NaN, Double.NaN, testLoss, eval.accuracy(), seconds, n / seconds);
                 done.add(e);
-                o.printf(Locale.ROOT, "epoch %d/%d: test loss %.4f  test acc %.4f  %.0f s (%.0f img/s)%n", epoch, run.epochs,
+                o.printf(Locale.ROOT, "epoch %d/%d: test loss %.4f  test acc %.4f  %.0f s (%.0f img/s)%n", epoch,
+                        run.epochs,
                         testLoss, eval.accuracy(), seconds, n / seconds);
                 if (epoch < run.epochs) {
                     checkpoint.save(net, epoch, rnd, done);
                 }
             }
             List<String> labels = FashionMnist.LABELS;
-            ModelFiles.write(net, run.out, run.force, scaler, Map.of("labels", labels, "model", architecture.name()), false,
+            ModelFiles.write(net, run.out, run.force, scaler, Map.of("labels", labels, "model", architecture.name()),
+                    false,
                     new ModelCard(ModelCard.STORED, 28, 28, 1, labels,
-                            Map.of("trainedOn", "Fashion-MNIST", "model", architecture.name(), "trainer", "spark-train")));
+                            Map.of("trainedOn", "Fashion-MNIST", "model", architecture.name(), "trainer",
+                            "spark-train")));
             checkpoint.delete();
             o.printf("Wrote %s%n", run.out);
             return 0;
@@ -155,7 +161,8 @@ final class SparkTrainCommand implements Callable<Integer> {
         java.util.Collections.shuffle(order, rnd);
         List<DataSet> batches = new ArrayList<>();
         for (int from = 0; from < n; from += batch) {
-            long[] idx = order.subList(from, Math.min(n, from + batch)).stream().mapToLong(Integer::longValue).toArray();
+            long[] idx = order.subList(from, Math.min(n,
+                    from + batch)).stream().mapToLong(Integer::longValue).toArray();
             INDArray x = train.getFeatures().get(NDArrayIndex.indices(idx)).dup();
             INDArray y = train.getLabels().get(NDArrayIndex.indices(idx)).dup();
             if (!run.noAugment) {

@@ -30,14 +30,16 @@ final class CompiledTrainingWorker extends ParameterAveragingTrainingWorker {
     /** The step of each graph this worker trains (DL4J makes one per averaging round), made on its first minibatch. */
     private transient Map<ComputationGraph, TrainingStep> steps;
 
-    CompiledTrainingWorker(Broadcast<NetBroadcastTuple> broadcast, boolean saveUpdater, WorkerConfiguration configuration,
+    CompiledTrainingWorker(Broadcast<NetBroadcastTuple> broadcast, boolean saveUpdater,
+            WorkerConfiguration configuration,
                            Collection<TrainingHook> hooks, Collection<TrainingListener> listeners,
                            StatsStorageRouterProvider router) {
         super(broadcast, saveUpdater, configuration, hooks, listeners, router);
     }
 
     @Override
-    public ParameterAveragingTrainingResult processMinibatch(MultiDataSet batch, ComputationGraph graph, boolean isLast) {
+    public ParameterAveragingTrainingResult processMinibatch(MultiDataSet batch, ComputationGraph graph,
+            boolean isLast) {
         if (batch.numFeatureArrays() != 1 || batch.numLabelsArrays() != 1 || batch.getFeaturesMaskArrays() != null
                 || batch.getLabelsMaskArrays() != null) {
             return super.processMinibatch(batch, graph, isLast);

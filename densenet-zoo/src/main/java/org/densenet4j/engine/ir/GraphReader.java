@@ -228,6 +228,7 @@ public final class GraphReader {
                 ? "cannot compile vertex '" + name + "' (" + what + "): compiled inference runs convolution, "
                         + "batch-norm, ReLU, dropout, pooling, merge and dense/output layers; use the graph's own "
                         + "output() for this one"
-                : "cannot compile vertex '" + name + "' for training (" + what + "); train this graph with graph.fit()");
+                : "cannot compile vertex '" + name + "' for training (" + what
+                + "); train this graph with graph.fit()");
     }
 }

@@ -99,7 +99,8 @@ public final class Passes {
             for (Node n : graph.nodes()) {
                 List<String> inputs = n.inputs().stream().map(i -> alias.getOrDefault(i, i)).toList();
                 Node node = inputs.equals(n.inputs()) ? n : n.reading(inputs);
-                if (inputs.size() == 1 && readers.getOrDefault(n.input(), 0) == 1 && position.containsKey(inputs.get(0))) {
+                if (inputs.size() == 1 && readers.getOrDefault(n.input(),
+                        0) == 1 && position.containsKey(inputs.get(0))) {
                     int at = position.get(inputs.get(0));
                     Node merged = rule.apply(nodes.get(at), node);
                     if (merged != null) {

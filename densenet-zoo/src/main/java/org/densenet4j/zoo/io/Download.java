@@ -115,11 +115,13 @@ public final class Download {
         while (true) {
             String scheme = at.getScheme() == null ? "" : at.getScheme().toLowerCase(Locale.ROOT);
             if (!scheme.equals("http") && !scheme.equals("https") && !scheme.equals("file")) {
-                throw failure(url, "is not an http, https or file URL" + (at.equals(url) ? "" : " (redirected to " + at + ")"),
+                throw failure(url,
+                        "is not an http, https or file URL" + (at.equals(url) ? "" : " (redirected to " + at + ")"),
                         options);
             }
             if (!seen.add(at)) {
-                throw failure(url, "redirects in a loop: " + String.join(" -> ", seen.stream().map(URI::toString).toList())
+                throw failure(url, "redirects in a loop: " + String.join(" -> ",
+                        seen.stream().map(URI::toString).toList())
                         + " -> " + at, options);
             }
             URLConnection c = at.toURL().openConnection();
@@ -156,7 +158,8 @@ public final class Download {
             if (status != 200) {
                 http.disconnect();
                 throw failure(url, "answered HTTP " + status + (http.getResponseMessage() == null ? ""
-                        : " " + http.getResponseMessage()) + (at.equals(url) ? "" : " at " + at) + ", expected 200", options);
+                        : " " + http.getResponseMessage()) + (at.equals(url) ? "" : " at " + at) + ", expected 200",
+                        options);
             }
             long length = http.getContentLengthLong();
             if (length > options.maxBytes()) {
@@ -185,18 +188,21 @@ public final class Download {
                 progress.update(total);
             }
         } catch (java.net.SocketTimeoutException e) {
-            throw failure(url, "stalled: no data for " + options.readTimeoutMs() + " ms after " + total + " bytes", options);
+            throw failure(url, "stalled: no data for " + options.readTimeoutMs() + " ms after " + total + " bytes",
+                    options);
         } catch (IOException e) {
             if (e.getMessage() != null && e.getMessage().startsWith(url + ":")) {
                 throw e;
             }
-            throw failure(url, "broke off after " + total + (declared >= 0 ? " of " + declared : "") + " bytes (" + e + ")",
+            throw failure(url,
+                    "broke off after " + total + (declared >= 0 ? " of " + declared : "") + " bytes (" + e + ")",
                     options);
         } finally {
             progress.done();
         }
         if (declared >= 0 && total != declared) {
-            throw failure(url, "ended after " + total + " of the " + declared + " bytes it declared (truncated)", options);
+            throw failure(url, "ended after " + total + " of the " + declared + " bytes it declared (truncated)",
+                    options);
         }
         return total;
     }
@@ -239,7 +245,8 @@ public final class Download {
             lastDraw = now;
             double seconds = (now - start) / 1e9;
             double rate = bytes / Math.max(seconds, 1e-3);
-            String eta = total > 0 ? String.format(Locale.ROOT, ", %.0f s left", (total - bytes) / Math.max(rate, 1)) : "";
+            String eta = total > 0 ? String.format(Locale.ROOT, ", %.0f s left", (total - bytes) / Math.max(rate,
+                    1)) : "";
             err.printf(Locale.ROOT, "\r%s: %.1f%s MB, %.1f MB/s%s   ", url.getPath().replaceAll(".*/", ""),
                     bytes / 1e6, total > 0 ? String.format(Locale.ROOT, " of %.1f", total / 1e6) : "", rate / 1e6, eta);
         }

@@ -73,7 +73,8 @@ public final class ModelFiles {
     }
 
     /**
-     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean, org.nd4j.linalg.dataset.api.preprocessor.Normalizer, java.util.Map)}
+     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean,
+     * org.nd4j.linalg.dataset.api.preprocessor.Normalizer, java.util.Map)}
      * does, with the updater state too when {@code saveUpdater} (a training checkpoint, to be read
      * back with {@link #read(Path, boolean, boolean)}).
      */
@@ -84,7 +85,8 @@ public final class ModelFiles {
     }
 
     /**
-     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean, org.nd4j.linalg.dataset.api.preprocessor.Normalizer, java.util.Map, boolean)}
+     * Writes {@code graph} as {@link #write(ComputationGraph, Path, boolean,
+     * org.nd4j.linalg.dataset.api.preprocessor.Normalizer, java.util.Map, boolean)}
      * does, with its {@link ModelCard} (preprocessing, input size, labels, provenance), unless null.
      */
     public static void write(ComputationGraph graph, Path target, boolean replace,
@@ -92,7 +94,8 @@ public final class ModelFiles {
                              java.util.Map<String, ?> objects, boolean saveUpdater, ModelCard card) throws IOException {
         Path absolute = target.toAbsolutePath();
         if (!replace && Files.exists(absolute)) {
-            throw new FileAlreadyExistsException(absolute.toString(), null, "exists, and replacing it was not asked for");
+            throw new FileAlreadyExistsException(absolute.toString(), null,
+                    "exists, and replacing it was not asked for");
         }
         publish(absolute, tmp -> {
             PublishObserver watch = observer;
@@ -145,7 +148,8 @@ public final class ModelFiles {
         java.util.List<?> stored = readObject(zip, LABELS, java.util.List.class);
         for (Object label : stored) {
             if (!(label instanceof String)) {
-                throw new IOException(zip + ": its stored labels hold a " + (label == null ? "null" : label.getClass().getName())
+                throw new IOException(zip + ": its stored labels hold a " + (label == null ? "null"
+                        : label.getClass().getName())
                         + ", expected strings");
             }
         }
@@ -301,7 +305,9 @@ public final class ModelFiles {
         }
     }
 
-    /** The SHA-256 sums a checksum file accepts (one per line, {@code sha256sum}'s format); empty when there is none. */
+    /**
+     * The SHA-256 sums a checksum file accepts (one per line, {@code sha256sum}'s format); empty when there is none.
+     */
     private static java.util.List<String> acceptedSums(Path sumFile) throws IOException {
         if (!Files.exists(sumFile)) {
             return java.util.List.of();
@@ -392,7 +398,8 @@ public final class ModelFiles {
             throw new IOException(zip + ": not a DL4J model zip (not a zip file)");
         }
         if (json == null || coefficientBytes < 0) {
-            throw new IOException(zip + ": not a DL4J model zip (no " + (json == null ? ModelSerializer.CONFIGURATION_JSON
+            throw new IOException(zip + ": not a DL4J model zip (no " + (json == null
+                    ? ModelSerializer.CONFIGURATION_JSON
                     : ModelSerializer.COEFFICIENTS_BIN) + ")");
         }
         long params;
@@ -437,7 +444,8 @@ public final class ModelFiles {
     }
 
     /** Copies {@code source} to {@code target} through a temporary file checked against {@code expectedSha256}. */
-    public static void install(StreamSource source, String expectedSha256, String what, Path target) throws IOException {
+    public static void install(StreamSource source, String expectedSha256, String what,
+            Path target) throws IOException {
         publish(target.toAbsolutePath(), tmp -> {
             try (InputStream in = source.open()) {
                 if (in == null) {

@@ -47,7 +47,8 @@ final class ModelZip {
     private static final ObjectInputFilter OBJECT_FILTER = ObjectInputFilter.Config.createFilter(
             "maxdepth=32;maxrefs=1000000;maxarray=100000000;maxbytes=268435456;"
                     // Object for arrays of it: List.of(...) is read back through an Object[] (java.util.CollSer)
-                    + "java.lang.Object;java.lang.String;java.lang.Number;java.lang.Integer;java.lang.Long;java.lang.Double;"
+                    + "java.lang.Object;java.lang.String;java.lang.Number;java.lang.Integer;java.lang.Long;"
+                    + "java.lang.Double;"
                     + "java.lang.Float;java.lang.Short;java.lang.Byte;java.lang.Boolean;java.lang.Character;"
                     + "java.lang.Enum;java.util.*;!*");
 
@@ -63,7 +64,8 @@ final class ModelZip {
     static void write(ComputationGraph graph, boolean saveUpdater, Normalizer<?> normalizer,
                       Map<String, ?> objects, ModelCard card, OutputStream out) throws IOException {
         ZipOutputStream zip = new ZipOutputStream(new NonClosing(out));
-        put(zip, ModelSerializer.CONFIGURATION_JSON, graph.getConfiguration().toJson().getBytes(StandardCharsets.UTF_8));
+        put(zip, ModelSerializer.CONFIGURATION_JSON,
+                graph.getConfiguration().toJson().getBytes(StandardCharsets.UTF_8));
         INDArray params = graph.params();
         if (params != null) {
             putArray(zip, ModelSerializer.COEFFICIENTS_BIN, params);
@@ -188,7 +190,8 @@ final class ModelZip {
             int version = header.readInt();
             type = header.readUTF();
             if (!"NORMALIZER".equals(magic) || version != 1) {
-                throw new IOException(where + " has no normaliser header (read '" + magic + "', version " + version + ")");
+                throw new IOException(where + " has no normaliser header (read '" + magic + "', version " + version
+                        + ")");
             }
         } catch (java.io.EOFException | java.io.UTFDataFormatException x) {
             throw new IOException(where + " is damaged (" + x + ")", x);
@@ -198,7 +201,8 @@ final class ModelZip {
                     + "loads a class the file names)");
         }
         try {
-            return java.util.Optional.of(NormalizerSerializer.getDefault().restore(new java.io.ByteArrayInputStream(bytes)));
+            return java.util.Optional.of(NormalizerSerializer.getDefault().restore(new
+                    java.io.ByteArrayInputStream(bytes)));
         } catch (Exception x) {
             throw new IOException(where + " is damaged (" + x + ")", x);
         }

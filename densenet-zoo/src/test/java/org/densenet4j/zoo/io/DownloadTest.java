@@ -128,7 +128,8 @@ class DownloadTest {
     }
 
     private Path fetch(String path, String hex) throws IOException {
-        return Download.fetch(URI.create(path.contains(":") ? path : base + path), new Download.Expected("SHA-256", hex),
+        return Download.fetch(URI.create(path.contains(":") ? path : base + path), new Download.Expected("SHA-256",
+                hex),
                 dir, new Download.Options(2000, 500, 1 << 20, MANUAL));
     }
 
@@ -150,7 +151,8 @@ class DownloadTest {
         Path file = fetch("/ok", sha256);
         assertArrayEquals(PAYLOAD, Files.readAllBytes(file));
         assertEquals(dir, file.getParent());
-        assertArrayEquals(PAYLOAD, Files.readAllBytes(fetch("/ok", sha256.substring(0, 8))), "a hash prefix, as torchvision's");
+        assertArrayEquals(PAYLOAD, Files.readAllBytes(fetch("/ok", sha256.substring(0, 8))),
+                "a hash prefix, as torchvision's");
         assertArrayEquals(PAYLOAD, Files.readAllBytes(fetch("/redirect", sha256)), "after a redirect");
         Path local = Files.write(dir.resolve("local.bin"), PAYLOAD);
         assertArrayEquals(PAYLOAD, Files.readAllBytes(fetch(local.toUri().toString(), sha256)), "a file URL");
@@ -173,7 +175,8 @@ class DownloadTest {
     @Test
     void stallsRedirectLoopsAndOtherSchemesAreNamed() throws Exception {
         assertFails("/stall", sha256, "stalled: no data for 500 ms after 1000 bytes");
-        assertFails("/loop-a", sha256, "redirects in a loop: " + base + "/loop-a -> " + base + "/loop-b -> " + base + "/loop-a");
+        assertFails("/loop-a", sha256,
+                "redirects in a loop: " + base + "/loop-a -> " + base + "/loop-b -> " + base + "/loop-a");
         assertFails("ftp://127.0.0.1/x", sha256, "is not an http, https or file URL");
         assertFails("http://127.0.0.1:1/nothing-listens", sha256, "cannot be reached");
     }

@@ -49,7 +49,8 @@ class ModelFilesTest {
         NormalizerStandardize normalizer = new NormalizerStandardize();
         normalizer.fit(data);
         HashMap<String, Object> state = new HashMap<>(Map.of("epochs done", 3, "curves", new double[][] {{1, 0.5}}));
-        ModelCard card = new ModelCard(ModelCard.STORED, 12, 12, 1, List.of("top", "bottom"), Map.of("trained", "bars"));
+        ModelCard card = new ModelCard(ModelCard.STORED, 12, 12, 1, List.of("top", "bottom"), Map.of("trained",
+                "bars"));
         Path zip = dir.resolve("m.zip");
 
         ModelFiles.write(net, zip, false, normalizer, Map.of("labels", List.of("top", "bottom"), "state", state,
@@ -115,7 +116,8 @@ class ModelFilesTest {
 
         Tripwire.ran = false;
         IOException e = assertThrows(IOException.class, () -> ModelFiles.readLabels(zip));
-        assertTrue(e.getMessage().contains(zip.toString()) && e.getMessage().contains("objects/labels"), e.getMessage());
+        assertTrue(e.getMessage().contains(zip.toString()) && e.getMessage().contains("objects/labels"),
+                e.getMessage());
         assertFalse(Tripwire.ran, "the refused class was instantiated");
         IOException wrongType = assertThrows(IOException.class, () -> ModelFiles.readObject(zip, "number", List.class));
         assertTrue(wrongType.getMessage().contains("java.lang.Integer"), wrongType.getMessage());

@@ -34,17 +34,20 @@ class ModelZipFuzzTest {
 
         ByteMutator mutator = new ByteMutator(Fuzz.SEED);
         Path zip = dir.resolve("case.zip");
-        try (Fuzz fuzz = new Fuzz("Model zip fuzz", "densenet-zoo", ModelZipFuzzTest.class, 30, Set.of("same", "rejected"))) {
+        try (Fuzz fuzz = new Fuzz("Model zip fuzz", "densenet-zoo", ModelZipFuzzTest.class, 30, Set.of("same",
+                "rejected"))) {
             for (int i = 0; i < Fuzz.CASES; i++) {
                 ByteMutator.Mutation m = mutator.mutate(bytes, i);
                 Files.write(zip, m.bytes());
                 fuzz.run(m.kind(), zip, () -> {
                     try {
                         ComputationGraph back = ModelFiles.read(zip, false);
-                        return back.params().equals(net.params()) && back.getConfiguration().equals(net.getConfiguration())
+                        return back.params().equals(net.params())
+                                && back.getConfiguration().equals(net.getConfiguration())
                                 ? "same" : "LIED";
                     } catch (IOException e) {
-                        return e.getMessage() != null && e.getMessage().startsWith(zip.toString()) ? "rejected" : "BAD_MESSAGE " + e;
+                        return e.getMessage() != null && e.getMessage().startsWith(zip.toString()) ? "rejected"
+                                : "BAD_MESSAGE " + e;
                     }
                 });
             }

@@ -26,7 +26,10 @@ public final class StoppedWriter {
     private StoppedWriter() {
     }
 
-    /** Stops at {@code args[0]}, marking {@code args[1]}; writes the tiny net of seed {@code args[3]} to {@code args[2]}. */
+    /**
+     * Stops at {@code args[0]}, marking {@code args[1]}; writes the tiny net of seed {@code args[3]} to {@code
+     * args[2]}.
+     */
     public static void main(String[] args) throws Exception {
         install(args[0], Path.of(args[1]));
         ModelFiles.write(tiny(Long.parseLong(args[3])), Path.of(args[2]), true);
