@@ -56,7 +56,8 @@ final class PredictCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--preprocess", description = "Image normalisation: caffe, torch or none (default: what the "
-            + "model records: caffe for the seed's weights, torch for keras.applications' and torchvision's).")
+            + "model records: caffe for the original Keras port's Caffe-converted weights, torch for "
+            + "keras.applications' and torchvision's).")
     String preprocess;
 
     @Option(names = "--size", description = "Stretch images to HxW (bilinear) instead of the model's recorded "

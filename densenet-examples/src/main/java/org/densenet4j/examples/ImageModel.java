@@ -99,7 +99,7 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
     /**
      * How images are made into this model's input: its card's transform; for a zip written before
      * cards, a stretch to {@link #defaultSize()} normalised by the scaling stored in the zip, else
-     * Caffe's for colour images (the seed's weights) and none for gray ones.
+     * Caffe's for colour images (the original Keras port's weights) and none for gray ones.
      */
     public ImageTransform transform() {
         return classifier().transform();
@@ -162,7 +162,8 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
     /**
      * The image normalisation to use: {@code option} when given (with a warning on {@code err}
      * when the model records another), else the one the model's transform records, else Caffe's (the
-     * seed's weights, for model zips written before cards). For images loaded otherwise than by
+     * original Keras port's Caffe-converted weights, for model zips written before cards). For images loaded otherwise
+     * than by
      * {@link #preprocess} (a training set's stretch); the card's whole transform is {@link #transform()}.
      */
     public ImageNetPreprocessor.Mode preprocessing(String option, PrintWriter err) {

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * Loads DenseNet weights saved by Keras, or by PyTorch, into the zoo's graphs, exactly:
  *
  * <pre>{@code
- * // the seed's Caffe-converted DenseNet-121 ('tf' or 'th' ordering, detected)
+ * // the original Keras port's Caffe-converted DenseNet-121 ('tf' or 'th' ordering, detected)
  * ComputationGraph net = KerasDenseNetImporter.load(Path.of("densenet121_weights_tf.h5"),
  *         DenseNetPreset.DENSENET121.config());
  * // whatever the file holds, as the file describes it
@@ -63,7 +63,7 @@ import org.slf4j.LoggerFactory;
  * PyTorch's (out, in) classifier is transposed to DL4J's (in, out); a Keras 1 {@code Scale} layer is
  * folded into the BatchNormalization before it ({@code gamma' = s_gamma * gamma},
  * {@code beta' = s_gamma * beta + s_beta}); {@code running_std} is, despite its name, the variance;
- * the graph's BN epsilon is the layout's (1.1e-5 for the seed's files, 1.001e-5 for keras.applications).
+ * the graph's BN epsilon is the layout's (1.1e-5 for the original Keras port's files, 1.001e-5 for keras.applications).
  */
 public final class KerasDenseNetImporter {
 
@@ -351,7 +351,7 @@ public final class KerasDenseNetImporter {
     }
 
     /**
-     * The seed's files give every BatchNormalization a Scale layer: a file that has Scale layers
+     * The original Keras port's files give every BatchNormalization a Scale layer: a file that has Scale layers
      * must have one, with weights, for every BN, or a damaged file would load with some BNs unscaled.
      */
     private static void checkScaleLayers(WeightFile weights, WeightLayout layout,

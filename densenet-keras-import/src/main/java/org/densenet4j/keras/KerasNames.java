@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * The mapping from keras.applications (Keras 2) DenseNet layer names to the zoo's names, which are
- * the seed's Keras 1 names. A table of rules, first match wins; {@code {final}} in a template is the
+ * the original Keras port's Keras 1 names. A table of rules, first match wins; {@code {final}} in a template is the
  * final stage ({@code 5} for the ImageNet models), whose BN keras.applications calls just {@code bn}.
  *
  * <pre>

@@ -30,7 +30,7 @@ import org.densenet4j.zoo.io.ModelFiles;
  * default ({@link #defaultFor}). keras.applications' DenseNet-121/169/201 (with and without top) and
  * torchvision's DenseNet-121/161/169/201. The zoo ({@link DenseNetPreset}) knows only that a preset
  * has published weights; which file {@code initPretrained()} installs is this catalog's default,
- * through {@link Provider}. The seed's Caffe-converted files (the DenseNet-Keras project's) have no
+ * through {@link Provider}. The original Keras port's Caffe-converted files (the DenseNet-Keras project's) have no
  * stable address and are not in the catalog; {@link KerasDenseNetImporter} converts them from a file.
  *
  * <p><b>Addresses and hashes, as the publishers' code checks them.</b> keras.applications: the file

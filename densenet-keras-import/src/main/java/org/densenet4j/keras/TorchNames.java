@@ -10,7 +10,7 @@ import org.densenet4j.keras.KerasDenseNetImporter.Role;
 /**
  * The mapping from torchvision's (and timm's) DenseNet state_dict names to the zoo's. A table of
  * rules on the module path (the key without its last part), first match wins; in a template,
- * {@code {b+1}} is the block number plus one (torchvision counts dense blocks from 1, the seed's
+ * {@code {b+1}} is the block number plus one (torchvision counts dense blocks from 1, the original Keras port's
  * stages from 2), {@code {l}} the layer, {@code {final}} the final stage, whose norm torchvision
  * always calls {@code norm5}.
  *

@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
 /** The kinds of DenseNet weight file the importer reads. */
 public enum WeightLayout {
     /**
-     * Keras 1 {@code save_weights} of the seed's (Caffe-converted) models, TensorFlow dimension
+     * Keras 1 {@code save_weights} of the original Keras port's (Caffe-converted) models, TensorFlow dimension
      * ordering: conv kernels stored (kh, kw, in, out); BatchNormalization + Scale layers.
      */
     KERAS1_TF("keras1-tf", 1.1e-5),
@@ -66,7 +66,7 @@ public enum WeightLayout {
 
     /**
      * How images are normalised for weights published in this layout: the normalisation of
-     * {@link #transform}, by its one-word name (Caffe's for the seed's files, ImageNet mean/std on
+     * {@link #transform}, by its one-word name (Caffe's for the original Keras port's files, ImageNet mean/std on
      * RGB for keras.applications' and torchvision's).
      */
     public ImageNetPreprocessor.Mode preprocessing() {
@@ -78,7 +78,7 @@ public enum WeightLayout {
      * input {@code height x width}: the one place that says it for each set of weights.
      *
      * <ul>
-     *   <li>{@link #KERAS1_TF}, {@link #KERAS1_TH} (the seed's Caffe-converted weights, after
+     *   <li>{@link #KERAS1_TF}, {@link #KERAS1_TH} (the original Keras port's Caffe-converted weights, after
      *       shicai/DenseNet-Caffe and flyyufelix/DenseNet-Keras, which resize with OpenCV): a
      *       bilinear stretch to the input size, BGR, minus [103.94, 116.78, 123.68], x0.017.</li>
      *   <li>{@link #KERAS2} (keras.applications): its reference usage,

@@ -96,7 +96,7 @@ public record ImageClassifier(ComputationGraph net, ImageTransform transform, in
      * The classifier of {@code net} with what was stored beside it: its card's transform (a stretch
      * normalised by the stored scaling when the card says so and there is one, else none); for a zip
      * written before cards (null {@code card}), a stretch to {@code defaultSize} normalised by the
-     * stored scaling, else Caffe's for colour images (the seed's weights), none for gray ones.
+     * stored scaling, else Caffe's for colour images (the original Keras port's weights), none for gray ones.
      */
     public static ImageClassifier of(ComputationGraph net, ModelCard card, List<String> storedLabels,
                                      DataNormalization normalizer, int[] defaultSize) {

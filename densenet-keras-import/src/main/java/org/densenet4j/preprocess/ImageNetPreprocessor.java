@@ -15,7 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * are {@link ImageTransform.Normalization}'s, the one place they are written:
  *
  * <ul>
- *   <li>{@link Mode#CAFFE}: the seed's Caffe-converted weights. Channels in BGR order, minus the
+ *   <li>{@link Mode#CAFFE}: the original Keras port's Caffe-converted weights. Channels in BGR order, minus the
  *       per-channel means [103.94, 116.78, 123.68], times 0.017.</li>
  *   <li>{@link Mode#TORCH}: keras.applications' weights. Channels in RGB order, divided by 255,
  *       minus [0.485, 0.456, 0.406], divided by [0.229, 0.224, 0.225].</li>
@@ -31,7 +31,7 @@ public final class ImageNetPreprocessor implements DataSetPreProcessor {
 
     /** A normalisation: one of {@link ImageTransform.Normalization}'s, by its one-word name. */
     public enum Mode {
-        /** BGR, mean-subtracted, scaled by 0.017 (the seed's weights). */
+        /** BGR, mean-subtracted, scaled by 0.017 (the original Keras port's weights). */
         CAFFE(ImageTransform.Normalization.CAFFE_DENSENET),
         /** RGB in [0, 1], standardised with the ImageNet statistics (keras.applications' and torchvision's weights). */
         TORCH(ImageTransform.Normalization.IMAGENET),

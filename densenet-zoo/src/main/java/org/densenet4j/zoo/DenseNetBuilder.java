@@ -16,7 +16,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /**
- * Builds the DL4J graph of a {@link DenseNetConfig}, block by block, as the seed's Keras code does
+ * Builds the DL4J graph of a {@link DenseNetConfig}, block by block, as the original Keras port's code does
  * ({@code conv_block}, {@code dense_block}, {@code transition_block}) and with its layer names:
  *
  * <pre>
@@ -41,7 +41,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
  */
 public final class DenseNetBuilder {
 
-    /** Name of the graph's input, as in the seed's Keras code. */
+    /** Name of the graph's input, as in the original Keras port's code. */
     public static final String INPUT = "data";
     /** Name of the classifier layer. */
     public static final String CLASSIFIER = "fc6";

@@ -19,7 +19,7 @@ import org.nd4j.linalg.learning.config.Nesterovs;
  * @param initialFilters  filters of the first convolution ({@code conv1})
  * @param blockLayers     conv blocks in each dense block, one entry per block
  * @param compression     fraction of feature maps a transition block keeps, {@code 1 - reduction}
- *                        in the seed's Keras code, in (0, 1]
+ *                        in the original Keras port's code, in (0, 1]
  * @param bottleneck      whether each conv block starts with a 1x1 convolution to
  *                        {@code bottleneckWidth * growthRate} maps (the "B" of DenseNet-BC)
  * @param bottleneckWidth multiple of the growth rate the bottleneck convolution outputs (4 in the paper)
@@ -27,7 +27,7 @@ import org.nd4j.linalg.learning.config.Nesterovs;
  * @param convBias        whether convolutions have a bias (false in the paper; true in d2l's small model)
  * @param dropoutRate     probability of dropping an activation after each convolution, in [0, 1)
  * @param weightDecay     L2 regularisation coefficient of the weights, at least 0
- * @param bnEpsilon       epsilon of every batch normalisation (1.1e-5 in the seed's Keras code)
+ * @param bnEpsilon       epsilon of every batch normalisation (1.1e-5 in the original Keras port's code)
  * @param numClasses      classes of the {@code fc6} softmax layer (ignored when {@code includeTop} is false)
  * @param inputHeight     input height in pixels
  * @param inputWidth      input width in pixels
@@ -286,7 +286,7 @@ public record DenseNetConfig(
             return this;
         }
 
-        /** The seed's Keras parameter: {@code reduction = 1 - compression}. */
+        /** The original Keras port's parameter: {@code reduction = 1 - compression}. */
         public Builder reduction(double reduction) {
             return compression(1.0 - reduction);
         }

@@ -11,8 +11,8 @@ import org.densenet4j.zoo.DenseNetConfig.Stem;
  * and the small DenseNet of "Dive into Deep Learning". Each is data (a {@link DenseNetConfig}), built
  * by the one {@link DenseNetBuilder}.
  *
- * <p>The ImageNet presets use compression 0.5 (the seed Keras code's {@code reduction=0.5}), which
- * the published weights need; the seed's function signature defaults to {@code reduction=0.0}, a
+ * <p>The ImageNet presets use compression 0.5 (the original Keras port's {@code reduction=0.5}), which
+ * the published weights need; the original Keras port's function signature defaults to {@code reduction=0.0}, a
  * different, larger network that no published weight file fits.
  */
 public enum DenseNetPreset {

@@ -184,7 +184,7 @@ public record ImageTransform(Resize resize, Crop crop, Interpolation interpolati
         public static final Normalization IMAGENET = meanStd(List.of(0.485, 0.456, 0.406),
                 List.of(0.229, 0.224, 0.225));
         /**
-         * The seed's Caffe-converted weights (shicai/DenseNet-Caffe, via flyyufelix/DenseNet-Keras):
+         * The original Keras port's Caffe-converted weights (shicai/DenseNet-Caffe, via flyyufelix/DenseNet-Keras):
          * BGR means [103.94, 116.78, 123.68], then x0.017.
          */
         public static final Normalization CAFFE_DENSENET = new Normalization(Kind.CAFFE,
