@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
 /** {@code densenet convert}: a Keras, PyTorch or ONNX weight file to a DL4J model zip. */
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = {"Convert a DenseNet weight file into a DL4J model zip: Keras (.h5: the original Keras "
-                + "port's Caffe-converted files, keras.applications'), PyTorch (torchvision/timm state_dicts: .pth, .pt, .safetensors) or "
+                + "port's Caffe-converted files, keras.applications'), PyTorch (torchvision/timm state_dicts: "
+                + ".pth, .pt, .safetensors) or "
                 + "ONNX (.onnx: a DenseNet as torch.onnx exports torchvision's, or as densenet export writes it).",
                 "The zip records how the weights' publisher makes images into their input (resize, crop, "
                         + "normalisation), the input size, labels and source, which predict, features and "

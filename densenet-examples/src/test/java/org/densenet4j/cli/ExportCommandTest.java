@@ -71,7 +71,7 @@ class ExportCommandTest {
         assertEquals("40x36x3", meta.get("input_size"));
         assertEquals("[\"ant\",\"bee\",\"wild cat\"]", meta.get("labels"));
         assertEquals("w.h5", meta.get("source.file"));
-        // ImageNetPreprocessor.Mode.CAFFE: BGR, minus the seed's means, times 0.017
+        // ImageNetPreprocessor.Mode.CAFFE: BGR, minus the Caffe-converted weights' means, times 0.017
         assertEquals("BGR", meta.get("preprocessing_channels"));
         assertEquals("[103.94, 116.78, 123.68]", meta.get("preprocessing_mean"));
         assertTrue(meta.get("preprocessing_std").startsWith("[58.8235"), meta.get("preprocessing_std"));

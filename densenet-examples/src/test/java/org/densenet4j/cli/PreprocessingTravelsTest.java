@@ -25,7 +25,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Converted weights carry their image transform, labels, input size and source: a model converted
  * from torchvision weights is resized, cropped and normalised as torchvision's ImageClassification
  * does, one from keras.applications weights as keras' load_img + preprocess_input, one from the
- * seed's Caffe-converted weights Caffe's way, without being told.
+ * original Keras port's Caffe-converted weights Caffe's way, without being told.
  */
 class PreprocessingTravelsTest {
 
