@@ -8,7 +8,7 @@ import java.util.OptionalInt;
 import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.examples.ImageModel;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetClasses;
 
 /**
  * How the class names of an evaluation set (class folder names, labels-file entries) map to a
@@ -32,16 +32,16 @@ final class ClassIndex {
     /** The classes of {@code model}, whose graph has {@code classes} outputs. */
     static ClassIndex of(ImageModel model, int classes) {
         List<String> stored = model.storedLabels();
-        boolean imageNet = classes == 1000 && (stored == null || stored.equals(ImageNetLabels.imageNet()));
+        boolean imageNet = classes == 1000 && (stored == null || stored.equals(ImageNetClasses.imageNet()));
         String indices = "a class index 0.." + (classes - 1);
         Map<String, Integer> names = new HashMap<>();
         if (imageNet) {
             // ImageNet's names repeat (two "crane"s, two "maillot"s): only its WordNet ids name a class.
-            List<String> ids = ImageNetLabels.wordNetIds();
+            List<String> ids = ImageNetClasses.wordNetIds();
             for (int i = 0; i < ids.size(); i++) {
                 names.put(ids.get(i), i);
             }
-            return new ClassIndex(classes, ImageNetLabels.imageNet(), names, "a WordNet id of the model's ImageNet "
+            return new ClassIndex(classes, ImageNetClasses.imageNet(), names, "a WordNet id of the model's ImageNet "
                     + "classes (" + ids.get(0) + " .. " + ids.get(ids.size() - 1) + ") or " + indices);
         }
         if (stored != null && stored.size() == classes) {

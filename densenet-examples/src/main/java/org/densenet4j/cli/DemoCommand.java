@@ -13,7 +13,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.examples.FashionMnist;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetClasses;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.io.ModelFiles;
@@ -123,17 +123,17 @@ final class DemoCommand implements Callable<Integer> {
         if (shown > 0) {
             o.printf("%n%5s  %-12s  %s%n", "image", "true class", "top-3 predicted classes (probability)");
         }
-        List<List<ImageNetLabels.Prediction>> tops = ImageNetLabels.topK(probabilities, 3, labels);
+        List<List<ImageNetClasses.Prediction>> tops = ImageNetClasses.topK(probabilities, 3, labels);
         INDArray truths = data.getLabels().argMax(1);
         int correct = 0;
         for (int i = 0; i < n; i++) {
-            List<ImageNetLabels.Prediction> top = tops.get(i);
+            List<ImageNetClasses.Prediction> top = tops.get(i);
             int truth = truths.getInt(i);
             boolean right = top.get(0).index() == truth;
             correct += right ? 1 : 0;
             if (i < shown) {
                 StringBuilder sb = new StringBuilder();
-                for (ImageNetLabels.Prediction p : top) {
+                for (ImageNetClasses.Prediction p : top) {
                     sb.append(String.format(Locale.ROOT, "%-12s %.3f   ", p.label(), p.probability()));
                 }
                 o.printf("%5d  %-12s  %s%s%n", i, labels.get(truth), sb.toString().stripTrailing(),

@@ -14,7 +14,7 @@ import java.util.function.UnaryOperator;
 
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.examples.ImageModel;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetClasses;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -118,7 +118,7 @@ final class EvalCommand implements Callable<Integer> {
             List<EvalSet.Entry> decoded = new ArrayList<>();
             INDArray x = decode(chunk, decoded, report, progress);
             if (x != null) {
-                var tops = ImageNetLabels.topK(infer.apply(x), k, classes.labels());
+                var tops = ImageNetClasses.topK(infer.apply(x), k, classes.labels());
                 for (int i = 0; i < decoded.size(); i++) {
                     report.add(decoded.get(i), tops.get(i));
                 }

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetClasses;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nd4j.shade.jackson.databind.SerializationFeature;
 
@@ -19,7 +19,7 @@ import org.nd4j.shade.jackson.databind.SerializationFeature;
 final class EvalReport {
 
     /** One image evaluated, or skipped (then {@code top} is empty and {@code error} says why). */
-    record Result(EvalSet.Entry entry, List<ImageNetLabels.Prediction> top, String error) {
+    record Result(EvalSet.Entry entry, List<ImageNetClasses.Prediction> top, String error) {
 
         boolean top1() {
             return !top.isEmpty() && top.get(0).index() == entry.truth();
@@ -43,7 +43,7 @@ final class EvalReport {
     }
 
     /** Records an evaluated image with its best {@code k} predictions, best first. */
-    void add(EvalSet.Entry entry, List<ImageNetLabels.Prediction> top) {
+    void add(EvalSet.Entry entry, List<ImageNetClasses.Prediction> top) {
         Result r = new Result(entry, List.copyOf(top), null);
         results.add(r);
         evaluated++;
@@ -107,7 +107,7 @@ final class EvalReport {
                 m.put("error", r.error());
             } else {
                 List<Map<String, Object>> top = new ArrayList<>();
-                for (ImageNetLabels.Prediction p : r.top()) {
+                for (ImageNetClasses.Prediction p : r.top()) {
                     Map<String, Object> t = new LinkedHashMap<>();
                     t.put("index", p.index());
                     t.put("label", classes.label(p.index()));
@@ -137,7 +137,7 @@ final class EvalReport {
                     .append(e.truth() >= 0 ? quote(classes.label(e.truth())) : "");
             for (int i = 0; i < k; i++) {
                 if (i < r.top().size()) {
-                    ImageNetLabels.Prediction p = r.top().get(i);
+                    ImageNetClasses.Prediction p = r.top().get(i);
                     sb.append(',').append(p.index()).append(',').append(quote(classes.label(p.index())))
                             .append(',').append(String.format(Locale.ROOT, "%.6f", p.probability()));
                 } else {

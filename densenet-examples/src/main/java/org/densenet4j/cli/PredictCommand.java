@@ -11,7 +11,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.examples.ImageModel;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Npy;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetClasses;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -127,11 +127,11 @@ final class PredictCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         if (!files.isEmpty()) {
             List<String> labels = loaded.labels(probabilities.size(1));
-            var tops = ImageNetLabels.topK(probabilities, top, labels);
+            var tops = ImageNetClasses.topK(probabilities, top, labels);
             for (int i = 0; i < files.size(); i++) {
                 StringBuilder line = new StringBuilder(files.get(i).toString()).append(':');
                 int rank = 1;
-                for (ImageNetLabels.Prediction p : tops.get(i)) {
+                for (ImageNetClasses.Prediction p : tops.get(i)) {
                     line.append(String.format("  %d. %s (%.3f)", rank++, p.label(), p.probability()));
                 }
                 out.println(line);

@@ -21,7 +21,7 @@ import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 
 import org.densenet4j.io.Npy;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetClasses;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.io.ModelCard;
@@ -219,8 +219,8 @@ class EvalCommandTest {
 
     @Test
     void imageNetModelTakesWordNetIdAndIndexFoldersAndTheLabelsFileForms() throws Exception {
-        Path model = tinyModel("imagenet", 1000, ImageNetLabels.imageNet()); // as convert stores a 1000-class model
-        List<String> wnids = ImageNetLabels.wordNetIds();
+        Path model = tinyModel("imagenet", 1000, ImageNetClasses.imageNet()); // as convert stores a 1000-class model
+        List<String> wnids = ImageNetClasses.wordNetIds();
         int n = 9;
         Path flat = images("val", n, i -> String.format(Locale.ROOT, "ILSVRC2012_val_%08d.png", i + 1));
         List<int[]> ranking = predictedRanking(model, flat);
@@ -336,7 +336,7 @@ class EvalCommandTest {
 
     @Test
     void theWordNetIdsAreImageNetsInClassOrder() {
-        List<String> ids = ImageNetLabels.wordNetIds();
+        List<String> ids = ImageNetClasses.wordNetIds();
         assertEquals(1000, ids.size());
         for (int i = 1; i < ids.size(); i++) {
             assertTrue(ids.get(i - 1).compareTo(ids.get(i)) < 0, "sorted and distinct at " + i);
@@ -344,7 +344,7 @@ class EvalCommandTest {
         }
         // Pairs of Caffe's synset_words.txt (as in shicai/MobileNet-Caffe's synset.txt, line 1, 66 and 1000),
         // against torchvision's names of the same class index.
-        List<String> names = ImageNetLabels.imageNet();
+        List<String> names = ImageNetClasses.imageNet();
         assertEquals("tench", names.get(ids.indexOf("n01440764")));
         assertEquals("sea snake", names.get(ids.indexOf("n01751748")));
         assertEquals("toilet tissue", names.get(ids.indexOf("n15075141")));

@@ -12,7 +12,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.io.Images;
 import org.densenet4j.io.Npy;
 import org.densenet4j.keras.Fixtures;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetClasses;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.io.ImageTransform;
 import org.densenet4j.zoo.io.ModelCard;
@@ -55,7 +55,7 @@ class PreprocessingTravelsTest {
         assertEquals(expected.name().toLowerCase(java.util.Locale.ROOT), card.preprocessing(), layout);
         assertEquals(transform, card.transform(), layout);
         assertEquals(List.of(224, 224, 3), List.of(card.inputHeight(), card.inputWidth(), card.inputChannels()));
-        assertEquals(ImageNetLabels.imageNet(), card.labels());
+        assertEquals(ImageNetClasses.imageNet(), card.labels());
         assertEquals(weights.getFileName().toString(), card.source().get("file"));
         assertEquals(ModelFiles.sha256(weights), card.source().get("sha256"));
         assertEquals(layout, card.source().get("layout"));

@@ -82,7 +82,7 @@ class ExamplesTest {
                 count[label]++;
             }
         }
-        double accuracy = TransferLearning.run("densenet-fmnist", dir.resolve("folder"), 50, 42);
+        double accuracy = TrainNewClassifier.run("densenet-fmnist", dir.resolve("folder"), 50, 42);
         assertTrue(accuracy >= 0.9, "held-out accuracy " + accuracy);
     }
 

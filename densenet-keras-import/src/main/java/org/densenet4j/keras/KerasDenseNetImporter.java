@@ -195,7 +195,7 @@ public final class KerasDenseNetImporter {
         }
         source.put("layout", layout.id());
         List<String> labels = config.includeTop() && config.numClasses() == 1000
-                ? org.densenet4j.preprocess.ImageNetLabels.imageNet() : List.of();
+                ? org.densenet4j.preprocess.ImageNetClasses.imageNet() : List.of();
         // An ONNX file written by DenseNet4J carries its model card's transform and labels in its metadata.
         ImageTransform transform = recordedTransform(weights.metadata().get("transform"))
                 .orElse(layout.transform(config.inputHeight(), config.inputWidth()));

@@ -13,7 +13,7 @@ import java.util.Optional;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
-import org.densenet4j.preprocess.ImageNetLabels;
+import org.densenet4j.preprocess.ImageNetClasses;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.PretrainedProvider;
@@ -78,9 +78,9 @@ import org.densenet4j.zoo.io.ModelFiles;
  * </ul>
  *
  * <p><b>Classes.</b> Every file with a classifier has ImageNet-1k's 1000 classes in the order of
- * their sorted WordNet ids, the order both publishers number them in ({@link ImageNetLabels}); the
+ * their sorted WordNet ids, the order both publishers number them in ({@link ImageNetClasses}); the
  * names are torchvision's ({@code _IMAGENET_CATEGORIES} of {@code torchvision/models/_meta.py},
- * 0.14.1, which {@link ImageNetLabels#imageNet()} equals).
+ * 0.14.1, which {@link ImageNetClasses#imageNet()} equals).
  *
  * <p><b>Default source: torchvision, for every preset.</b> The two sets of figures are not
  * like-for-like: both are single 224x224 centre crops of the ILSVRC 2012 validation images, but
@@ -135,7 +135,7 @@ public enum PretrainedWeights {
     public enum Classes {
         /**
          * ImageNet-1k (ILSVRC 2012): 1000 classes in the order of their sorted WordNet ids, as both
-         * publishers number them, with torchvision's names ({@link ImageNetLabels#imageNet()}).
+         * publishers number them, with torchvision's names ({@link ImageNetClasses#imageNet()}).
          */
         IMAGENET_1K("ImageNet-1k, 1000 classes in sorted WordNet-id order, torchvision's names"),
         /** A file without the classifier: it predicts no classes. */
@@ -149,12 +149,12 @@ public enum PretrainedWeights {
 
         /** The class names in output order; empty for {@link #NONE}. */
         public List<String> names() {
-            return this == IMAGENET_1K ? ImageNetLabels.imageNet() : List.of();
+            return this == IMAGENET_1K ? ImageNetClasses.imageNet() : List.of();
         }
 
         /** The WordNet ids in output order; empty for {@link #NONE}. */
         public List<String> wordNetIds() {
-            return this == IMAGENET_1K ? ImageNetLabels.wordNetIds() : List.of();
+            return this == IMAGENET_1K ? ImageNetClasses.wordNetIds() : List.of();
         }
 
         /** What the classes are, in a few words. */

@@ -31,7 +31,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <pre>{@code
  * ImageClassifier c = ImageClassifier.read(Path.of("densenet121.zip"));
  * INDArray p = c.predict(List.of(Path.of("cat.jpg")));        // resized, cropped, normalised as trained
- * for (ImageNetLabels.Prediction top : c.decode(p, 5).get(0)) {
+ * for (ImageNetClasses.Prediction top : c.decode(p, 5).get(0)) {
  *     System.out.println(top.label() + " " + top.probability());
  * }
  * }</pre>
@@ -178,12 +178,12 @@ public record ImageClassifier(ComputationGraph net, ImageTransform transform, in
         if (storedLabels != null && storedLabels.size() == classes) {
             return storedLabels;
         }
-        return classes == 1000 ? ImageNetLabels.imageNet() : List.of();
+        return classes == 1000 ? ImageNetClasses.imageNet() : List.of();
     }
 
     /** The {@code k} most probable classes of each row of {@code probabilities}, named by {@link #labels()}. */
-    public List<List<ImageNetLabels.Prediction>> decode(INDArray probabilities, int k) {
-        return ImageNetLabels.topK(probabilities, k, labels(probabilities.size(1)));
+    public List<List<ImageNetClasses.Prediction>> decode(INDArray probabilities, int k) {
+        return ImageNetClasses.topK(probabilities, k, labels(probabilities.size(1)));
     }
 
     /** Channels the graph's first convolution takes, or -1 when it does not start with one. */

@@ -80,7 +80,7 @@ class ImageClassifierTest {
         assertEquals(CompiledGraph.inference(c.net()).apply(x), p);
         INDArray sure = Nd4j.create(new float[][] {{0.1f, 0.7f, 0.2f}, {0.5f, 0.2f, 0.3f}});
         var top = c.decode(sure, 2);
-        assertEquals(List.of("sea", "sand"), top.get(0).stream().map(ImageNetLabels.Prediction::label).toList());
+        assertEquals(List.of("sea", "sand"), top.get(0).stream().map(ImageNetClasses.Prediction::label).toList());
         assertEquals("sky", top.get(1).get(0).label());
         assertEquals(0.5, top.get(1).get(0).probability(), 1e-6);
     }

@@ -63,19 +63,19 @@ class PreprocessingTest {
 
     @Test
     void imageNetLabelsDecodeTopK() {
-        List<String> labels = ImageNetLabels.imageNet();
+        List<String> labels = ImageNetClasses.imageNet();
         assertEquals(1000, labels.size());
         assertEquals("tench", labels.get(0));
         assertEquals("tabby", labels.get(281));
         INDArray p = Nd4j.zeros(DataType.FLOAT, 2, 1000);
         p.putScalar(0, 281, 0.7).putScalar(0, 0, 0.2).putScalar(0, 999, 0.1);
         p.putScalar(1, 5, 1.0);
-        var top = ImageNetLabels.topK(p, 3, labels);
-        assertEquals(List.of(281, 0, 999), top.get(0).stream().map(ImageNetLabels.Prediction::index).toList());
+        var top = ImageNetClasses.topK(p, 3, labels);
+        assertEquals(List.of(281, 0, 999), top.get(0).stream().map(ImageNetClasses.Prediction::index).toList());
         assertEquals("tabby", top.get(0).get(0).label());
         assertEquals(0.7, top.get(0).get(0).probability(), 1e-6);
         assertEquals(5, top.get(1).get(0).index());
-        assertEquals("class 3", ImageNetLabels.topK(Nd4j.create(new float[][] {{0, 0, 0, 1}}), 1,
+        assertEquals("class 3", ImageNetClasses.topK(Nd4j.create(new float[][] {{0, 0, 0, 1}}), 1,
                 List.of("a")).get(0).get(0).label());
     }
 }

@@ -23,17 +23,17 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
  * takes it through every image every epoch).
  *
  * <pre>
- * ./densenet example TransferLearning densenet121 flowers/     # a folder with one subfolder per class
+ * ./densenet example TrainNewClassifier densenet121 flowers/     # a folder with one subfolder per class
  * </pre>
  */
-public final class TransferLearning {
+public final class TrainNewClassifier {
 
-    private TransferLearning() {
+    private TrainNewClassifier() {
     }
 
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: TransferLearning MODEL FOLDER   "
+            System.err.println("usage: TrainNewClassifier MODEL FOLDER   "
                     + "(MODEL: a preset id or model zip; FOLDER: class subfolders)");
             System.exit(2);
         }

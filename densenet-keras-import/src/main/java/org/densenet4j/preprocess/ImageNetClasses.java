@@ -15,7 +15,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Class names for decoding predictions, with top-k decoding. The 1000 ImageNet names and WordNet
  * ids ship with the library.
  */
-public final class ImageNetLabels {
+public final class ImageNetClasses {
 
     /** One decoded prediction. */
     public record Prediction(int index, String label, double probability) {
@@ -24,7 +24,7 @@ public final class ImageNetLabels {
     private static volatile List<String> imageNet;
     private static volatile List<String> wordNetIds;
 
-    private ImageNetLabels() {
+    private ImageNetClasses() {
     }
 
     /** The 1000 ImageNet class names in class-index order (torchvision's naming). */
@@ -52,7 +52,7 @@ public final class ImageNetLabels {
     }
 
     private static List<String> resource(String name) {
-        try (InputStream in = ImageNetLabels.class.getResourceAsStream(name)) {
+        try (InputStream in = ImageNetClasses.class.getResourceAsStream(name)) {
             if (in == null) {
                 throw new IllegalStateException(name + " is missing from the class path");
             }
