@@ -170,21 +170,69 @@ class FcDenseNetTest {
     }
 
     /**
-     * The same step on {@code init()}'s graph, with {@code FastPath}'s helpers. Fails today: one
-     * channel's gradient is off (channel 104 of {@code conv6_2_x2_bn}: beta -0.430 against
-     * DL4J's and PyTorch's -0.373, and everything before it in the backward pass by ~2e-3), only
-     * with both {@code oneDnnConv} and {@code oneDnnBatchNorm} in the blocked layout on (any of the
-     * three off gives DL4J's numbers); a chain conv - BN - ReLU - conv with the same channels and
-     * sizes alone does not show it. Left for the fast path's owners, to be enabled with the fix.
+     * The same step on {@code init()}'s graph, with {@code FastPath}'s helpers. Fails, and not
+     * because of a helper: channel 104 of {@code conv6_2_x2_bn} (beta -0.430 against DL4J's and
+     * PyTorch's -0.373) differs because one of its 32 outputs lies at the ReLU's kink. Its exact
+     * (float64) value is +5.5e-6; DL4J's own layers compute +1.3e-5, the fast path -3.3e-6, both
+     * within the float32 forward error at that depth (about 1e-5 there, the fast path's no larger
+     * than DL4J's: {@link #fastPathsForwardPassIsAsExactAsDl4jsOwnLayers}). The fast path's ReLU
+     * stops that gradient (0.057), DL4J's passes it, and every layer before takes the difference
+     * (2e-3 to 3e-3). Moving that one kink away (that beta + 1e-4 in both graphs) brings
+     * {@code conv6_2_x2_bn} and the layers behind it to 1e-4, but two more flips remain
+     * ({@code transition_down4_relu}/{@code _pool}, 1.5e-3 at {@code conv4_4_x2_bn}). Each float32
+     * implementation lands on the other side of some of this fixture's kinks (here DL4J's on 6 of
+     * the ReLU/max-pool decisions, the fast path on 5, against float64), so a 1e-3 gradient match
+     * of two of them is luck; which ones flip changes with any change of rounding (each of
+     * oneDnnConv, oneDnnBatchNorm, blockedBatchNorm). To be enabled with a kink-aware comparison
+     * (or a fixture that has none within float32 error).
      */
     @Test
-    @Disabled("FastPath: one batch-norm channel's gradient off in FC-DenseNet56 (see Javadoc)")
+    @Disabled("float32 rounding puts one pre-ReLU value of conv6_2_x2_bn on the other side of 0 (see Javadoc)")
     void fastPathGivesFcDenseNet56TheGradientsOfDl4jsOwnLayers() throws Exception {
         TorchReference torch = TorchReference.withGradients("fc-densenet56", 64, 64, 2);
         ComputationGraph net = fcDenseNet56WithoutDropout(64, 64).init();
         torch.loadInto(net);
         torch.assertGradients(net, 1e-3);
         net.close();
+    }
+
+    /**
+     * The fast path's training forward pass on FC-DenseNet56 (PyTorch's weights and input) is, at
+     * every vertex, about as close to a float64 pass as DL4J's own layers are: what makes
+     * {@link #fastPathGivesFcDenseNet56TheGradientsOfDl4jsOwnLayers} differ is where float32
+     * rounding leaves values at a kink, not a less exact (or wrong) forward pass.
+     */
+    @Test
+    void fastPathsForwardPassIsAsExactAsDl4jsOwnLayers() throws Exception {
+        TorchReference torch = TorchReference.withGradients("fc-densenet56", 64, 64, 2);
+        ComputationGraph fast = fcDenseNet56WithoutDropout(64, 64).init();
+        ComputationGraph own = new ComputationGraph(fcDenseNet56WithoutDropout(64, 64).conf());
+        own.init();
+        torch.loadInto(fast);
+        torch.loadInto(own);
+        ComputationGraph exact = own.convertDataType(DataType.DOUBLE);
+        INDArray x = torch.input();
+        Map<String, INDArray> f64 = exact.feedForward(x.castTo(DataType.DOUBLE), true);
+        Map<String, INDArray> ownOut = own.feedForward(x, true);
+        Map<String, INDArray> fastOut = fast.feedForward(x, true);
+        int compared = 0;
+        for (String v : own.getConfiguration().getTopologicalOrderStr()) {
+            INDArray t = f64.get(v);
+            if (t == null || !fastOut.containsKey(v)) {
+                continue;
+            }
+            double scale = t.amaxNumber().doubleValue();
+            double ownError = ownOut.get(v).castTo(DataType.DOUBLE).sub(t).amaxNumber().doubleValue() / scale;
+            double fastError = fastOut.get(v).castTo(DataType.DOUBLE).sub(t).amaxNumber().doubleValue() / scale;
+            // measured: at most 2.2x DL4J's own at any vertex, mostly below it
+            assertTrue(fastError <= Math.max(4 * ownError, 1e-6),
+                    v + ": the fast path's error " + fastError + " against DL4J's own " + ownError);
+            compared++;
+        }
+        assertTrue(compared > 200, "vertices compared: " + compared);
+        fast.close();
+        own.close();
+        exact.close();
     }
 
     private static FcDenseNetZooModel fcDenseNet56WithoutDropout(int height, int width) {
