@@ -1,5 +1,7 @@
 package org.densenet4j.spark;
 
+import static org.densenet4j.spark.SparkFixtures.concat;
+import static org.densenet4j.spark.SparkFixtures.testAccuracy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -59,7 +61,6 @@ class SparkClusterTest {
     private static final int PARTITIONS = 8;
     private static final Pattern APP_ID = Pattern.compile("app ID (app-[0-9-]+)");
     private static final Pattern FEATURIZE_TIME = Pattern.compile("features computed in ([0-9.]+) s");
-    private static final Pattern ACCURACY = Pattern.compile("test acc (\\d\\.\\d+)");
 
     @TempDir
     static Path dir;
@@ -169,8 +170,8 @@ class SparkClusterTest {
         assertEquals(0, spark.code(), StandaloneCluster.tail(spark.err()));
         assertTrue(spark.out().contains("spark://127.0.0.1:") && spark.out().contains("2 workers"), spark.out());
 
-        double alone = accuracy(oneMachine.out());
-        double together = accuracy(spark.out());
+        double alone = testAccuracy(oneMachine.out());
+        double together = testAccuracy(spark.out());
         System.out.printf(Locale.ROOT, "test accuracy after one epoch of 3,000 images: train %.4f, spark-train on the "
                 + "cluster (2 workers) %.4f%n", alone, together);
         assertTrue(alone > 0.3, "train learnt: " + oneMachine.out());
@@ -356,19 +357,5 @@ class SparkClusterTest {
         return value;
     }
 
-    private static double accuracy(String out) {
-        Matcher m = ACCURACY.matcher(out);
-        double last = Double.NaN;
-        while (m.find()) {
-            last = Double.parseDouble(m.group(1));
-        }
-        assertTrue(!Double.isNaN(last), "no test accuracy in: " + out);
-        return last;
-    }
 
-    private static String[] concat(String[] a, String[] b) {
-        String[] all = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, all, a.length, b.length);
-        return all;
-    }
 }

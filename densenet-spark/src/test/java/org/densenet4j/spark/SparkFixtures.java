@@ -1,6 +1,7 @@
 package org.densenet4j.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -152,5 +153,26 @@ final class SparkFixtures {
                 true))
                 : org.densenet4j.cli.DenseNetCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());
+    }
+
+    private static final java.util.regex.Pattern TEST_ACCURACY =
+            java.util.regex.Pattern.compile("test acc (\\d\\.\\d+)");
+
+    /** The last test accuracy a {@code train} or {@code spark-train} run printed. */
+    static double testAccuracy(String out) {
+        java.util.regex.Matcher m = TEST_ACCURACY.matcher(out);
+        double last = Double.NaN;
+        while (m.find()) {
+            last = Double.parseDouble(m.group(1));
+        }
+        assertTrue(!Double.isNaN(last), "no test accuracy in: " + out);
+        return last;
+    }
+
+    /** {@code a} then {@code b}. */
+    static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 }

@@ -1,13 +1,13 @@
 package org.densenet4j.spark;
 
+import static org.densenet4j.spark.SparkFixtures.concat;
+import static org.densenet4j.spark.SparkFixtures.testAccuracy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.zoo.io.ModelCard;
@@ -22,7 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SparkTrainCommandTest {
 
-    private static final Pattern ACCURACY = Pattern.compile("test acc (\\d\\.\\d+)");
 
     @TempDir
     Path dir;
@@ -42,8 +41,8 @@ class SparkTrainCommandTest {
         assertEquals(0, spark.code(), spark.err());
         assertTrue(spark.out().contains("2 workers, averaging every 5 minibatches of 32 each"), spark.out());
 
-        double alone = accuracy(single.out());
-        double together = accuracy(spark.out());
+        double alone = testAccuracy(single.out());
+        double together = testAccuracy(spark.out());
         System.out.printf("test accuracy after one epoch of 6,000 images: train %.4f, spark-train (2 workers) %.4f%n",
                 alone, together);
         assertTrue(alone > 0.5, "train learnt: " + single.out());
@@ -81,19 +80,5 @@ class SparkTrainCommandTest {
         assertTrue(Files.notExists(dir.resolve("stopped-checkpoint.zip")), "a finished run removes its checkpoint");
     }
 
-    private static double accuracy(String out) {
-        Matcher m = ACCURACY.matcher(out);
-        double last = Double.NaN;
-        while (m.find()) {
-            last = Double.parseDouble(m.group(1));
-        }
-        assertTrue(!Double.isNaN(last), "no test accuracy in: " + out);
-        return last;
-    }
 
-    private static String[] concat(String[] a, String[] b) {
-        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, all, a.length, b.length);
-        return all;
-    }
 }
