@@ -98,9 +98,9 @@ final class ExportCommand implements Callable<Integer> {
         if (untrained) {
             DenseNetConfig config = untrainedConfig();
             net = new DenseNetZooModel(model, config).init();
-            what = model + " (untrained, seed " + config.seed() + ")";
+            what = model + " (untrained, seed " + config.training().seed() + ")";
             options = options.withInputSize(config.inputHeight(), config.inputWidth())
-                    .withMetadata(Map.of("weights", "untrained: initialised with seed " + config.seed()));
+                    .withMetadata(Map.of("weights", "untrained: initialised with seed " + config.training().seed()));
         } else {
             if (!ImageModel.isFile(model) && DenseNetPreset.fromId(model).pretrainedType().isEmpty()) {
                 throw new UserError("No pretrained weights are published for " + model + "; export its "
@@ -132,7 +132,7 @@ final class ExportCommand implements Callable<Integer> {
         ModelCard card = loaded.card();
         if (card != null && card.labels().isEmpty() && labels != null) {
             card = new ModelCard(card.preprocessing(), card.inputHeight(), card.inputWidth(), card.inputChannels(),
-                    labels, card.source());
+                    labels, card.source()).withArchitecture(card.architecture());
         } else if (card == null && labels != null) {
             extra.put("labels", new org.nd4j.shade.jackson.databind.ObjectMapper().writeValueAsString(labels));
         }

@@ -185,7 +185,7 @@ final class TrainCommand implements Callable<Integer> {
         ModelFiles.write(net, run.out, run.force, scaler, Map.of("labels", labels, "model", name), false,
                 new ModelCard(scaler != null ? ModelCard.STORED : "none", config.inputHeight(), config.inputWidth(),
                         config.inputChannels(), labels, Map.of("trainedOn", fashion ? dataName : dataset, "model",
-                        name)));
+                        name)).withArchitecture(config.toJson()));
         curves.writeCsv(csv);
         curves.writePng(png, name + " on " + (fashion ? dataName : Path.of(dataset).getFileName()));
         saved.delete();

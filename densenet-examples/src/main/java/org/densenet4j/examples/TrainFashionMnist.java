@@ -68,7 +68,8 @@ public final class TrainFashionMnist {
                 .run(train, test, new Random(42));
         step.finish();
         ModelFiles.write(net, out, true, scaler, Map.of("labels", FashionMnist.LABELS), false,
-                new ModelCard(ModelCard.STORED, 28, 28, 1, FashionMnist.LABELS, Map.of("trainedOn", "Fashion-MNIST")));
+                new ModelCard(ModelCard.STORED, 28, 28, 1, FashionMnist.LABELS, Map.of("trainedOn", "Fashion-MNIST"))
+                        .withArchitecture(config.toJson()));
         return epochsDone;
     }
 }

@@ -47,6 +47,11 @@ class TrainCommandTest {
         List<String> labels = ModelSerializer.getObjectFromFile(zip.toFile(), "labels");
         assertEquals(FashionMnist.LABELS, labels);
         assertNotNull(ModelSerializer.restoreNormalizerFromFile(zip.toFile()), "input scaling is stored");
+        org.densenet4j.zoo.DenseNetConfig trained = org.densenet4j.zoo.DenseNetConfig.fromJson(
+                org.densenet4j.zoo.io.ModelCard.read(zip).orElseThrow().architecture()).build();
+        assertEquals(4, trained.growthRate(), "the card records the architecture");
+        assertEquals(28, trained.inputHeight());
+        assertEquals(10, trained.numClasses());
 
         List<String> csv = Files.readAllLines(dir.resolve("fm-curves.csv"));
         assertEquals("epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,images_per_s", csv.get(0));

@@ -204,7 +204,7 @@ public final class KerasDenseNetImporter {
             labels = recordedLabels;
         }
         return new ModelCard(transform, config.inputHeight(), config.inputWidth(), config.inputChannels(), labels,
-                source);
+                source).withArchitecture(config.toJson());
     }
 
     /** The transform a file's metadata records (JSON, as a model card holds it), if it holds a valid one. */

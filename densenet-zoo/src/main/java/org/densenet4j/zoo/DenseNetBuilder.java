@@ -51,8 +51,8 @@ public final class DenseNetBuilder {
 
     private DenseNetBuilder(DenseNetConfig config) {
         this.config = config;
-        this.graph = GraphDefaults.graphBuilder(config.seed(), config.updater(), WeightInit.RELU,
-                config.weightDecay(), INPUT, config.inputHeight(), config.inputWidth(), config.inputChannels());
+        this.graph = GraphDefaults.graphBuilder(config.training(), WeightInit.RELU,
+                INPUT, config.inputHeight(), config.inputWidth(), config.inputChannels());
     }
 
     /** The graph configuration of {@code config}. */

@@ -3,13 +3,13 @@ package org.densenet4j.zoo;
 import java.util.List;
 import java.util.Objects;
 
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
 
 /**
  * Everything that defines a DenseNet: the architecture (growth rate, blocks, compression,
- * bottleneck, stem), the head (classes or a pooled feature extractor), the input shape and the
- * training settings (dropout, L2, updater, seed).
+ * bottleneck, stem, dropout, batch-normalisation epsilon), the head (classes or a pooled feature
+ * extractor) and the input shape, which together make the graph; and the {@link TrainingSettings}
+ * (updater, L2, seed), which do not change its layers or parameters (see {@link #sameArchitecture}).
  *
  * <p>Instances are immutable and validated on construction: a bad value fails fast with an
  * {@link IllegalArgumentException} that names the parameter. Build one with {@link #builder()}, or
@@ -26,7 +26,6 @@ import org.nd4j.linalg.learning.config.Nesterovs;
  * @param stem            how the network starts (ImageNet 7x7 conv + max pool, or CIFAR 3x3 conv)
  * @param convBias        whether convolutions have a bias (false in the paper; true in d2l's small model)
  * @param dropoutRate     probability of dropping an activation after each convolution, in [0, 1)
- * @param weightDecay     L2 regularisation coefficient of the weights, at least 0
  * @param bnEpsilon       epsilon of every batch normalisation (1.1e-5 in the original Keras port's code)
  * @param numClasses      classes of the {@code fc6} softmax layer (ignored when {@code includeTop} is false)
  * @param inputHeight     input height in pixels
@@ -34,8 +33,7 @@ import org.nd4j.linalg.learning.config.Nesterovs;
  * @param inputChannels   input channels (3 for RGB, 1 for grayscale)
  * @param includeTop      whether the graph ends in the {@code fc6} classifier or in pooled features
  * @param pooling         global pooling of a headless graph ({@link Pooling#AVG} when the top is included)
- * @param seed            random seed of the weight initialisation
- * @param updater         optimiser used by {@code fit()}
+ * @param training        updater, L2 weight decay and seed: how the graph is trained, not what it is
  */
 public record DenseNetConfig(
         int growthRate,
@@ -47,7 +45,6 @@ public record DenseNetConfig(
         Stem stem,
         boolean convBias,
         double dropoutRate,
-        double weightDecay,
         double bnEpsilon,
         int numClasses,
         int inputHeight,
@@ -55,8 +52,7 @@ public record DenseNetConfig(
         int inputChannels,
         boolean includeTop,
         Pooling pooling,
-        long seed,
-        IUpdater updater) {
+        TrainingSettings training) {
 
     /** How a DenseNet begins, before its first dense block. */
     public enum Stem {
@@ -93,8 +89,6 @@ public record DenseNetConfig(
         Objects.requireNonNull(stem, "stem must not be null");
         require(dropoutRate >= 0 && dropoutRate < 1, "dropoutRate",
                 "must be in [0, 1) (it is the probability of dropping)", dropoutRate);
-        require(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay",
-                "must be a finite value >= 0", weightDecay);
         require(bnEpsilon > 0 && Double.isFinite(bnEpsilon), "bnEpsilon",
                 "must be a finite value > 0", bnEpsilon);
         require(!includeTop || numClasses > 0, "numClasses",
@@ -105,7 +99,7 @@ public record DenseNetConfig(
         Objects.requireNonNull(pooling, "pooling must not be null");
         require(!includeTop || pooling == Pooling.AVG, "pooling",
                 "must be AVG when the top is included (fc6 follows the global average pool)", pooling);
-        Objects.requireNonNull(updater, "updater must not be null");
+        Objects.requireNonNull(training, "training must not be null");
         checkTransitionsKeepFeatures(initialFilters, growthRate, blockLayers, compression);
         checkInputFits(stem, blockLayers.size(), inputHeight, "inputHeight");
         checkInputFits(stem, blockLayers.size(), inputWidth, "inputWidth");
@@ -205,6 +199,40 @@ public record DenseNetConfig(
         return (int) (channels * compression);
     }
 
+    /**
+     * Whether {@code other} has this configuration's architecture, whatever its training settings:
+     * then both build graphs of the same layers and parameter shapes, and weights of one fit the other.
+     */
+    public boolean sameArchitecture(DenseNetConfig other) {
+        return other != null && equals(other.withTraining(training));
+    }
+
+    /** This architecture with other training settings. */
+    public DenseNetConfig withTraining(TrainingSettings settings) {
+        return toBuilder().training(settings).build();
+    }
+
+    /**
+     * The architecture as a JSON object, one key per field above but the training settings, the
+     * input as {@code "input": [height, width, channels]}; {@link #fromJson} reads it back.
+     */
+    public String toJson() {
+        return DenseNetConfigJson.write(this);
+    }
+
+    /**
+     * A builder holding the architecture {@code json} describes (as {@link #toJson} writes it, or
+     * only some of its keys: the others keep {@link #builder()}'s DenseNet-121 values, as do the
+     * training settings). {@code "reduction"} is taken for {@code 1 - compression}, as in the original Keras port.
+     *
+     * @throws IllegalArgumentException for text that is not a JSON object, an unknown or repeated
+     *         key, or a value of the wrong kind, naming the key; values out of range fail in
+     *         {@link Builder#build()}, naming the field
+     */
+    public static Builder fromJson(String json) {
+        return DenseNetConfigJson.read(json);
+    }
+
     /** A builder initialised with this configuration's values. */
     public Builder toBuilder() {
         return new Builder(this);
@@ -215,8 +243,11 @@ public record DenseNetConfig(
         return new Builder();
     }
 
-    /** Fluent builder of {@link DenseNetConfig}; {@link #build()} validates. */
-    public static final class Builder {
+    /**
+     * Fluent builder of {@link DenseNetConfig}; {@link #build()} validates. The training setters
+     * ({@code seed}, {@code updater}, {@code weightDecay}, {@code training}) are {@link TrainingBuilder}'s.
+     */
+    public static final class Builder extends TrainingBuilder<Builder> {
         private int growthRate = 32;
         private int initialFilters = 64;
         private List<Integer> blockLayers = List.of(6, 12, 24, 16);
@@ -226,7 +257,6 @@ public record DenseNetConfig(
         private Stem stem = Stem.IMAGENET;
         private boolean convBias = false;
         private double dropoutRate = 0.0;
-        private double weightDecay = 1e-4;
         private double bnEpsilon = 1.1e-5;
         private int numClasses = 1000;
         private int inputHeight = 224;
@@ -234,13 +264,13 @@ public record DenseNetConfig(
         private int inputChannels = 3;
         private boolean includeTop = true;
         private Pooling pooling = Pooling.AVG;
-        private long seed = 12345L;
-        private IUpdater updater = new Nesterovs(0.1, 0.9);
 
         private Builder() {
+            super(new TrainingSettings(new Nesterovs(0.1, 0.9), 1e-4, 12345L));
         }
 
         private Builder(DenseNetConfig c) {
+            super(c.training);
             growthRate = c.growthRate;
             initialFilters = c.initialFilters;
             blockLayers = c.blockLayers;
@@ -250,7 +280,6 @@ public record DenseNetConfig(
             stem = c.stem;
             convBias = c.convBias;
             dropoutRate = c.dropoutRate;
-            weightDecay = c.weightDecay;
             bnEpsilon = c.bnEpsilon;
             numClasses = c.numClasses;
             inputHeight = c.inputHeight;
@@ -258,8 +287,6 @@ public record DenseNetConfig(
             inputChannels = c.inputChannels;
             includeTop = c.includeTop;
             pooling = c.pooling;
-            seed = c.seed;
-            updater = c.updater;
         }
 
         /** Growth rate k. */
@@ -321,12 +348,6 @@ public record DenseNetConfig(
             return this;
         }
 
-        /** L2 regularisation coefficient. */
-        public Builder weightDecay(double weightDecay) {
-            this.weightDecay = weightDecay;
-            return this;
-        }
-
         /** Batch normalisation epsilon. */
         public Builder bnEpsilon(double eps) {
             this.bnEpsilon = eps;
@@ -366,23 +387,11 @@ public record DenseNetConfig(
             return this;
         }
 
-        /** Random seed of the weight initialisation. */
-        public Builder seed(long seed) {
-            this.seed = seed;
-            return this;
-        }
-
-        /** Optimiser used when training. */
-        public Builder updater(IUpdater updater) {
-            this.updater = updater;
-            return this;
-        }
-
         /** Validates and returns the configuration. */
         public DenseNetConfig build() {
             return new DenseNetConfig(growthRate, initialFilters, blockLayers, compression, bottleneck,
-                    bottleneckWidth, stem, convBias, dropoutRate, weightDecay, bnEpsilon, numClasses,
-                    inputHeight, inputWidth, inputChannels, includeTop, pooling, seed, updater);
+                    bottleneckWidth, stem, convBias, dropoutRate, bnEpsilon, numClasses,
+                    inputHeight, inputWidth, inputChannels, includeTop, pooling, trainingSettings());
         }
     }
 }

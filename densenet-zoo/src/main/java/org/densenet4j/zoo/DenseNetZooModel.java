@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.densenet4j.dl4j.FastPath;
 import org.densenet4j.dl4j.NativeDefaults;
@@ -38,6 +39,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * and validated for.
  */
 public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
+
+    /** Times {@link #initPretrained} rebuilt a graph and copied the weights into it, for tests. */
+    static final AtomicInteger TRANSFERS = new AtomicInteger();
 
     private final String name;
     private final DenseNetPreset preset;
@@ -131,7 +135,10 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
 
     /**
      * The pretrained model from the local zoo cache ({@link ModelFiles#cachedModel}), checked against
-     * its checksum and architecture. A model bundled in this jar is installed into the cache on first
+     * its checksum and architecture. A configuration with the preset's architecture gets the
+     * cached graph itself, with its own {@link TrainingSettings} applied when they differ (no copy
+     * of the weights); another architecture gets a graph of its own holding the weights that fit.
+     * A model bundled in this jar is installed into the cache on first
      * use; the published ImageNet weights are downloaded and converted by a {@link PretrainedProvider}
      * when one is on the class path (densenet-keras-import's, whose catalog {@code PretrainedWeights}
      * says which file, checked against its publisher's hash). Without one, the error says to add
@@ -173,7 +180,14 @@ public class DenseNetZooModel extends ZooModel<DenseNetZooModel> {
                             : "delete it for initPretrained() to install the published weights again, or replace it "
                                     + "with a converted model zip of " + name));
         }
-        return (M) (config.equals(preset.config()) ? graph : transferred(graph, zip));
+        if (config.equals(preset.config())) {
+            return (M) graph;
+        }
+        if (config.sameArchitecture(preset.config())) {
+            return (M) config.training().applyTo(graph); // the same layers: the weights as they are
+        }
+        TRANSFERS.incrementAndGet();
+        return (M) transferred(graph, zip);
     }
 
     /**

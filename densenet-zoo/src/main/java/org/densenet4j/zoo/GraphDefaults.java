@@ -9,7 +9,6 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.learning.config.IUpdater;
 
 /**
  * The settings every graph of the zoo starts from (DenseNet, ResNet, FC-DenseNet): float
@@ -24,23 +23,21 @@ public final class GraphDefaults {
     /**
      * A graph builder with one NCHW input named {@code input} of {@code height x width x channels}.
      *
-     * @param seed        random seed of the weight initialisation
-     * @param updater     optimiser used by {@code fit()}
+     * @param training    updater, L2 regularisation coefficient of the weights (0 for none) and seed
      * @param weightInit  initialisation of every layer that does not set its own
-     * @param l2          L2 regularisation coefficient of the weights (0 for none)
      * @param input       name of the graph's input
      * @param height      input height the graph is configured (and its shapes inferred) for
      * @param width       input width
      * @param channels    input channels
      */
-    public static GraphBuilder graphBuilder(long seed, IUpdater updater, WeightInit weightInit, double l2,
+    public static GraphBuilder graphBuilder(TrainingSettings training, WeightInit weightInit,
                                             String input, int height, int width, int channels) {
         return new NeuralNetConfiguration.Builder()
-                .seed(seed)
+                .seed(training.seed())
                 .dataType(DataType.FLOAT)
-                .updater(updater)
+                .updater(training.updater())
                 .weightInit(weightInit)
-                .l2(l2)
+                .l2(training.weightDecay())
                 .activation(Activation.IDENTITY) // DL4J's default is sigmoid
                 .convolutionMode(ConvolutionMode.Truncate)
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)

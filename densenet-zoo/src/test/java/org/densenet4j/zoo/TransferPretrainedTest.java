@@ -11,12 +11,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 
 import org.deeplearning4j.common.resources.DL4JResources;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.learning.config.Adam;
 
 /**
  * {@code initPretrained()} for transfer learning, as Keras' {@code weights='imagenet'} with
@@ -67,6 +69,30 @@ class TransferPretrainedTest {
         assertEquals(imagenet.params(), wide.params());
         assertEquals(1000, wide.outputSingle(org.nd4j.linalg.factory.Nd4j.rand(
                 org.nd4j.linalg.api.buffer.DataType.FLOAT, 1, 3, 160, 192)).size(1));
+    }
+
+    @Test
+    void otherTrainingSettingsKeepTheFastPathAndApplyTheSettings() throws Exception {
+        int transfers = DenseNetZooModel.TRANSFERS.get();
+        DenseNet121 reseeded = new DenseNet121(c -> c.seed(7));
+        ComputationGraph net = reseeded.initPretrained();
+        DenseNet121 adam = new DenseNet121(c -> c.updater(new Adam(1e-3)).weightDecay(5e-4).seed(8));
+        ComputationGraph tuned = adam.initPretrained();
+        assertEquals(transfers, DenseNetZooModel.TRANSFERS.get(), "no rebuild-and-copy for training settings");
+        assertEquals(imagenet.params(), net.params());
+        assertEquals(imagenet.params(), tuned.params());
+        // the configuration a fresh graph of these settings has: updater, L2 and seed of every layer
+        ComputationGraph fresh = reseeded.init();
+        assertEquals(fresh.getConfiguration().toJson(), net.getConfiguration().toJson());
+        fresh.close();
+        fresh = adam.init();
+        assertEquals(fresh.getConfiguration().toJson(), tuned.getConfiguration().toJson());
+        assertEquals(new Adam(1e-3), ((BaseLayer) tuned.getLayer("conv1").conf().getLayer()).getIUpdater());
+        assertEquals(8L, tuned.getLayer("fc6").conf().getSeed());
+        // Adam's two moments per parameter, not the Nesterov momentum the weights were saved with
+        assertEquals(fresh.getUpdater().getStateViewArray().length(), tuned.getUpdater().getStateViewArray().length());
+        assertTrue(FastPath.runsIn(tuned), "the fast path, as init() gives it");
+        fresh.close();
     }
 
     @Test

@@ -142,7 +142,7 @@ final class SparkTrainCommand implements Callable<Integer> {
                     false,
                     new ModelCard(ModelCard.STORED, 28, 28, 1, labels,
                             Map.of("trainedOn", "Fashion-MNIST", "model", architecture.name(), "trainer",
-                            "spark-train")));
+                            "spark-train")).withArchitecture(config.toJson()));
             checkpoint.delete();
             o.printf("Wrote %s%n", run.out);
             return 0;

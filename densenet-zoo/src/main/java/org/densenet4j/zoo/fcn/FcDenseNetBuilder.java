@@ -66,8 +66,8 @@ public final class FcDenseNetBuilder {
 
     private FcDenseNetBuilder(FcDenseNetConfig config) {
         this.config = config;
-        this.graph = GraphDefaults.graphBuilder(config.seed(), config.updater(), WeightInit.RELU_UNIFORM,
-                config.weightDecay(), INPUT, config.inputHeight(), config.inputWidth(), config.inputChannels());
+        this.graph = GraphDefaults.graphBuilder(config.training(), WeightInit.RELU_UNIFORM,
+                INPUT, config.inputHeight(), config.inputWidth(), config.inputChannels());
     }
 
     /** The graph configuration of {@code config}. */

@@ -4,7 +4,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
-import org.nd4j.linalg.learning.config.IUpdater;
+import org.densenet4j.zoo.TrainingBuilder;
+import org.densenet4j.zoo.TrainingSettings;
 import org.nd4j.linalg.learning.config.RmsProp;
 
 /**
@@ -24,28 +25,25 @@ import org.nd4j.linalg.learning.config.RmsProp;
  *                       upsampling blocks ({@code 2 * pools + 1} entries)
  * @param dropoutRate    probability of dropping an activation after each convolution of a dense
  *                       block or transition down (0.2 in the paper), in [0, 1)
- * @param weightDecay    L2 regularisation coefficient (1e-4 in the authors' configuration), at least 0
  * @param bnEpsilon      epsilon of every batch normalisation (Lasagne's default, 1e-4, in the authors' code)
  * @param numClasses     classes of the per-pixel softmax (11 for CamVid)
  * @param inputHeight    input height the graph is built for
  * @param inputWidth     input width the graph is built for
  * @param inputChannels  input channels
- * @param seed           random seed of the weight initialisation
- * @param updater        optimiser used by {@code fit()} (RMSprop at 1e-3 in the authors' configuration)
+ * @param training       updater, L2 weight decay and seed (RMSprop at 1e-3 and an L2 of 1e-4 in the
+ *                       authors' configuration): how the graph is trained, not what it is
  */
 public record FcDenseNetConfig(
         int initialFilters,
         int growthRate,
         List<Integer> blockLayers,
         double dropoutRate,
-        double weightDecay,
         double bnEpsilon,
         int numClasses,
         int inputHeight,
         int inputWidth,
         int inputChannels,
-        long seed,
-        IUpdater updater) {
+        TrainingSettings training) {
 
     /** Validates every field; see {@link FcDenseNetConfig} for the meaning of each. */
     public FcDenseNetConfig {
@@ -61,8 +59,6 @@ public record FcDenseNetConfig(
         }
         require(dropoutRate >= 0 && dropoutRate < 1, "dropoutRate",
                 "must be in [0, 1) (it is the probability of dropping)", dropoutRate);
-        require(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay",
-                "must be a finite value >= 0", weightDecay);
         require(bnEpsilon > 0 && Double.isFinite(bnEpsilon), "bnEpsilon", "must be a finite value > 0", bnEpsilon);
         require(numClasses > 1, "numClasses", "must be > 1", numClasses);
         require(inputChannels > 0, "inputChannels", "must be > 0", inputChannels);
@@ -72,7 +68,7 @@ public record FcDenseNetConfig(
                 + " (each of the " + pools + " transitions down halves it)", inputHeight);
         require(inputWidth >= minimum, "inputWidth", "must be at least 2^pools = " + minimum
                 + " (each of the " + pools + " transitions down halves it)", inputWidth);
-        Objects.requireNonNull(updater, "updater must not be null");
+        Objects.requireNonNull(training, "training must not be null");
     }
 
     private static void require(boolean ok, String parameter, String rule, Object value) {
@@ -96,37 +92,36 @@ public record FcDenseNetConfig(
         return new Builder();
     }
 
-    /** Fluent builder of {@link FcDenseNetConfig}; {@link #build()} validates. */
-    public static final class Builder {
+    /**
+     * Fluent builder of {@link FcDenseNetConfig}; {@link #build()} validates. The training setters
+     * ({@code seed}, {@code updater}, {@code weightDecay}, {@code training}) are {@link TrainingBuilder}'s.
+     */
+    public static final class Builder extends TrainingBuilder<Builder> {
         private int initialFilters = 48;
         private int growthRate = 16;
         private List<Integer> blockLayers = List.of(4, 5, 7, 10, 12, 15, 12, 10, 7, 5, 4);
         private double dropoutRate = 0.2;
-        private double weightDecay = 1e-4;
         private double bnEpsilon = 1e-4;
         private int numClasses = 11;
         private int inputHeight = 224;
         private int inputWidth = 224;
         private int inputChannels = 3;
-        private long seed = 12345L;
-        private IUpdater updater = new RmsProp(1e-3, 0.9, 1e-6);
 
         private Builder() {
+            super(new TrainingSettings(new RmsProp(1e-3, 0.9, 1e-6), 1e-4, 12345L));
         }
 
         private Builder(FcDenseNetConfig c) {
+            super(c.training);
             initialFilters = c.initialFilters;
             growthRate = c.growthRate;
             blockLayers = c.blockLayers;
             dropoutRate = c.dropoutRate;
-            weightDecay = c.weightDecay;
             bnEpsilon = c.bnEpsilon;
             numClasses = c.numClasses;
             inputHeight = c.inputHeight;
             inputWidth = c.inputWidth;
             inputChannels = c.inputChannels;
-            seed = c.seed;
-            updater = c.updater;
         }
 
         /** Filters of {@code conv1}. */
@@ -159,12 +154,6 @@ public record FcDenseNetConfig(
             return this;
         }
 
-        /** L2 regularisation coefficient. */
-        public Builder weightDecay(double weightDecay) {
-            this.weightDecay = weightDecay;
-            return this;
-        }
-
         /** Batch normalisation epsilon. */
         public Builder bnEpsilon(double eps) {
             this.bnEpsilon = eps;
@@ -185,22 +174,10 @@ public record FcDenseNetConfig(
             return this;
         }
 
-        /** Random seed of the weight initialisation. */
-        public Builder seed(long seed) {
-            this.seed = seed;
-            return this;
-        }
-
-        /** Optimiser used when training. */
-        public Builder updater(IUpdater updater) {
-            this.updater = updater;
-            return this;
-        }
-
         /** Validates and returns the configuration. */
         public FcDenseNetConfig build() {
-            return new FcDenseNetConfig(initialFilters, growthRate, blockLayers, dropoutRate, weightDecay, bnEpsilon,
-                    numClasses, inputHeight, inputWidth, inputChannels, seed, updater);
+            return new FcDenseNetConfig(initialFilters, growthRate, blockLayers, dropoutRate, bnEpsilon,
+                    numClasses, inputHeight, inputWidth, inputChannels, trainingSettings());
         }
     }
 }

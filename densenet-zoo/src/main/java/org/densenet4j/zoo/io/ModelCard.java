@@ -12,14 +12,17 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
 import org.nd4j.shade.jackson.core.type.TypeReference;
+import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * What travels with a model's weights, so that a model is used as it was trained (as torchvision's
  * weights enums carry their transforms): how images are made into its input (an
  * {@link ImageTransform}: resize, crop, interpolation, channel order, normalisation), the input size
- * it was trained at, its class names, and where its weights came from. Stored as plain JSON in the
- * model zip (entry {@value #ENTRY}), read without Java deserialisation.
+ * it was trained at, its class names, where its weights came from and, when known, its architecture
+ * (a JSON object such as {@code DenseNetConfig.toJson()} writes). Stored as plain JSON in the
+ * model zip (entry {@value #ENTRY}), read without Java deserialisation; cards written before the
+ * architecture was recorded read with none.
  *
  * <p>Cards written before transforms were recorded hold only a {@code preprocessing} word
  * ({@code caffe}, {@code torch}, {@code none} or {@link #STORED}); they read as the transform
@@ -33,9 +36,11 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * @param labels        the class names, in output order (empty when unknown)
  * @param source        provenance: for converted weights {@code file}, {@code sha256}, {@code format},
  *                      {@code layout}; for trained models what they were trained from
+ * @param architecture  the model's architecture as a JSON object ({@code DenseNetConfig.toJson()}),
+ *                      or null when the card does not record it
  */
 public record ModelCard(ImageTransform transform, int inputHeight, int inputWidth, int inputChannels,
-                        List<String> labels, Map<String, String> source) {
+                        List<String> labels, Map<String, String> source, String architecture) {
 
     /** The zip entry holding the card. */
     public static final String ENTRY = "densenet4j-card.json";
@@ -47,7 +52,8 @@ public record ModelCard(ImageTransform transform, int inputHeight, int inputWidt
     /**
      * A card; the lists and maps are copied.
      *
-     * @throws IllegalArgumentException when the transform's output is not the input size
+     * @throws IllegalArgumentException when the transform's output is not the input size, or the
+     *         architecture is not a JSON object
      */
     public ModelCard {
         if (transform == null) {
@@ -60,6 +66,15 @@ public record ModelCard(ImageTransform transform, int inputHeight, int inputWidt
         }
         labels = labels == null ? List.of() : List.copyOf(labels);
         source = source == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(source));
+        if (architecture != null) {
+            jsonObject(architecture);
+        }
+    }
+
+    /** A card that records no architecture; see {@link #withArchitecture}. */
+    public ModelCard(ImageTransform transform, int inputHeight, int inputWidth, int inputChannels, List<String> labels,
+                     Map<String, String> source) {
+        this(transform, inputHeight, inputWidth, inputChannels, labels, source, null);
     }
 
     /**
@@ -71,6 +86,23 @@ public record ModelCard(ImageTransform transform, int inputHeight, int inputWidt
                      Map<String, String> source) {
         this(ImageTransform.legacy(preprocessing, inputHeight, inputWidth), inputHeight, inputWidth, inputChannels,
                 labels, source);
+    }
+
+    /** This card recording {@code json} as the model's architecture (null for none). */
+    public ModelCard withArchitecture(String json) {
+        return new ModelCard(transform, inputHeight, inputWidth, inputChannels, labels, source, json);
+    }
+
+    private static JsonNode jsonObject(String json) {
+        try {
+            JsonNode node = JSON.readTree(json);
+            if (node != null && node.isObject()) {
+                return node;
+            }
+        } catch (IOException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("a model card's architecture must be a JSON object, was " + json);
     }
 
     /** The normalisation's one-word name, as cards before transforms recorded it: caffe, torch, none or stored. */
@@ -86,6 +118,9 @@ public record ModelCard(ImageTransform transform, int inputHeight, int inputWidt
         m.put("input", List.of(inputHeight, inputWidth, inputChannels));
         m.put("labels", labels);
         m.put("source", source);
+        if (architecture != null) {
+            m.put("architecture", jsonObject(architecture));
+        }
         try {
             return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m);
         } catch (IOException e) {
@@ -109,7 +144,9 @@ public record ModelCard(ImageTransform transform, int inputHeight, int inputWidt
             ImageTransform transform = m.get("transform") != null
                     ? ImageTransform.fromMap((Map<?, ?>) m.get("transform"))
                     : ImageTransform.legacy((String) m.get("preprocessing"), h, w);
-            return new ModelCard(transform, h, w, ((Number) input.get(2)).intValue(), labels, source);
+            Object architecture = m.get("architecture");
+            return new ModelCard(transform, h, w, ((Number) input.get(2)).intValue(), labels, source,
+                    architecture == null ? null : JSON.writeValueAsString((Map<?, ?>) architecture));
         } catch (ClassCastException | NullPointerException | IndexOutOfBoundsException | IllegalArgumentException e) {
             throw new IOException("not a model card: " + e.getMessage(), e);
         }

@@ -46,8 +46,8 @@ public final class ResNetBuilder {
 
     private ResNetBuilder(ResNetConfig config) {
         this.config = config;
-        this.graph = GraphDefaults.graphBuilder(config.seed(), config.updater(), config.weightInit(),
-                config.weightDecay(), INPUT, config.inputHeight(), config.inputWidth(), config.inputChannels());
+        this.graph = GraphDefaults.graphBuilder(config.training(), config.weightInit(),
+                INPUT, config.inputHeight(), config.inputWidth(), config.inputChannels());
     }
 
     /** The graph configuration of {@code config}. */

@@ -3,8 +3,9 @@ package org.densenet4j.zoo.resnet;
 import java.util.List;
 import java.util.Objects;
 
+import org.densenet4j.zoo.TrainingBuilder;
+import org.densenet4j.zoo.TrainingSettings;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Sgd;
 
 /**
@@ -27,9 +28,7 @@ import org.nd4j.linalg.learning.config.Sgd;
  * @param inputWidth    input width in pixels
  * @param inputChannels input channels (1 for Fashion-MNIST)
  * @param weightInit    initialisation of the convolutions and the classifier
- * @param weightDecay   L2 regularisation coefficient, at least 0
- * @param seed          random seed of the weight initialisation
- * @param updater       optimiser used by {@code fit()}
+ * @param training      updater, L2 weight decay and seed: how the graph is trained, not what it is
  */
 public record ResNetConfig(
         List<Integer> stageBlocks,
@@ -41,9 +40,7 @@ public record ResNetConfig(
         int inputWidth,
         int inputChannels,
         WeightInit weightInit,
-        double weightDecay,
-        long seed,
-        IUpdater updater) {
+        TrainingSettings training) {
 
     /** Validates every field; see {@link ResNetConfig} for the meaning of each. */
     public ResNetConfig {
@@ -64,9 +61,7 @@ public record ResNetConfig(
         require(inputWidth > 0, "inputWidth", "must be > 0", inputWidth);
         require(inputChannels > 0, "inputChannels", "must be > 0", inputChannels);
         Objects.requireNonNull(weightInit, "weightInit must not be null");
-        require(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay",
-                "must be a finite value >= 0", weightDecay);
-        Objects.requireNonNull(updater, "updater must not be null");
+        Objects.requireNonNull(training, "training must not be null");
     }
 
     private static void require(boolean ok, String parameter, String rule, Object value) {
@@ -94,8 +89,11 @@ public record ResNetConfig(
         return new Builder();
     }
 
-    /** Fluent builder of {@link ResNetConfig}; {@link #build()} validates. */
-    public static final class Builder {
+    /**
+     * Fluent builder of {@link ResNetConfig}; {@link #build()} validates. The training setters
+     * ({@code seed}, {@code updater}, {@code weightDecay}, {@code training}) are {@link TrainingBuilder}'s.
+     */
+    public static final class Builder extends TrainingBuilder<Builder> {
         private List<Integer> stageBlocks = List.of(2, 2, 2, 2);
         private List<Integer> stageChannels = List.of(64, 128, 256, 512);
         private boolean convBias = true;
@@ -105,14 +103,13 @@ public record ResNetConfig(
         private int inputWidth = 96;
         private int inputChannels = 1;
         private WeightInit weightInit = WeightInit.XAVIER_UNIFORM;
-        private double weightDecay = 0;
-        private long seed = 12345L;
-        private IUpdater updater = new Sgd(0.05);
 
         private Builder() {
+            super(new TrainingSettings(new Sgd(0.05), 0, 12345L));
         }
 
         private Builder(ResNetConfig c) {
+            super(c.training);
             stageBlocks = c.stageBlocks;
             stageChannels = c.stageChannels;
             convBias = c.convBias;
@@ -122,9 +119,6 @@ public record ResNetConfig(
             inputWidth = c.inputWidth;
             inputChannels = c.inputChannels;
             weightInit = c.weightInit;
-            weightDecay = c.weightDecay;
-            seed = c.seed;
-            updater = c.updater;
         }
 
         /** Residual blocks per stage, e.g. {@code 2, 2, 2, 2} for ResNet-18. */
@@ -171,28 +165,10 @@ public record ResNetConfig(
             return this;
         }
 
-        /** L2 regularisation coefficient. */
-        public Builder weightDecay(double weightDecay) {
-            this.weightDecay = weightDecay;
-            return this;
-        }
-
-        /** Random seed of the weight initialisation. */
-        public Builder seed(long seed) {
-            this.seed = seed;
-            return this;
-        }
-
-        /** Optimiser used when training. */
-        public Builder updater(IUpdater updater) {
-            this.updater = updater;
-            return this;
-        }
-
         /** Validates and returns the configuration. */
         public ResNetConfig build() {
             return new ResNetConfig(stageBlocks, stageChannels, convBias, bnEpsilon, numClasses, inputHeight,
-                    inputWidth, inputChannels, weightInit, weightDecay, seed, updater);
+                    inputWidth, inputChannels, weightInit, trainingSettings());
         }
     }
 }
