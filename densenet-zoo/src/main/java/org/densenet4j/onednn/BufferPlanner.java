@@ -17,7 +17,7 @@ public final class BufferPlanner {
     private final List<Long> capacity = new ArrayList<>();
     private final List<Boolean> free = new ArrayList<>();
     private final List<List<Placed>> users = new ArrayList<>();
-    private final List<memory> owned = new ArrayList<>();
+    private final List<Pointer> owned = new ArrayList<>();
 
     /** A free buffer of at least {@code bytes}, taken until {@link #release}d: its slot number. */
     public int take(long bytes) {
@@ -63,14 +63,18 @@ public final class BufferPlanner {
         capacity.set(slot, Math.max(bytes, capacity.get(slot)));
     }
 
-    /** The bytes of slot {@code slot}'s buffer, as planned so far. */
+    /** The bytes allocated for slot {@code slot}'s buffer as planned so far, alignment slack included. */
     public long capacity(int slot) {
-        return capacity.get(slot);
+        return HostArrays.alignedSize(capacity.get(slot));
     }
 
     /** The bytes of all the buffers, as planned so far: what {@link #allocate()} allocates. */
     public long bytes() {
-        return capacity.stream().mapToLong(Long::longValue).sum();
+        long total = 0;
+        for (int i = 0; i < capacity.size(); i++) {
+            total += capacity(i);
+        }
+        return total;
     }
 
     /** Gives slot {@code slot} back: a later {@link #take} may share its buffer. */
@@ -105,19 +109,21 @@ public final class BufferPlanner {
         natives.addAll(owned);
     }
 
-    /** Allocates the buffers (64-byte aligned, by oneDNN) and binds every memory made over them. */
+    /**
+     * Allocates the buffers, {@link HostArrays#ALIGNMENT}-aligned and through JavaCPP so that they count
+     * against its native memory limit, and binds every memory made over them.
+     *
+     * @return the bytes allocated: {@link #bytes()}
+     */
     public long allocate() {
-        long total = 0;
         for (int i = 0; i < capacity.size(); i++) {
-            memory buffer = new memory(new memory.desc(new long[] {capacity.get(i)}, memory.data_type.u8,
-                    memory.format_tag.a), OneDnn.ENGINE);
-            owned.add(buffer);
-            total += capacity.get(i);
-            long base = buffer.get_data_handle().address();
+            Pointer block = HostArrays.allocateAligned(capacity.get(i));
+            owned.add(block);
+            long base = HostArrays.alignedAddress(block);
             for (Placed p : users.get(i)) {
                 p.memory().set_data_handle(HostArrays.at(base + p.offset()));
             }
         }
-        return total;
+        return bytes();
     }
 }

@@ -1,5 +1,6 @@
 package org.densenet4j.onednn;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -13,6 +14,9 @@ public final class HostArrays {
 
     /** Whether ND4J runs on its CPU backend, so that arrays live in host memory. */
     public static final boolean CPU = Nd4j.getBackend().getClass().getName().contains(".cpu.");
+
+    /** The alignment of the engines' own buffers: a cache line, as oneDNN's kernels expect. */
+    public static final int ALIGNMENT = 64;
 
     private HostArrays() {
     }
@@ -57,5 +61,24 @@ public final class HostArrays {
                 address = target; // not a parameter named 'address': inside, that name is the field
             }
         };
+    }
+
+    /** The bytes a block must have so that {@code bytes} of it start at an {@link #ALIGNMENT}-aligned address. */
+    public static long alignedSize(long bytes) {
+        return bytes + ALIGNMENT - 1;
+    }
+
+    /**
+     * A block of {@link #alignedSize}({@code bytes}) allocated by JavaCPP, so that it counts against
+     * {@code -Dorg.bytedeco.javacpp.maxbytes} (oneDNN's own allocations do not); use it from
+     * {@link #alignedAddress}.
+     */
+    public static BytePointer allocateAligned(long bytes) {
+        return new BytePointer(alignedSize(bytes));
+    }
+
+    /** The first {@link #ALIGNMENT}-aligned address in {@code block}. */
+    public static long alignedAddress(Pointer block) {
+        return (block.address() + ALIGNMENT - 1) & -ALIGNMENT;
     }
 }

@@ -265,14 +265,14 @@ public final class OneDnn {
                 buffers.add(null);
             }
             BytePointer b = buffers.get(i);
-            if (b == null || b.capacity() < bytes + 64) {
+            if (b == null || b.capacity() < HostArrays.alignedSize(bytes)) {
                 if (b != null) {
                     b.deallocate();
                 }
-                b = new BytePointer(bytes + 64);
+                b = HostArrays.allocateAligned(bytes);
                 buffers.set(i, b);
             }
-            return HostArrays.at((b.address() + 63) & ~63L);
+            return HostArrays.at(HostArrays.alignedAddress(b));
         }
     }
 

@@ -68,7 +68,8 @@ class CompiledTrainerTest {
         long before = Pointer.totalBytes();
         NativeMemory.TooLargeException e = assertThrows(NativeMemory.TooLargeException.class,
                 () -> trainer.prepare(batch, 1, 12, 12));
-        // Planning made a few small oneDNN objects; none of the plan's buffers were allocated.
+        // None of the plan's buffers were allocated (they are JavaCPP's, so they would count here; the
+        // garbage collector freeing other natives meanwhile only lowers the count).
         long allocated = Pointer.totalBytes() - before;
         assertTrue(allocated < e.needed() / 1000, allocated + " bytes allocated while planning " + e.needed());
         assertTrue(e.needed() > e.available(), e.getMessage());
@@ -78,8 +79,10 @@ class CompiledTrainerTest {
                 && e.getMessage().contains("-Dorg.bytedeco.javacpp.maxbytes="), e.getMessage());
 
         // A batch that fits is allocated as planned, and trains.
-        assertEquals(trainer.plannedBytes(4, 1, 12, 12), trainer.prepare(4, 1, 12, 12));
-        assertTrue(Pointer.totalBytes() >= before + trainer.plannedBytes(4, 1, 12, 12));
+        // (Not checked against Pointer.totalBytes(): the collector may free other natives meanwhile.)
+        long planned = trainer.plannedBytes(4, 1, 12, 12);
+        assertEquals(planned, trainer.prepare(4, 1, 12, 12));
+        assertEquals(planned, trainer.memoryPlan(4, 1, 12, 12).total(), "the memory plan accounts for every byte");
         trainer.fit(TinyNets.bars(4, 12, 3));
         assertTrue(Double.isFinite(net.score()));
     }
@@ -257,6 +260,16 @@ class CompiledTrainerTest {
      * magnitude.
      */
     static void assertClose(ComputationGraph net, INDArray a, INDArray b, double tolerance, String what) {
+        assertClose(net, a, b, tolerance, 0, what);
+    }
+
+    /**
+     * As {@link #assertClose(ComputationGraph, INDArray, INDArray, double, String)}, each parameter allowed
+     * {@code absolute} beyond the relative tolerance too: for values near float noise, such as the
+     * gradient of a bias whose loss barely depends on it.
+     */
+    static void assertClose(ComputationGraph net, INDArray a, INDArray b, double tolerance, double absolute,
+            String what) {
         long covered = 0;
         for (Layer layer : net.getLayers()) {
             for (var entry : layer.paramTable().entrySet()) {
@@ -266,8 +279,9 @@ class CompiledTrainerTest {
                 INDArray y = b.reshape(b.length()).get(NDArrayIndex.interval(offset, offset + n));
                 double scale = Math.max(x.amaxNumber().doubleValue(), 1e-6);
                 double diff = x.sub(y).amaxNumber().doubleValue();
-                assertTrue(diff <= tolerance * scale, what + " of " + layer.conf().getLayer().getLayerName() + "_"
-                        + entry.getKey() + ": off by " + diff + " at scale " + scale);
+                assertTrue(diff <= tolerance * scale + absolute, what + " of "
+                        + layer.conf().getLayer().getLayerName() + "_" + entry.getKey() + ": off by " + diff
+                        + " at scale " + scale);
                 covered += n;
             }
         }
