@@ -10,7 +10,6 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.preprocess.ImageClassifier;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
-import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.zoo.io.ImageTransform;
@@ -232,8 +231,7 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
 
     /** The layer whose activations are the pooled features: the input of fc6, or the output of a headless graph. */
     public String featureLayer() {
-        var inputs = net.getConfiguration().getVertexInputs().get(DenseNetBuilder.CLASSIFIER);
-        return inputs != null ? inputs.get(0) : net.getConfiguration().getNetworkOutputs().get(0);
+        return classifier().featureLayer();
     }
 
     /** Channels the graph's first convolution takes, or -1 when it does not start with one. */

@@ -11,6 +11,7 @@ import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.zoo.PretrainedType;
+import org.densenet4j.zoo.DenseNetBuilder;
 import org.densenet4j.zoo.DenseNetPreset;
 import org.densenet4j.zoo.DenseNetZooModel;
 import org.densenet4j.engine.CompiledGraph;
@@ -63,13 +64,25 @@ public record ImageClassifier(ComputationGraph net, ImageTransform transform, in
      * @throws IOException naming the URL or file when the download or the cached model fails
      */
     public static ImageClassifier pretrained(DenseNetPreset preset) throws IOException {
+        return read(pretrainedZip(preset), true);
+    }
+
+    /**
+     * The model zip of {@code preset}'s pretrained model in DL4J's zoo cache, installed there first
+     * when absent (as {@link #pretrained} does): for a caller that ships the file rather than the
+     * graph, such as Spark's driver broadcasting it to the executors.
+     *
+     * @throws UnsupportedOperationException when no pretrained weights exist for {@code preset}
+     * @throws IOException naming the URL or file when the download or the conversion fails
+     */
+    public static Path pretrainedZip(DenseNetPreset preset) throws IOException {
         PretrainedType type = preset.pretrainedType().orElseThrow(() -> new UnsupportedOperationException(
                 "no pretrained weights are published for " + preset.id()));
         Path zip = ModelFiles.cachedModel(preset.id(), type);
         if (!Files.exists(zip)) {
             DenseNetZooModel.of(preset).initPretrained(type); // installs it in the cache
         }
-        return read(zip, true);
+        return zip;
     }
 
     /**
@@ -184,6 +197,15 @@ public record ImageClassifier(ComputationGraph net, ImageTransform transform, in
     /** The {@code k} most probable classes of each row of {@code probabilities}, named by {@link #labels()}. */
     public List<List<ImageNetClasses.Prediction>> decode(INDArray probabilities, int k) {
         return ImageNetClasses.topK(probabilities, k, labels(probabilities.size(1)));
+    }
+
+    /**
+     * The layer whose activations are the pooled features: the input of the classifier
+     * ({@link DenseNetBuilder#CLASSIFIER}), or the output of a headless graph.
+     */
+    public String featureLayer() {
+        var inputs = net.getConfiguration().getVertexInputs().get(DenseNetBuilder.CLASSIFIER);
+        return inputs != null ? inputs.get(0) : net.getConfiguration().getNetworkOutputs().get(0);
     }
 
     /** Channels the graph's first convolution takes, or -1 when it does not start with one. */

@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.UnaryOperator;
 
 import org.densenet4j.engine.CompiledGraph;
-import org.densenet4j.examples.ImageModel;
+import org.densenet4j.preprocess.ImageClassifier;
 import org.densenet4j.zoo.io.ImageTransform;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -25,17 +25,19 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class ModelRunner {
 
-    private static final Map<String, ImageModel> MODELS = new ConcurrentHashMap<>();
+    private static final Map<String, ImageClassifier> MODELS = new ConcurrentHashMap<>();
     private static final Map<String, Queue<ModelRunner>> IDLE = new ConcurrentHashMap<>();
 
     private final String sha256;
-    private final ImageModel model;
+    private final String name;
+    private final ImageClassifier model;
     private final ImageTransform transform;
     private UnaryOperator<INDArray> features;
     private UnaryOperator<INDArray> probabilities;
 
-    private ModelRunner(String sha256, ImageModel model) {
-        this.sha256 = sha256;
+    private ModelRunner(ModelSource source, ImageClassifier model) {
+        this.sha256 = source.sha256();
+        this.name = source.name();
         this.model = model;
         this.transform = model.transform();
     }
@@ -43,7 +45,7 @@ final class ModelRunner {
     /** A replica of {@code source} for the calling task: an idle one, or a new one (the model read on first use). */
     static ModelRunner acquire(ModelSource source) {
         ModelRunner idle = IDLE.computeIfAbsent(source.sha256(), k -> new ConcurrentLinkedQueue<>()).poll();
-        return idle != null ? idle : new ModelRunner(source.sha256(), MODELS.computeIfAbsent(source.sha256(),
+        return idle != null ? idle : new ModelRunner(source, MODELS.computeIfAbsent(source.sha256(),
                 k -> load(source)));
     }
 
@@ -52,17 +54,20 @@ final class ModelRunner {
         IDLE.get(sha256).add(this);
     }
 
-    private static ImageModel load(ModelSource source) {
+    private static ImageClassifier load(ModelSource source) {
         try {
             Path tmp = Files.createTempFile("densenet4j-model-", ".zip");
             try {
                 Files.write(tmp, source.zip());
-                return ImageModel.read(tmp, source.name());
+                return ImageClassifier.read(tmp);
             } finally {
                 Files.deleteIfExists(tmp);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(source.name() + ": cannot load the model on this executor", e);
+        } catch (IllegalArgumentException | IllegalStateException e) { // named by the temporary copy: rename
+            throw new IllegalArgumentException(source.name() + ": not a model this executor can run: "
+                    + e.getMessage(), e);
         }
     }
 
@@ -85,7 +90,8 @@ final class ModelRunner {
 
     /** The class names of the model's outputs, or null when it stores none. */
     List<String> labels() {
-        return model.labels(model.net().getOutputLayer(0).getParam("b").length());
+        List<String> labels = model.labels(model.net().getOutputLayer(0).getParam("b").length());
+        return labels.isEmpty() ? null : labels;
     }
 
     /** Pooled features of the images ({@code [channels * height * width]} 0-255 values each), one row each. */
@@ -123,7 +129,7 @@ final class ModelRunner {
             }
         }
         if (out.rank() != 2) {
-            throw new IllegalStateException(model.zip() + ": its layer '" + model.featureLayer() + "' gives "
+            throw new IllegalStateException(name + ": its layer '" + model.featureLayer() + "' gives "
                     + java.util.Arrays.toString(out.shape())
                     + ", not a vector per image (a headless model without pooling?)");
         }

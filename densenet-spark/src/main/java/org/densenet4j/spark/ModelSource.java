@@ -8,7 +8,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-import org.densenet4j.examples.ImageModel;
+import org.densenet4j.preprocess.ImageClassifier;
+import org.densenet4j.zoo.DenseNetPreset;
 
 /**
  * A model as Spark ships it to the executors: the bytes of its zip (broadcast once per job), its
@@ -25,15 +26,21 @@ public record ModelSource(String name, byte[] zip, String sha256) implements Ser
      * (or fetched into) the zoo cache on the driver.
      *
      * @throws IOException              when the zip cannot be read
-     * @throws IllegalArgumentException for an unknown preset
+     * @throws IllegalArgumentException      for an unknown preset
+     * @throws UnsupportedOperationException for a preset without pretrained weights
      */
     public static ModelSource of(String spec) throws IOException {
-        Path zip = ImageModel.isFile(spec) ? Path.of(spec) : ImageModel.load(spec).zip();
+        Path zip = namesFile(spec) ? Path.of(spec) : ImageClassifier.pretrainedZip(DenseNetPreset.fromId(spec));
         if (!Files.isRegularFile(zip)) {
             throw new IOException(spec + ": no such model zip");
         }
         byte[] bytes = Files.readAllBytes(zip);
         return new ModelSource(spec, bytes, sha256(bytes));
+    }
+
+    /** Whether {@code spec} names a file (a path, a {@code .zip}, or an existing file) rather than a preset. */
+    static boolean namesFile(String spec) {
+        return spec.endsWith(".zip") || spec.contains("/") || Files.exists(Path.of(spec));
     }
 
     private static String sha256(byte[] bytes) {

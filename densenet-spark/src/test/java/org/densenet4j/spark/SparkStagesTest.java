@@ -4,12 +4,10 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.when;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -22,38 +20,17 @@ import org.apache.spark.ml.classification.LogisticRegression;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.densenet4j.engine.CompiledGraph;
-import org.densenet4j.examples.FashionMnist;
-import org.densenet4j.examples.ImageModel;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.densenet4j.preprocess.ImageClassifier;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The Spark ML stages in local[2]: a Pipeline of DenseNetFeaturizer and LogisticRegression fitted,
  * saved, loaded and applied gives the same predictions; the image data source and binaryFile give
- * the same features; DenseNetClassifier gives the model's own probabilities and its stored labels.
+ * the same features as the model's own preprocessing. (DenseNetClassifier on the Fashion-MNIST
+ * samples, which the examples module holds, is tested in densenet-spark-cli.)
  */
-class SparkStagesTest {
-
-    private static SparkSession spark;
-
-    @TempDir
-    Path dir;
-
-    @BeforeAll
-    static void start() {
-        spark = SparkSession.builder().master("local[2]").appName("densenet4j-test")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
-    }
-
-    @AfterAll
-    static void stop() {
-        spark.stop();
-    }
+class SparkStagesTest extends LocalSparkTest {
 
     @Test
     void aPipelineOfFeaturizerAndLogisticRegressionSurvivesSavingAndLoading() throws IOException {
@@ -96,7 +73,7 @@ class SparkStagesTest {
                 .transform(spark.read().format("binaryFile").load(images.toString())), "path");
         assertEquals(8, fromPixels.size());
         assertEquals(fromFiles.keySet(), fromPixels.keySet());
-        ImageModel model = ImageModel.read(zip, zip.toString());
+        ImageClassifier model = ImageClassifier.read(zip);
         var extract = CompiledGraph.inference(model.net(), model.featureLayer());
         for (String name : fromFiles.keySet()) {
             double[] a = fromFiles.get(name);
@@ -109,50 +86,6 @@ class SparkStagesTest {
                         + " against preprocess");
             }
         }
-    }
-
-    @Test
-    void theClassifierGivesTheModelsProbabilitiesAndLabelsAndAnErrorForWhatDoesNotDecode() throws IOException {
-        Path images = dir.resolve("samples");
-        Files.createDirectories(images);
-        List<String> names;
-        try (var index = FashionMnist.class.getResourceAsStream(FashionMnist.SAMPLES + "index.txt")) {
-            names = new String(index.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines()
-                    .map(String::trim).filter(l -> l.endsWith(".png")).limit(12).toList();
-        }
-        assertEquals(12, names.size());
-        for (String file : names) {
-            try (var in = FashionMnist.class.getResourceAsStream(FashionMnist.SAMPLES + file)) {
-                Files.copy(in, images.resolve(file));
-            }
-        }
-        Files.write(images.resolve("broken.png"), new byte[] {(byte) 0x89, 'P', 'N', 'G', 0, 1, 2});
-        Dataset<Row> out = new DenseNetClassifier().setModel("densenet-fmnist").setInputCol("content").setBatchSize(5)
-                .transform(spark.read().format("binaryFile").load(images.toString()));
-        ImageModel model = ImageModel.load("densenet-fmnist");
-        int right = 0;
-        for (Row r : out.collectAsList()) {
-            String path = ImagePaths.local(r.getString(r.fieldIndex("path")));
-            if (path.endsWith("broken.png")) {
-                assertNull(r.get(r.fieldIndex("probability")));
-                assertTrue(r.getString(r.fieldIndex("error")).contains("broken.png"),
-                        r.getString(r.fieldIndex("error")));
-                continue;
-            }
-            assertNull(r.get(r.fieldIndex("error")));
-            INDArray x = model.preprocess(List.of(Path.of(path)));
-            INDArray expected = CompiledGraph.inference(model.net()).apply(x);
-            Vector p = (Vector) r.get(r.fieldIndex("probability"));
-            for (int k = 0; k < 10; k++) {
-                assertEquals(expected.getDouble(0, k), p.apply(k), 1e-5, path + " class " + k);
-            }
-            int predicted = (int) r.getDouble(r.fieldIndex("prediction"));
-            assertEquals(FashionMnist.LABELS.get(predicted), r.getString(r.fieldIndex("predictedLabel")));
-            int truth = Integer.parseInt(Path.of(path).getFileName().toString().replaceAll("^\\d+_(\\d+)\\.png$",
-                    "$1"));
-            right += predicted == truth ? 1 : 0;
-        }
-        assertTrue(right >= 10, right + " of 12 samples right (the model is 93.6% accurate)");
     }
 
     @Test

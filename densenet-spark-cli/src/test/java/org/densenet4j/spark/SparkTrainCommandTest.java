@@ -1,7 +1,7 @@
 package org.densenet4j.spark;
 
-import static org.densenet4j.spark.SparkFixtures.concat;
-import static org.densenet4j.spark.SparkFixtures.testAccuracy;
+import static org.densenet4j.spark.CliFixtures.concat;
+import static org.densenet4j.spark.CliFixtures.testAccuracy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -33,10 +33,10 @@ class SparkTrainCommandTest {
         Path settings = Path.of("..", "models", "densenet-fmnist.json");
         String[] common = {"--model", settings.toString(), "--epochs", "1", "--batch", "64", "--lr", "0.1",
             "--limit", "6000", "--test-limit", "5000"};
-        SparkFixtures.Run single = SparkFixtures.cli(false, concat(new String[] {"train", "--out",
+        CliFixtures.Run single = CliFixtures.cli(false, concat(new String[] {"train", "--out",
             dir.resolve("single.zip").toString()}, common));
         assertEquals(0, single.code(), single.err());
-        SparkFixtures.Run spark = SparkFixtures.cli(true, concat(new String[] {"spark-train", "--master", "local[2]",
+        CliFixtures.Run spark = CliFixtures.cli(true, concat(new String[] {"spark-train", "--master", "local[2]",
             "--out", dir.resolve("spark.zip").toString()}, common));
         assertEquals(0, spark.code(), spark.err());
         assertTrue(spark.out().contains("2 workers, averaging every 5 minibatches of 32 each"), spark.out());
@@ -65,14 +65,14 @@ class SparkTrainCommandTest {
         Files.writeString(out.resolve("in-the-way"), "x");
         String[] args = {"spark-train", "--master", "local[2]", "--model", settings.toString(), "--epochs", "2",
             "--batch", "32", "--limit", "640", "--test-limit", "200", "--out", out.toString(), "--force"};
-        SparkFixtures.Run stopped = SparkFixtures.cli(true, args);
+        CliFixtures.Run stopped = CliFixtures.cli(true, args);
         assertTrue(stopped.code() != 0, stopped.out());
         assertTrue(stopped.out().contains("epoch 2/2"), stopped.out());
         assertTrue(Files.exists(dir.resolve("stopped-checkpoint.zip")), "the checkpoint after epoch 1 is kept");
 
         Files.delete(out.resolve("in-the-way"));
         Files.delete(out);
-        SparkFixtures.Run resumed = SparkFixtures.cli(true, concat(args, new String[] {"--resume"}));
+        CliFixtures.Run resumed = CliFixtures.cli(true, concat(args, new String[] {"--resume"}));
         assertEquals(0, resumed.code(), resumed.err());
         assertTrue(resumed.out().contains("resuming after epoch 1") && resumed.out().contains("epoch 2/2")
                 && !resumed.out().contains("epoch 1/2"), resumed.out());

@@ -156,13 +156,13 @@ final class StandaloneCluster implements AutoCloseable {
         }
 
         /** Waits for the end of the submission; its exit code, output and error output. */
-        SparkFixtures.Run await(Duration timeout) throws IOException, InterruptedException {
+        CliFixtures.Run await(Duration timeout) throws IOException, InterruptedException {
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 stop(process);
                 throw new AssertionError("spark-submit " + name + " did not end within " + timeout + "; its log ends:\n"
                         + tail(err()));
             }
-            return new SparkFixtures.Run(process.exitValue(), out(), err());
+            return new CliFixtures.Run(process.exitValue(), out(), err());
         }
     }
 

@@ -1,7 +1,7 @@
 package org.densenet4j.spark;
 
-import static org.densenet4j.spark.SparkFixtures.concat;
-import static org.densenet4j.spark.SparkFixtures.testAccuracy;
+import static org.densenet4j.spark.CliFixtures.concat;
+import static org.densenet4j.spark.CliFixtures.testAccuracy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -124,7 +124,7 @@ class SparkClusterTest {
     @Order(1)
     void featuresOnTwoWorkersAreTheFeaturesOfOneMachine() throws Exception {
         Path out = dir.resolve("features-out");
-        SparkFixtures.Run run = cluster.submit("features", features(out, PARTITIONS)).await(JOB);
+        CliFixtures.Run run = cluster.submit("features", features(out, PARTITIONS)).await(JOB);
         assertEquals(0, run.code(), StandaloneCluster.tail(run.err()));
         assertCorruptImageReported(run);
         SparkFixtures.assertSameFeatures(expected, SparkFixtures.readFeatures(SparkFixtures.parts(out)));
@@ -160,12 +160,12 @@ class SparkClusterTest {
                 + "\"compression\": 0.5, \"numClasses\": 10}");
         String[] common = {"--model", settings.toString(), "--epochs", "1", "--batch", "32", "--lr", "0.1",
             "--limit", "3000", "--test-limit", "1000"};
-        SparkFixtures.Run oneMachine = SparkFixtures.cli(false, concat(new String[] {"train", "--out",
+        CliFixtures.Run oneMachine = CliFixtures.cli(false, concat(new String[] {"train", "--out",
             dir.resolve("single.zip").toString()}, common));
         assertEquals(0, oneMachine.code(), oneMachine.err());
 
         Path zip = dir.resolve("spark.zip");
-        SparkFixtures.Run spark = cluster.submit("train", submit(concat(new String[] {"spark-train", "--out",
+        CliFixtures.Run spark = cluster.submit("train", submit(concat(new String[] {"spark-train", "--out",
             zip.toString()}, common))).await(JOB);
         assertEquals(0, spark.code(), StandaloneCluster.tail(spark.err()));
         assertTrue(spark.out().contains("spark://127.0.0.1:") && spark.out().contains("2 workers"), spark.out());
@@ -205,7 +205,7 @@ class SparkClusterTest {
         }, deadline, "worker 2's executor to be featurizing");
         cluster.killWorker(2);
 
-        SparkFixtures.Run run = job.await(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        CliFixtures.Run run = job.await(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         assertEquals(0, run.code(), StandaloneCluster.tail(run.err()));
         // The task worker 2 was running is lost and runs again on worker 1. Spark does that one of two legal
         // ways, as the timing decides: a new attempt of the task in the same stage attempt (task N.1 in
@@ -233,7 +233,7 @@ class SparkClusterTest {
         return false;
     }
 
-    private static void assertCorruptImageReported(SparkFixtures.Run run) {
+    private static void assertCorruptImageReported(CliFixtures.Run run) {
         assertTrue(run.err().contains("not decoded: " + corrupt + ": "), StandaloneCluster.tail(run.err()));
         assertTrue(run.out().contains(expected.size() + " images x ") && run.out().contains("1 did not decode"),
                 run.out());
@@ -282,7 +282,7 @@ class SparkClusterTest {
                     csv.toString(), "--batch", "8", "--force", "--images"));
             args.addAll(files);
             long start = System.nanoTime();
-            SparkFixtures.Run run = SparkFixtures.cli(false, args.toArray(String[]::new));
+            CliFixtures.Run run = CliFixtures.cli(false, args.toArray(String[]::new));
             assertEquals(0, run.code(), run.err());
             return (System.nanoTime() - start) / 1e9;
         }

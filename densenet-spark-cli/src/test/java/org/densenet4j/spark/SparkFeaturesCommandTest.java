@@ -42,11 +42,11 @@ class SparkFeaturesCommandTest {
                 csv.toString(),
                 "--images"));
         featuresArgs.addAll(good);
-        SparkFixtures.Run single = SparkFixtures.cli(false, featuresArgs.toArray(String[]::new));
+        CliFixtures.Run single = CliFixtures.cli(false, featuresArgs.toArray(String[]::new));
         assertEquals(0, single.code(), single.err());
 
         Path out = dir.resolve("spark-out");
-        SparkFixtures.Run spark = SparkFixtures.cli(true, "spark-features", "--master", "local[2]", "--model",
+        CliFixtures.Run spark = CliFixtures.cli(true, "spark-features", "--master", "local[2]", "--model",
                 zip.toString(),
                 "--images", images.toString(), "--out", out.toString(), "--batch", "5", "--partitions", "3");
         assertEquals(0, spark.code(), spark.err());
