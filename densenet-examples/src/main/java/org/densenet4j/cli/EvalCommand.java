@@ -15,7 +15,6 @@ import java.util.function.UnaryOperator;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.examples.ImageModel;
 import org.densenet4j.preprocess.ImageNetClasses;
-import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -54,10 +53,6 @@ final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true,
-            description = "A model zip, or a preset id whose pretrained model is in the zoo cache.")
-    String model;
-
     @Option(names = "--images", required = true, paramLabel = "DIR",
             description = "A folder of class folders, or (with --labels) a flat folder of images.")
     Path images;
@@ -77,16 +72,12 @@ final class EvalCommand implements Callable<Integer> {
             + "each skipped file's reason) to a .json or .csv file.")
     Path out;
 
-    @Option(names = "--preprocess", description = "caffe, torch or none (default: what the model records).")
-    String preprocess;
-
-    @Option(names = "--size", description = "Images are stretched to HxW (default: the model's recorded transform, "
-            + "e.g. torchvision's resize 256 and centre crop 224).")
-    String size;
-
     @Option(names = "--force", description = "Replace an existing report file.")
     boolean force;
 
+
+    @Mixin
+    ImageModelOptions input;
 
     @Mixin
     PrecisionOption precision;
@@ -98,14 +89,14 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         checkOptions();
         PrintWriter err = spec.commandLine().getErr();
-        loaded = Models.load(model);
-        ClassIndex classes = ClassIndex.of(loaded, ClassIndex.outputClasses(loaded.net(), model));
+        loaded = input.load();
+        ClassIndex classes = ClassIndex.of(loaded, ClassIndex.outputClasses(loaded.net(), input.model));
         EvalSet set = labels == null ? EvalSet.fromClassFolders(images, classes)
                 : EvalSet.fromLabelsFile(images, labels, classes);
         if (limit != null) {
             set = set.limit(limit);
         }
-        transform = loaded.transform(size != null ? Models.parseInput(size) : null, preprocess, err);
+        transform = input.transform(loaded, err);
 
         UnaryOperator<INDArray> infer = CompiledGraph.inference(loaded.net(), precision.engineOptions());
         int k = Math.min(TOP, classes.size());
@@ -132,7 +123,7 @@ final class EvalCommand implements Callable<Integer> {
         printSummary(report, classes.size(), k, seconds, rate);
         if (out != null) {
             Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("model", model);
+            summary.put("model", input.model);
             summary.put("folder", images.toString());
             summary.put("labels", labels == null ? null : labels.toString());
             summary.put("imagesPerSecond", rate);
@@ -159,9 +150,7 @@ final class EvalCommand implements Callable<Integer> {
                 throw new UserError(out + ": exists; pass --force to replace it");
             }
         }
-        if (preprocess != null) {
-            ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
-        }
+        input.check(); // a typo fails before the model loads
     }
 
     /**

@@ -11,7 +11,6 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.examples.ImageModel;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Npy;
-import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.io.ImageTransform;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -33,22 +32,11 @@ final class FeaturesCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true,
-            description = "A model zip, or a preset id whose pretrained model is in the zoo cache.")
-    String model;
-
     @Option(names = "--images", required = true, arity = "1..*", description = "Image files or folders of them.")
     List<Path> images;
 
     @Option(names = "--out", required = true, description = "features.csv or features.npy")
     Path out;
-
-    @Option(names = "--preprocess", description = "caffe, torch or none (default: what the model records).")
-    String preprocess;
-
-    @Option(names = "--size", description = "Stretch images to HxW (bilinear) instead of the model's recorded "
-            + "transform (for a model zip without a card: a stretch to 224x224 in colour, 28x28 in grayscale).")
-    String size;
 
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -56,6 +44,9 @@ final class FeaturesCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing output file.")
     boolean force;
 
+
+    @Mixin
+    ImageModelOptions input;
 
     @Mixin
     PrecisionOption precision;
@@ -72,15 +63,12 @@ final class FeaturesCommand implements Callable<Integer> {
         if (Files.exists(out) && !force) {
             throw new UserError(out + ": exists; pass --force to replace it");
         }
-        if (preprocess != null) {
-            ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
-        }
+        input.check(); // a typo fails before the model loads
         List<Path> files = PredictCommand.imageFiles(images);
-        ImageModel loaded = Models.load(model);
+        ImageModel loaded = input.load();
         ComputationGraph net = loaded.net();
-        int[] hw = size != null ? Models.parseInput(size) : null;
         String layer = loaded.featureLayer();
-        ImageTransform transform = loaded.transform(hw, preprocess, spec.commandLine().getErr());
+        ImageTransform transform = input.transform(loaded, spec.commandLine().getErr());
 
         UnaryOperator<INDArray> extract = CompiledGraph.inference(net, precision.engineOptions(), layer);
         Progress progress = new Progress(spec.commandLine().getOut(), "features", files.size());
@@ -90,7 +78,8 @@ final class FeaturesCommand implements Callable<Integer> {
             INDArray x = loaded.preprocess(files.subList(from, to), transform);
             INDArray f = extract.apply(x);
             if (f.rank() != 2) {
-                throw new UserError(model + ": its layer '" + layer + "' gives " + java.util.Arrays.toString(f.shape())
+                throw new UserError(input.model + ": its layer '" + layer + "' gives "
+                        + java.util.Arrays.toString(f.shape())
                         + ", not a feature vector per image (a headless model without pooling?)");
             }
             if (features == null) {

@@ -58,7 +58,6 @@ final class Models {
         }
     }
 
-    /** An architecture named on the command line: its display name and its settings, to be completed. */
     /** {@link Architecture#of}, its refusals as one-line errors. */
     static Architecture architecture(String spec) throws IOException {
         try {

@@ -12,7 +12,6 @@ import org.densenet4j.examples.ImageModel;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.io.Npy;
 import org.densenet4j.preprocess.ImageNetClasses;
-import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -36,10 +35,6 @@ final class PredictCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true,
-            description = "A model zip, or a preset id whose pretrained model is in the zoo cache.")
-    String model;
-
     static final class Source {
         @Option(names = "--input", required = true, description = "Input tensor [N, C, H, W], float32 or float64 .npy.")
         Path input;
@@ -55,15 +50,6 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--output", description = "Where to write the probabilities (.npy); required with --input.")
     Path output;
 
-    @Option(names = "--preprocess", description = "Image normalisation: caffe, torch or none (default: what the "
-            + "model records: caffe for the original Keras port's Caffe-converted weights, torch for "
-            + "keras.applications' and torchvision's).")
-    String preprocess;
-
-    @Option(names = "--size", description = "Stretch images to HxW (bilinear) instead of the model's recorded "
-            + "transform (for a model zip without a card: a stretch to 224x224 in colour, 28x28 in grayscale).")
-    String size;
-
     @Option(names = "--top", defaultValue = "3", description = "Classes printed per image (default: ${DEFAULT-VALUE}).")
     int top;
 
@@ -73,6 +59,9 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace an existing output file.")
     boolean force;
 
+
+    @Mixin
+    ImageModelOptions input;
 
     @Mixin
     PrecisionOption precision;
@@ -88,10 +77,8 @@ final class PredictCommand implements Callable<Integer> {
         if (output != null && Files.exists(output) && !force) {
             throw new UserError(output + ": exists; pass --force to replace it");
         }
-        if (preprocess != null) {
-            ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
-        }
-        ImageModel loaded = Models.load(model);
+        input.check(); // a typo fails before the model loads
+        ImageModel loaded = input.load();
         ComputationGraph net = loaded.net();
         List<Path> files = source.images == null ? List.of() : imageFiles(source.images);
         INDArray x;
@@ -99,8 +86,7 @@ final class PredictCommand implements Callable<Integer> {
             x = Npy.read(source.input);
             checkShape(net, x);
         } else {
-            int[] hw = size != null ? Models.parseInput(size) : null;
-            x = loaded.preprocess(files, loaded.transform(hw, preprocess, spec.commandLine().getErr()));
+            x = loaded.preprocess(files, input.transform(loaded, spec.commandLine().getErr()));
         }
         long n = x.size(0);
         UnaryOperator<INDArray> infer = CompiledGraph.inference(net, precision.engineOptions());
