@@ -5,11 +5,15 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.zip.GZIPInputStream;
 
+import org.densenet4j.io.Images;
+import org.densenet4j.zoo.io.ImageTransform;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -32,6 +36,53 @@ public final class FashionMnist {
     private static final int LABELS_MAGIC = 2049;
 
     private FashionMnist() {
+    }
+
+    /**
+     * The input pipeline of "Dive into Deep Learning"'s {@code load_data_fashion_mnist(batch_size,
+     * resize)}, for batches of {@link #load}'s images ([N, 1, 28, 28] of 0-255 values): torchvision's
+     * {@code Resize(size)} on the PIL image (Pillow's bilinear resize of the 8-bit pixels, the shorter
+     * side to {@code size}: a square image becomes {@code size x size}), then {@code ToTensor()}
+     * (values / 255). The batch given is not changed.
+     *
+     * @throws IllegalArgumentException for a size below 1
+     */
+    public static UnaryOperator<INDArray> d2lInput(int size) {
+        if (size < 1) {
+            throw new IllegalArgumentException("the resize must be >= 1, was " + size);
+        }
+        ImageTransform resize = new ImageTransform(new ImageTransform.Stretch(size, size), null,
+                ImageTransform.Interpolation.BILINEAR, true, ImageTransform.ChannelOrder.RGB,
+                ImageTransform.Normalization.NONE);
+        return batch -> {
+            long[] shape = batch.shape();
+            if (shape.length != 4 || shape[1] != 1 || shape[2] != shape[3]) {
+                throw new IllegalArgumentException("expected square grayscale images [N, 1, H, H], got "
+                        + java.util.Arrays.toString(shape));
+            }
+            int n = (int) shape[0];
+            int h = (int) shape[2];
+            int w = (int) shape[3];
+            float[] pixels = batch.dup('c').data().asFloat();
+            int outPlane = size * size;
+            float[] scaled = new float[n * outPlane];
+            byte[] image = new byte[h * w];
+            for (int i = 0; i < n; i++) {
+                for (int p = 0; p < image.length; p++) {
+                    image[p] = (byte) Math.round(pixels[i * image.length + p]);
+                }
+                float[] resized;
+                try {
+                    resized = Images.fromPixels(image, h, w, 1, "image " + i + " of the batch", resize, 1);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                for (int p = 0; p < outPlane; p++) {
+                    scaled[i * outPlane + p] = resized[p] / 255f;
+                }
+            }
+            return Nd4j.create(scaled, new long[] {n, 1, size, size}, 'c');
+        };
     }
 
     /**

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Random;
 import java.util.function.UnaryOperator;
 
@@ -28,13 +29,27 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 public final class Trainer {
 
-    /** How long and in what batches to train. */
-    public record Options(int epochs, int batch, boolean augment) {
+    /**
+     * How long and in what batches to train.
+     *
+     * @param epochs  epochs to train
+     * @param batch   images per step
+     * @param augment whether to flip and shift the training images at random
+     * @param input   what every batch of images goes through before the network, training and test
+     *                alike (a resize, for example); applied before the augmentation
+     */
+    public record Options(int epochs, int batch, boolean augment, UnaryOperator<INDArray> input) {
         /** Checks the numbers. */
         public Options {
             if (epochs < 1 || batch < 1) {
                 throw new IllegalArgumentException("epochs and batch must be >= 1, were " + epochs + " and " + batch);
             }
+            Objects.requireNonNull(input, "input");
+        }
+
+        /** Options whose batches reach the network as they are stored. */
+        public Options(int epochs, int batch, boolean augment) {
+            this(epochs, batch, augment, UnaryOperator.identity());
         }
     }
 
@@ -98,7 +113,7 @@ public final class Trainer {
                 int from = b * options.batch();
                 int to = Math.min(n, from + options.batch());
                 long[] idx = Arrays.stream(Arrays.copyOfRange(order, from, to)).asLongStream().toArray();
-                INDArray x = train.getFeatures().get(NDArrayIndex.indices(idx)).dup();
+                INDArray x = options.input().apply(train.getFeatures().get(NDArrayIndex.indices(idx)).dup());
                 INDArray y = train.getLabels().get(NDArrayIndex.indices(idx));
                 if (options.augment()) {
                     Augmentation.flipAndShift(x, 2, random);
@@ -113,7 +128,7 @@ public final class Trainer {
             double testAccuracy = Double.NaN;
             if (test != null && test.numExamples() > 0) {
                 Evaluation eval = new Evaluation(train.getLabels().columns());
-                testLoss = evaluate(step.graph(), test, eval);
+                testLoss = evaluate(step.graph(), test, eval, options.input());
                 testAccuracy = eval.accuracy();
             }
             Epoch e = new Epoch(epoch, lossSum / n, step.accuracy().value(), testLoss, testAccuracy, seconds,
@@ -133,6 +148,11 @@ public final class Trainer {
      * {@code eval}; through the compiled graph of the weights as they are now.
      */
     public static double evaluate(ComputationGraph net, DataSet test, Evaluation eval) {
+        return evaluate(net, test, eval, UnaryOperator.identity());
+    }
+
+    /** As {@link #evaluate(ComputationGraph, DataSet, Evaluation)}, each batch through {@code input} first. */
+    public static double evaluate(ComputationGraph net, DataSet test, Evaluation eval, UnaryOperator<INDArray> input) {
         UnaryOperator<INDArray> infer = CompiledGraph.inference(net);
         double loss = 0;
         int n = test.numExamples();
@@ -140,7 +160,7 @@ public final class Trainer {
             int to = Math.min(n, from + 256);
             INDArray x = test.getFeatures().get(NDArrayIndex.interval(from, to));
             INDArray y = test.getLabels().get(NDArrayIndex.interval(from, to));
-            INDArray p = infer.apply(x);
+            INDArray p = infer.apply(input.apply(x));
             eval.eval(y, p);
             loss -= Transforms.log(p.add(1e-12), false).mul(y).sumNumber().doubleValue();
         }
