@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.densenet4j.examples.Architecture;
+import org.densenet4j.examples.PeakMemory;
 import org.densenet4j.engine.CompiledGraph;
 import org.densenet4j.engine.Precision;
 import org.densenet4j.keras.KerasDenseNetImporter;
@@ -165,16 +166,8 @@ final class BenchmarkCommand implements Callable<Integer> {
 
     /** Peak resident memory of this process in MB (Linux), or -1. */
     private static long peakRssMb() {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
-                }
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            // not Linux
-        }
-        return -1;
+        long bytes = PeakMemory.residentBytes();
+        return bytes < 0 ? -1 : bytes / (1L << 20);
     }
 
     /** {@code base} at the size of {@code --input}: HxW keeps the channels, HxWxC sets them. */

@@ -14,7 +14,7 @@ import picocli.CommandLine;
         description = "DenseNet for Deeplearning4j: convert Keras weights, predict, inspect and export models.",
         subcommands = {SummaryCommand.class, ConvertCommand.class, FetchCommand.class, PredictCommand.class,
         FeaturesCommand.class,
-                EvalCommand.class, ExportCommand.class, TrainCommand.class, FinetuneCommand.class,
+                EvalCommand.class, ExportCommand.class, TrainCommand.class, FinetuneCommand.class, CompareCommand.class,
                 BenchmarkCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class DenseNetCli {
