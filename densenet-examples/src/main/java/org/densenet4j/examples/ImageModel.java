@@ -2,12 +2,10 @@ package org.densenet4j.examples;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.zoo.PretrainedType;
 import org.densenet4j.preprocess.ImageClassifier;
 import org.densenet4j.preprocess.ImageNetPreprocessor;
 import org.densenet4j.zoo.DenseNetPreset;
@@ -36,9 +34,9 @@ import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabels, DataNormalization normalizer,
                          int[] defaultSize, ModelCard card) {
 
-    /** Whether {@code spec} names a file rather than a preset. */
+    /** Whether {@code spec} names a file rather than a preset ({@link ImageClassifier#namesFile}). */
     public static boolean isFile(String spec) {
-        return spec.endsWith(".zip") || spec.contains("/") || Files.exists(Path.of(spec));
+        return ImageClassifier.namesFile(spec);
     }
 
     /**
@@ -53,8 +51,8 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
             return read(Path.of(spec), spec);
         }
         DenseNetPreset preset = DenseNetPreset.fromId(spec);
-        ComputationGraph net = DenseNetZooModel.of(preset).initPretrained();
-        Path zip = ModelFiles.cachedModel(preset.id(), preset.pretrainedType().orElse(PretrainedType.IMAGENET));
+        ComputationGraph net = DenseNetZooModel.of(preset).initPretrained(); // checks the architecture too
+        Path zip = ImageClassifier.pretrainedZip(preset);
         return stored(net, zip, new int[] {preset.config().inputHeight(), preset.config().inputWidth()});
     }
 

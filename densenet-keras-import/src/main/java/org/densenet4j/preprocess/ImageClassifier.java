@@ -68,6 +68,14 @@ public record ImageClassifier(ComputationGraph net, ImageTransform transform, in
     }
 
     /**
+     * Whether {@code spec}, as a user names a model, is a model file rather than a preset id: a path
+     * (it holds a {@code /}), a {@code .zip}, or a file that exists.
+     */
+    public static boolean namesFile(String spec) {
+        return spec.endsWith(".zip") || spec.contains("/") || Files.exists(Path.of(spec));
+    }
+
+    /**
      * The model zip of {@code preset}'s pretrained model in DL4J's zoo cache, installed there first
      * when absent (as {@link #pretrained} does): for a caller that ships the file rather than the
      * graph, such as Spark's driver broadcasting it to the executors.

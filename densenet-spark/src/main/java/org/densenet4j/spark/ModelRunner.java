@@ -90,7 +90,7 @@ final class ModelRunner {
 
     /** The class names of the model's outputs, or null when it stores none. */
     List<String> labels() {
-        List<String> labels = model.labels(model.net().getOutputLayer(0).getParam("b").length());
+        List<String> labels = model.labels();
         return labels.isEmpty() ? null : labels;
     }
 

@@ -30,17 +30,13 @@ public record ModelSource(String name, byte[] zip, String sha256) implements Ser
      * @throws UnsupportedOperationException for a preset without pretrained weights
      */
     public static ModelSource of(String spec) throws IOException {
-        Path zip = namesFile(spec) ? Path.of(spec) : ImageClassifier.pretrainedZip(DenseNetPreset.fromId(spec));
+        Path zip = ImageClassifier.namesFile(spec) ? Path.of(spec)
+                : ImageClassifier.pretrainedZip(DenseNetPreset.fromId(spec));
         if (!Files.isRegularFile(zip)) {
             throw new IOException(spec + ": no such model zip");
         }
         byte[] bytes = Files.readAllBytes(zip);
         return new ModelSource(spec, bytes, sha256(bytes));
-    }
-
-    /** Whether {@code spec} names a file (a path, a {@code .zip}, or an existing file) rather than a preset. */
-    static boolean namesFile(String spec) {
-        return spec.endsWith(".zip") || spec.contains("/") || Files.exists(Path.of(spec));
     }
 
     private static String sha256(byte[] bytes) {
