@@ -27,6 +27,7 @@ import org.bytedeco.dnnl.primitive_desc_base;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.javacpp.Pointer;
+import org.densenet4j.engine.InferenceOp.Add;
 import org.densenet4j.engine.InferenceOp.Concat;
 import org.densenet4j.engine.InferenceOp.Conv;
 import org.densenet4j.engine.InferenceOp.Dense;
@@ -214,6 +215,8 @@ final class InferencePlan {
             globalPool(g);
         } else if (op instanceof Concat c) {
             concat(c);
+        } else if (op instanceof Add a) {
+            add(a);
         } else if (op instanceof Dense d) {
             dense(d);
         }
@@ -460,6 +463,30 @@ final class InferencePlan {
             offset += v.dims()[1];
         }
         values.put(c.out(), prefix(slot, buffer, dims));
+    }
+
+    /**
+     * The elementwise sum into a new map: oneDNN's binary add of the first two inputs, then each
+     * further input added to the sum in place; a fused ReLU is the last add's post-op.
+     */
+    private void add(Add a) {
+        long[] dims = values.get(a.source()).dims();
+        for (String name : a.in()) {
+            if (!Arrays.equals(values.get(name).dims(), dims)) {
+                throw new IllegalArgumentException("add '" + a.out() + "': input '" + name + "' is "
+                        + Arrays.toString(values.get(name).dims()) + ", expected " + Arrays.toString(dims));
+            }
+        }
+        Value dst = produce(a.out(), dims);
+        memory sum = inLayout(a.source()).memory();
+        for (int k = 1; k < a.in().size(); k++) {
+            memory term = inLayout(a.in().get(k)).memory();
+            var pd = new binary.primitive_desc(new binary.desc(dnnl.algorithm.binary_add, sum.get_desc(),
+                    term.get_desc(), dst.desc()), attr(a.relu && k == a.in().size() - 1), OneDnn.ENGINE);
+            then(new binary(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC_0, sum, dnnl.DNNL_ARG_SRC_1, term,
+                    dnnl.DNNL_ARG_DST, dst.memory()));
+            sum = dst.memory();
+        }
     }
 
     /**

@@ -14,7 +14,7 @@ import org.nd4j.linalg.activations.impl.ActivationReLU;
  * for inference, the live arrays for training).
  */
 public sealed interface Node permits Node.Conv, Node.Norm, Node.Relu, Node.Pool, Node.GlobalPool, Node.Concat,
-        Node.Dense, Node.Identity {
+        Node.Add, Node.Dense, Node.Identity {
 
     /** The value this node makes: its vertex's name. */
     String name();
@@ -119,6 +119,23 @@ public sealed interface Node permits Node.Conv, Node.Norm, Node.Relu, Node.Pool,
         @Override
         public long channels(List<Long> inputChannels) {
             return inputChannels.stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /**
+     * The elementwise sum of two or more feature maps of one shape (a residual connection).
+     *
+     * @param relu whether a ReLU follows inside the same step
+     */
+    record Add(String name, List<String> inputs, boolean relu) implements Node {
+        @Override
+        public Add reading(List<String> inputs) {
+            return new Add(name, inputs, relu);
+        }
+
+        /** This sum with a ReLU after. */
+        public Add withRelu() {
+            return new Add(name, inputs, true);
         }
     }
 

@@ -60,11 +60,15 @@ public final class Passes {
             before instanceof Node.Conv c && !c.relu() && c.folded() == null && after instanceof Node.Norm n
                     && !n.relu() ? c.folding(n) : null);
 
-    /** Runs a ReLU inside the convolution or batch norm before it (oneDNN's post-op, or its fused ReLU). */
+    /**
+     * Runs a ReLU inside the convolution, batch norm or sum before it (oneDNN's post-op, or its fused
+     * ReLU): a residual block's {@code relu(bn2 + shortcut)} is one step.
+     */
     public static final Pass FUSE_RELU = fuse((before, after) ->
             !(after instanceof Node.Relu) ? null
                     : before instanceof Node.Conv c && !c.relu() ? c.withRelu()
-                    : before instanceof Node.Norm n && !n.relu() ? n.withRelu() : null);
+                    : before instanceof Node.Norm n && !n.relu() ? n.withRelu()
+                    : before instanceof Node.Add a && !a.relu() ? a.withRelu() : null);
 
     /** Runs a ReLU inside the batch norm before it (training: oneDNN's fused ReLU has its own backward pass). */
     public static final Pass FUSE_NORM_RELU = fuse((before, after) ->
