@@ -461,8 +461,9 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
     /**
      * The elementwise sum of feature maps (a residual connection): forward, oneDNN's binary add (one
      * per input after the first, the later ones adding to the sum in place); backward, the sum's
-     * gradient is each input's share of theirs, copied out, and added to what the input's other
-     * readers give it. Neither pass reads the inputs' or the sum's data.
+     * gradient is each input's share of theirs: the very buffer for an input only the sum reads (a
+     * block's last batch norm, its shortcut convolution), else copied out and added to what the
+     * input's other readers give it. Neither pass reads the inputs' or the sum's data.
      */
     static final class Add extends TrainingOp {
         private final Node.Add node;
@@ -497,6 +498,9 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
         void backward(TrainingPlan p) {
             memory grad = p.value(node.name()).grad();
             for (String i : node.inputs()) {
+                if (p.shareGradient(node.name(), i)) {
+                    continue;
+                }
                 memory target = p.gradientTarget(i);
                 p.step(p.backward, new reorder(grad, target),
                         OneDnn.args(dnnl.DNNL_ARG_FROM, grad, dnnl.DNNL_ARG_TO, target),
