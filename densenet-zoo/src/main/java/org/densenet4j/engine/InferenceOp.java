@@ -143,9 +143,14 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
         }
     }
 
-    /** A convolution, possibly with a batch normalisation folded in and a ReLU after. */
+    /**
+     * A convolution, possibly with a batch normalisation folded in, a map added to its result (a
+     * residual sum) and a ReLU after.
+     */
     static final class Conv extends InferenceOp {
         final long[] shape;
+        /** The map added to the result, or null. */
+        final String summand;
         final Weights weights;
         final int[] strides;
         final int[] pad;
@@ -155,6 +160,7 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
         Conv(Node.Conv node, Layer layer, Layer folded) {
             super(node);
             this.shape = node.weightShape();
+            this.summand = node.summand();
             float[] w = NormParameters.floats(layer, "W");
             float[] b = node.bias() ? NormParameters.floats(layer, "b") : null;
             if (node.folded() != null) {

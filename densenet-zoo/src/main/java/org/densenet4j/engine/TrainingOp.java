@@ -55,7 +55,7 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
 
     /** The operation running {@code node} (after the training passes). */
     static TrainingOp of(Node node) {
-        if (node instanceof Node.Conv c) {
+        if (node instanceof Node.Conv c && c.summand() == null) {
             return new Conv(c);
         } else if (node instanceof Node.Norm n) {
             return new Norm(n);

@@ -36,7 +36,9 @@ public sealed interface Node permits Node.Conv, Node.Norm, Node.Relu, Node.Pool,
     }
 
     /**
-     * A 2-d convolution (NCHW, undilated) with weights of {@code weightShape} [out, in, kh, kw].
+     * A 2-d convolution (NCHW, undilated) with weights of {@code weightShape} [out, in, kh, kw]. It
+     * convolves its first input; a second one, after {@link Passes#FUSE_SUM} (inference), is a map of
+     * the output's shape added to the result before the ReLU (oneDNN's sum post-op).
      *
      * @param folded the batch norm folded into its weights and bias (inference), or null
      * @param relu   whether a ReLU follows inside the same step
@@ -61,6 +63,16 @@ public sealed interface Node permits Node.Conv, Node.Norm, Node.Relu, Node.Pool,
         /** This convolution with a ReLU after. */
         public Conv withRelu() {
             return new Conv(name, inputs, weightShape, strides, pad, mode, bias, folded, true);
+        }
+
+        /** This convolution with {@code summand} added to its output, then a ReLU if {@code relu}. */
+        public Conv adding(String summand, boolean relu) {
+            return new Conv(name, List.of(input(), summand), weightShape, strides, pad, mode, bias, folded, relu);
+        }
+
+        /** The map added to the output before the ReLU, or null. */
+        public String summand() {
+            return inputs.size() > 1 ? inputs.get(1) : null;
         }
     }
 
