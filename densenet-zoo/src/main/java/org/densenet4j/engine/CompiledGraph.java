@@ -50,10 +50,12 @@ import org.slf4j.LoggerFactory;
  * <p>The compiled graph holds a snapshot of the parameters taken by {@link #compile}: compile again
  * after training or changing them. It runs what DenseNet and similar convolutional graphs are made of:
  * convolutions (NCHW, no dilation, identity or ReLU activation), batch normalisation, ReLU and dropout
- * layers, max and average pooling, global pooling, channel concatenation (MergeVertex), and dense or
- * output layers on the pooled features (any DL4J activation). For anything else {@link #compile}
- * says which vertex it cannot run. One input; one or more outputs; calls are serialised (use one
- * compiled graph per thread to run in parallel).
+ * layers, max and average pooling, global pooling, channel concatenation (MergeVertex), elementwise
+ * addition of feature maps (ElementWiseVertex with Op.Add: ResNet's residual connections, each sum and
+ * the ReLU after it running inside the convolution making one of its terms), and dense or output
+ * layers on the pooled features (any DL4J activation). For anything else {@link #compile} says which
+ * vertex it cannot run. One input; one or more outputs; calls are serialised (use one compiled graph
+ * per thread to run in parallel).
  *
  * <pre>{@code
  * ComputationGraph net = new DenseNet121().init();

@@ -43,9 +43,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  *
  * <p>It runs graphs of one input and one output made of convolutions (no activation, NCHW, undilated,
  * any padding mode but causal), batch norms, ReLU and identity activation layers, max/average pooling,
- * global pooling over height and width, channel merges, dropout layers that drop nothing, and a softmax
+ * global pooling over height and width, channel merges, elementwise additions (ElementWiseVertex with
+ * Op.Add), dropout layers that drop nothing, and a softmax
  * {@link org.deeplearning4j.nn.conf.layers.OutputLayer} with multi-class cross-entropy after the global pooling: the
- * zoo's DenseNets.
+ * zoo's DenseNets and its ResNet.
  * {@link #compile} names the first vertex it cannot run; {@link #tryCompile} says so with an empty
  * result, and {@code graph.fit()} is then the way to train.
  */

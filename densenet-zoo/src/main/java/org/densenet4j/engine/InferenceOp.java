@@ -24,7 +24,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * with a snapshot of its parameters (a folded batch norm already in its convolution's weights).
  */
 abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, InferenceOp.Relu, InferenceOp.Pool,
-        InferenceOp.GlobalPool, InferenceOp.Concat, InferenceOp.Dense {
+        InferenceOp.GlobalPool, InferenceOp.Concat, InferenceOp.Add, InferenceOp.Dense {
 
     final String out;
     final List<String> in;
@@ -55,7 +55,7 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
     static List<InferenceOp> snapshot(Graph ir, ComputationGraph graph) {
         List<InferenceOp> ops = new ArrayList<>();
         for (Node node : ir.nodes()) {
-            Layer layer = node instanceof Node.Concat ? null : graph.getLayer(node.name());
+            Layer layer = node instanceof Node.Concat || node instanceof Node.Add ? null : graph.getLayer(node.name());
             if (node instanceof Node.Conv c) {
                 ops.add(new Conv(c, layer, c.folded() == null ? null : graph.getLayer(c.folded().name())));
             } else if (node instanceof Node.Norm n) {
@@ -68,6 +68,8 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
                 ops.add(new GlobalPool(g));
             } else if (node instanceof Node.Concat c) {
                 ops.add(new Concat(c));
+            } else if (node instanceof Node.Add a) {
+                ops.add(new Add(a));
             } else if (node instanceof Node.Dense d) {
                 ops.add(new Dense(d, layer));
             } else {
@@ -141,11 +143,14 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
         }
     }
 
-    /** A convolution, possibly with a batch normalisation folded in and a ReLU after. */
-
-    /** A convolution, possibly with a batch normalisation folded in and a ReLU after. */
+    /**
+     * A convolution, possibly with a batch normalisation folded in, a map added to its result (a
+     * residual sum) and a ReLU after.
+     */
     static final class Conv extends InferenceOp {
         final long[] shape;
+        /** The map added to the result, or null. */
+        final String summand;
         final Weights weights;
         final int[] strides;
         final int[] pad;
@@ -155,6 +160,7 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
         Conv(Node.Conv node, Layer layer, Layer folded) {
             super(node);
             this.shape = node.weightShape();
+            this.summand = node.summand();
             float[] w = NormParameters.floats(layer, "W");
             float[] b = node.bias() ? NormParameters.floats(layer, "b") : null;
             if (node.folded() != null) {
@@ -263,6 +269,16 @@ abstract sealed class InferenceOp permits InferenceOp.Conv, InferenceOp.Norm, In
     static final class Concat extends InferenceOp {
         Concat(Node.Concat node) {
             super(node);
+        }
+    }
+
+    /** The elementwise sum of feature maps of one shape, possibly with a ReLU after. */
+    static final class Add extends InferenceOp {
+        final boolean relu;
+
+        Add(Node.Add node) {
+            super(node);
+            this.relu = node.relu();
         }
     }
 

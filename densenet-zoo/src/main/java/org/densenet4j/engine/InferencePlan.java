@@ -27,6 +27,7 @@ import org.bytedeco.dnnl.primitive_desc_base;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.javacpp.Pointer;
+import org.densenet4j.engine.InferenceOp.Add;
 import org.densenet4j.engine.InferenceOp.Concat;
 import org.densenet4j.engine.InferenceOp.Conv;
 import org.densenet4j.engine.InferenceOp.Dense;
@@ -79,6 +80,8 @@ final class InferencePlan {
     private long scratchBytes;
     /** The value the operation being planned makes, for the steps' labels. */
     private String current;
+    /** The index of the operation being planned. */
+    private int step;
 
     InferencePlan(Graph ir, List<InferenceOp> ops, memory.format_tag layout, EngineOptions options, long[] shape) {
         this.input = ir.input();
@@ -106,6 +109,7 @@ final class InferencePlan {
         for (int i = 0; i < ops.size(); i++) {
             InferenceOp op = ops.get(i);
             current = op.out();
+            step = i;
             try {
                 add(op);
             } catch (IllegalArgumentException e) {
@@ -214,6 +218,8 @@ final class InferencePlan {
             globalPool(g);
         } else if (op instanceof Concat c) {
             concat(c);
+        } else if (op instanceof Add a) {
+            add(a);
         } else if (op instanceof Dense d) {
             dense(d);
         }
@@ -226,6 +232,11 @@ final class InferencePlan {
                     + " input channels, got " + src.dims()[1]);
         }
         ConvGeometry g = ConvGeometry.of(src.dims(), c.shape, c.strides, c.pad, c.mode).fitting(c.out);
+        if (c.summand != null && !Arrays.equals(values.get(c.summand).dims(), g.dst())) {
+            throw new IllegalArgumentException("layer '" + c.out + "' makes " + Arrays.toString(g.dst())
+                    + ", which cannot be added to '" + c.summand + "' of "
+                    + Arrays.toString(values.get(c.summand).dims()));
+        }
         memory.desc dstDesc = mapDesc(g.dst());
         convolution_forward.primitive_desc pd = convolution(g, src.desc(), dstDesc, c);
         if (referenceOnly(pd) && !src.desc().equals(mapDesc(src.dims()))) {
@@ -245,10 +256,19 @@ final class InferencePlan {
         convolution(c, pd, src, g.dst());
     }
 
-    /** The convolution step reading {@code src}; its output converted to the plan's layout if it is not in it. */
+    /**
+     * The convolution step reading {@code src}; its output converted to the plan's layout if it is
+     * not in it. A summand is added by the primitive to what its output buffer holds: the summand's
+     * own buffer, taken over, where this is its last reader and the primitive writes the plan's
+     * layout; else a copy of it made first.
+     */
     private void convolution(Conv c, convolution_forward.primitive_desc pd, Value src, long[] dims) {
-        Value dst = produce(c.out, dims);
+        boolean inPlace = c.summand != null && pd.dst_desc().equals(mapDesc(dims)) && canTakeOver(c.summand, dims);
+        Value dst = inPlace ? takeOver(c.summand, c.out) : produce(c.out, dims);
         Value out = pd.dst_desc().equals(dst.desc()) ? dst : temporary(pd.dst_desc(), dims);
+        if (c.summand != null && !inPlace) {
+            copy(inLayout(c.summand).memory(), out.memory());
+        }
         IntMemoryMap args = OneDnn.args(dnnl.DNNL_ARG_SRC, src.memory(), dnnl.DNNL_ARG_DST, out.memory());
         c.weights.addTo(args, pd.weights_desc());
         then(new convolution_forward(pd), pd, args);
@@ -261,13 +281,41 @@ final class InferencePlan {
         }
     }
 
+    /**
+     * Whether the convolution now planned may write into {@code summand}'s buffer: a dense map of
+     * {@code dims} in the plan's layout with a buffer of its own, read by nothing after it, not an output.
+     */
+    private boolean canTakeOver(String summand, long[] dims) {
+        Value v = values.get(summand);
+        return v.slot() >= 0 && v.images().isEmpty() && v.desc().equals(mapDesc(dims)) && !outputs.contains(summand)
+                && !chainEnd.containsKey(summand) && lastRead.get(summand) == step;
+    }
+
+    /** {@code summand}'s buffer as value {@code name}'s; the summand no longer owns it (its release frees nothing). */
+    private Value takeOver(String summand, String name) {
+        Value v = values.get(summand);
+        values.put(summand, new Value(v.memory(), v.dims(), -1));
+        Value dst = new Value(v.memory(), v.dims(), v.slot());
+        values.put(name, dst);
+        return dst;
+    }
+
     private convolution_forward.primitive_desc convolution(ConvGeometry g, memory.desc src, memory.desc dst,
             Conv c) {
+        primitive_attr attr = attr(false);
+        post_ops ops = new post_ops();
+        if (c.summand != null) {
+            ops.append_sum(); // scale 1: dst = conv(src) + dst
+        }
+        if (c.relu) {
+            ops.append_eltwise(1f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+        }
+        attr.set_post_ops(ops);
         return new convolution_forward.primitive_desc(new convolution_forward.desc(dnnl.prop_kind.forward_inference,
                 dnnl.algorithm.convolution_direct, src,
                 new memory.desc(g.weights(), type, memory.format_tag.any),
                 c.weights.bias != null ? g.bias() : new memory.desc(), dst, g.strides(), g.padLeft(),
-                g.padRight()), attr(c.relu), OneDnn.ENGINE);
+                g.padRight()), attr, OneDnn.ENGINE);
     }
 
     /** {@code v} itself when it is in layout {@code desc}, else a temporary converted copy. */
@@ -460,6 +508,30 @@ final class InferencePlan {
             offset += v.dims()[1];
         }
         values.put(c.out(), prefix(slot, buffer, dims));
+    }
+
+    /**
+     * The elementwise sum into a new map: oneDNN's binary add of the first two inputs, then each
+     * further input added to the sum in place; a fused ReLU is the last add's post-op.
+     */
+    private void add(Add a) {
+        long[] dims = values.get(a.source()).dims();
+        for (String name : a.in()) {
+            if (!Arrays.equals(values.get(name).dims(), dims)) {
+                throw new IllegalArgumentException("add '" + a.out() + "': input '" + name + "' is "
+                        + Arrays.toString(values.get(name).dims()) + ", expected " + Arrays.toString(dims));
+            }
+        }
+        Value dst = produce(a.out(), dims);
+        memory sum = inLayout(a.source()).memory();
+        for (int k = 1; k < a.in().size(); k++) {
+            memory term = inLayout(a.in().get(k)).memory();
+            var pd = new binary.primitive_desc(new binary.desc(dnnl.algorithm.binary_add, sum.get_desc(),
+                    term.get_desc(), dst.desc()), attr(a.relu && k == a.in().size() - 1), OneDnn.ENGINE);
+            then(new binary(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC_0, sum, dnnl.DNNL_ARG_SRC_1, term,
+                    dnnl.DNNL_ARG_DST, dst.memory()));
+            sum = dst.memory();
+        }
     }
 
     /**

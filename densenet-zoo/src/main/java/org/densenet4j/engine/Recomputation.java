@@ -14,7 +14,7 @@ import org.densenet4j.engine.ir.Node;
  * block's concatenations, rebuilt from the features they join; batch norms' outputs, recomputed
  * from their input with the batch's saved statistics; cheap convolutions' outputs (a bottleneck's
  * 1x1, the stem's), recomputed from their input; and values no backward step reads at all (a
- * convolution's output that only a pooling reads). Each kind lives in one buffer shared by all
+ * convolution's output that only a pooling or a residual sum reads). Each kind lives in one buffer shared by all
  * values of that kind, so the memory of what is not kept no longer grows with the block's depth.
  *
  * <p>A value qualifies only where sharing is safe: in the forward pass every reader of it runs
@@ -105,15 +105,16 @@ final class Recomputation {
     /** The kind {@code n}'s value can be, given who reads it, or -1 to keep it. */
     private static int kindOf(Node n, List<Integer> read, List<Node> nodes, List<String> parts, Recomputation r,
             String input) {
+        // pooling's and a sum's backward passes read only their output's gradient, not their input
         boolean unreadBackward = read.stream().allMatch(j -> nodes.get(j) instanceof Node.Pool
-                || nodes.get(j) instanceof Node.GlobalPool);
+                || nodes.get(j) instanceof Node.GlobalPool || nodes.get(j) instanceof Node.Add);
         if (n instanceof Node.Concat) {
             boolean keptParts = parts.stream().noneMatch(p -> r.kind.containsKey(p) || p.equals(input));
             return keptParts && read.stream().allMatch(j -> nodes.get(j) instanceof Node.Norm) ? CONCAT : -1;
         }
         if (n instanceof Node.Norm) {
-            return read.stream().allMatch(j -> nodes.get(j) instanceof Node.Conv
-                    || nodes.get(j) instanceof Node.Pool || nodes.get(j) instanceof Node.GlobalPool) ? NORM : -1;
+            return read.stream().allMatch(j -> nodes.get(j) instanceof Node.Conv || nodes.get(j) instanceof Node.Pool
+                    || nodes.get(j) instanceof Node.GlobalPool || nodes.get(j) instanceof Node.Add) ? NORM : -1;
         }
         if (unreadBackward) {
             return UNREAD;

@@ -1,6 +1,7 @@
 package org.densenet4j.engine;
 
 import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.binary;
 import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
 import org.bytedeco.dnnl.convolution_backward_data;
@@ -29,7 +30,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * from the forward one in a record of its own. A new object per plan: the saved state is the plan's.
  */
 abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, TrainingOp.Relu, TrainingOp.Pool,
-        TrainingOp.Concat, TrainingOp.Output {
+        TrainingOp.Concat, TrainingOp.Add, TrainingOp.Output {
 
     /** Plans the forward pass (batch statistics) of this node. */
     abstract void forward(TrainingPlan p);
@@ -54,7 +55,7 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
 
     /** The operation running {@code node} (after the training passes). */
     static TrainingOp of(Node node) {
-        if (node instanceof Node.Conv c) {
+        if (node instanceof Node.Conv c && c.summand() == null) {
             return new Conv(c);
         } else if (node instanceof Node.Norm n) {
             return new Norm(n);
@@ -64,6 +65,8 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
             return new Pool(node);
         } else if (node instanceof Node.Concat c) {
             return new Concat(c);
+        } else if (node instanceof Node.Add a && !a.relu()) {
+            return new Add(a);
         } else if (node instanceof Node.Dense d && d.loss() != null) {
             return new Output(d);
         }
@@ -451,6 +454,58 @@ abstract sealed class TrainingOp permits TrainingOp.Conv, TrainingOp.Norm, Train
                         node.name() + ": reorder out of the merge's gradient");
                 p.accumulate(i, target);
                 offset += part.dims()[1];
+            }
+        }
+    }
+
+    /**
+     * The elementwise sum of feature maps (a residual connection): forward, oneDNN's binary add (one
+     * per input after the first, the later ones adding to the sum in place); backward, the sum's
+     * gradient is each input's share of theirs: the very buffer for an input only the sum reads (a
+     * block's last batch norm, its shortcut convolution), else copied out and added to what the
+     * input's other readers give it. Neither pass reads the inputs' or the sum's data.
+     */
+    static final class Add extends TrainingOp {
+        private final Node.Add node;
+
+        Add(Node.Add node) {
+            this.node = node;
+        }
+
+        @Override
+        void forward(TrainingPlan p) {
+            long[] dims = p.value(node.input()).dims();
+            for (String i : node.inputs()) {
+                if (!java.util.Arrays.equals(p.value(i).dims(), dims)) {
+                    throw new IllegalArgumentException("add '" + node.name() + "': input '" + i + "' is "
+                            + java.util.Arrays.toString(p.value(i).dims()) + ", expected "
+                            + java.util.Arrays.toString(dims));
+                }
+            }
+            Value dst = p.newValue(node.name(), dims);
+            memory sum = p.value(node.input()).data();
+            for (String term : node.inputs().subList(1, node.inputs().size())) {
+                memory t = p.value(term).data();
+                var pd = new binary.primitive_desc(new binary.desc(dnnl.algorithm.binary_add, sum.get_desc(),
+                        t.get_desc(), dst.desc()), TrainingPlan.attr(), OneDnn.ENGINE);
+                p.add(p.forward, new binary(pd), pd, OneDnn.args(dnnl.DNNL_ARG_SRC_0, sum, dnnl.DNNL_ARG_SRC_1, t,
+                        dnnl.DNNL_ARG_DST, dst.data()));
+                sum = dst.data();
+            }
+        }
+
+        @Override
+        void backward(TrainingPlan p) {
+            memory grad = p.value(node.name()).grad();
+            for (String i : node.inputs()) {
+                if (p.shareGradient(node.name(), i)) {
+                    continue;
+                }
+                memory target = p.gradientTarget(i);
+                p.step(p.backward, new reorder(grad, target),
+                        OneDnn.args(dnnl.DNNL_ARG_FROM, grad, dnnl.DNNL_ARG_TO, target),
+                        node.name() + ": the sum's gradient to '" + i + "'");
+                p.accumulate(i, target);
             }
         }
     }

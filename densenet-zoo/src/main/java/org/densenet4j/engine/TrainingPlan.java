@@ -87,6 +87,10 @@ final class TrainingPlan {
     private final String[] held = new String[Recomputation.BUFFERS];
     /** Each value's gradient slot, given back once its producer's backward step has read it. */
     private final Map<String, Integer> gradBufferOf = new HashMap<>();
+    /** Per gradient slot, the values whose gradient it still is ({@link #shareGradient}: more than one). */
+    private final Map<Integer, Integer> gradHolders = new HashMap<>();
+    /** How many nodes read each value (the graph's output counting as one more). */
+    private final Map<String, Integer> readers;
     /** Views into values' gradients (a merge's parts), bound with them. */
     private final List<Map.Entry<String, memory>> gradViews = new ArrayList<>();
     private final List<Runnable> afterBackward = new ArrayList<>();
@@ -106,6 +110,7 @@ final class TrainingPlan {
         this.classes = output.out();
         this.clip = output.loss().clip();
         this.recomputation = options.memoryEfficient() ? Recomputation.of(ir) : Recomputation.none();
+        this.readers = ir.readers();
         List<TrainingOp> ops = ir.nodes().stream().map(TrainingOp::of).toList();
         for (int i = 0; i < ops.size(); i++) {
             producers.put(ir.nodes().get(i).name(), ops.get(i));
@@ -115,7 +120,7 @@ final class TrainingPlan {
         for (int i = ops.size() - 1; i >= 0; i--) {
             ops.get(i).backward(this);
             Integer done = gradBufferOf.get(ir.nodes().get(i).name()); // read by its producer: free again
-            if (done != null) {
+            if (done != null && gradHolders.merge(done, -1, Integer::sum) == 0) {
                 buffers.release(done);
             }
         }
@@ -269,6 +274,7 @@ final class TrainingPlan {
         int slot = buffers.take(Math.max(values.get(value).desc().get_size(), 1));
         gradientSlots.add(slot);
         gradBufferOf.put(value, slot);
+        gradHolders.put(slot, 1);
     }
 
     /** A memory over one parameter (or its gradient) of a layer, bound to the graph's arrays on every step. */
@@ -298,6 +304,27 @@ final class TrainingPlan {
             return v.grad();
         }
         return transientMemory(SHARE, v.desc());
+    }
+
+    /**
+     * Makes {@code from}'s gradient {@code to}'s whole gradient without a copy, where nothing else
+     * writes {@code to}'s (a sum's term read by the sum alone): {@code to}'s gradient is bound to
+     * {@code from}'s buffer, which stays taken until every value sharing it has been read.
+     *
+     * @return false, planning nothing, when {@code to} has other readers, a gradient already, or
+     *         another layout (the graph's input)
+     */
+    boolean shareGradient(String from, String to) {
+        Value v = values.get(to);
+        if (written.contains(to) || readers.getOrDefault(to, 0) != 1 || to.equals(input)
+                || !v.desc().equals(values.get(from).desc())) {
+            return false;
+        }
+        int slot = gradBufferOf.get(from);
+        gradBufferOf.put(to, slot);
+        gradHolders.merge(slot, 1, Integer::sum);
+        written.add(to);
+        return true;
     }
 
     void accumulate(String value, memory target) {

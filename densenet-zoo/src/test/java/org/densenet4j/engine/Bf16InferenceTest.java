@@ -81,6 +81,22 @@ class Bf16InferenceTest {
         }
     }
 
+    /** The residual sums in bf16 too (inside the convolutions, as post-ops, in bf16 maps). */
+    @Test
+    void resNet18InBf16IsCloseToFp32() {
+        ComputationGraph net = CompiledGraphTest.randomised(
+                new org.densenet4j.zoo.resnet.ResNetZooModel(org.densenet4j.zoo.resnet.ResNetPreset.RESNET18_D2L,
+                        c -> c).init(), 2);
+        CompiledGraph fp32 = CompiledGraph.compile(net, EngineOptions.defaults());
+        CompiledGraph bf16 = CompiledGraph.compile(net, bf16Options());
+        INDArray x = input(new long[] {2, 1, 96, 96}, 3);
+        assertLogitsClose(fp32.outputSingle(x), bf16.outputSingle(x), layers(net), "ResNet-18");
+        String plan = String.join("\n", bf16.describe(2, 1, 96, 96));
+        assertTrue(!plan.contains(": ref") && !plan.contains("_add"), plan);
+        assertTrue(bf16.describe(2, 1, 96, 96).stream().filter(s -> s.contains("_conv2: "))
+                .allMatch(s -> s.endsWith(", bf16")), plan);
+    }
+
     @Test
     void everyKindOfLayerItRunsInBf16() {
         ComputationGraph net = CompiledGraphTest.everyKindOfLayer();

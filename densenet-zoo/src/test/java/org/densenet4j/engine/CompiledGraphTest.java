@@ -212,16 +212,17 @@ class CompiledGraphTest {
                 () -> compiled.output(Nd4j.rand(DataType.FLOAT, 3, 32, 32)));
         assertTrue(rank.getMessage().contains("[N, C, H, W]"), rank.getMessage());
 
-        ComputationGraph residual = new ComputationGraph(new NeuralNetConfiguration.Builder()
+        // A residual addition runs (ResidualAdditionTest); an elementwise product does not.
+        ComputationGraph product = new ComputationGraph(new NeuralNetConfiguration.Builder()
                 .dataType(DataType.FLOAT).activation(Activation.IDENTITY).graphBuilder().addInputs("in")
                 .setInputTypes(InputType.convolutional(8, 8, 2))
                 .addLayer("c", new ConvolutionLayer.Builder(1, 1).nOut(2).build(), "in")
-                .addVertex("add", new ElementWiseVertex(ElementWiseVertex.Op.Add), "in", "c")
-                .setOutputs("add").build());
-        residual.init();
+                .addVertex("times", new ElementWiseVertex(ElementWiseVertex.Op.Product), "in", "c")
+                .setOutputs("times").build());
+        product.init();
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                () -> CompiledGraph.compile(residual));
-        assertTrue(e.getMessage().contains("'add' (ElementWiseVertex)"), e.getMessage());
+                () -> CompiledGraph.compile(product));
+        assertTrue(e.getMessage().contains("'times' (ElementWiseVertex Product"), e.getMessage());
     }
 
     @Test
@@ -267,7 +268,7 @@ class CompiledGraphTest {
         return org.densenet4j.testing.RandomParameters.randomise(net, seed);
     }
 
-    private static INDArray input(long[] shape, long seed) {
+    static INDArray input(long[] shape, long seed) {
         Nd4j.getRandom().setSeed(seed);
         return Nd4j.rand(DataType.FLOAT, shape).subi(0.5).muli(2);
     }

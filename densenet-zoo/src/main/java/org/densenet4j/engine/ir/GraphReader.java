@@ -9,6 +9,7 @@ import java.util.Set;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
@@ -101,6 +102,9 @@ public final class GraphReader {
             }
             return new Node.Concat(name, inputs);
         }
+        if (vertex instanceof ElementWiseVertex e) {
+            return add(name, e, inputs);
+        }
         if (!(vertex instanceof LayerVertex lv) || inputs.size() != 1) {
             throw unsupported(name, vertex.getClass().getSimpleName());
         }
@@ -165,6 +169,18 @@ public final class GraphReader {
         throw unsupported(name, layer.getClass().getSimpleName());
     }
 
+    /** An elementwise vertex: the sum of feature maps (a residual connection); its other operations are refused. */
+    private Node add(String name, ElementWiseVertex vertex, List<String> inputs) {
+        if (vertex.getOp() != ElementWiseVertex.Op.Add || inputs.size() < 2) {
+            throw unsupported(name, "ElementWiseVertex " + vertex.getOp() + " of " + inputs.size()
+                    + " inputs; only Add of two or more runs compiled");
+        }
+        for (String i : inputs) {
+            requireMaps(name, i);
+        }
+        return new Node.Add(name, inputs, false);
+    }
+
     private Node conv(String name, List<String> in, ConvolutionLayer c) {
         IActivation activation = c.getActivationFn();
         boolean relu = new ActivationReLU().equals(activation);
@@ -226,8 +242,8 @@ public final class GraphReader {
     public static UnsupportedOperationException unsupported(String name, String what, Purpose purpose) {
         return new UnsupportedOperationException(purpose == Purpose.INFERENCE
                 ? "cannot compile vertex '" + name + "' (" + what + "): compiled inference runs convolution, "
-                        + "batch-norm, ReLU, dropout, pooling, merge and dense/output layers; use the graph's own "
-                        + "output() for this one"
+                        + "batch-norm, ReLU, dropout, pooling, merge, elementwise-add and dense/output layers; use the "
+                        + "graph's own output() for this one"
                 : "cannot compile vertex '" + name + "' for training (" + what
                 + "); train this graph with graph.fit()");
     }

@@ -14,7 +14,7 @@ import org.nd4j.linalg.activations.impl.ActivationReLU;
  * for inference, the live arrays for training).
  */
 public sealed interface Node permits Node.Conv, Node.Norm, Node.Relu, Node.Pool, Node.GlobalPool, Node.Concat,
-        Node.Dense, Node.Identity {
+        Node.Add, Node.Dense, Node.Identity {
 
     /** The value this node makes: its vertex's name. */
     String name();
@@ -36,7 +36,9 @@ public sealed interface Node permits Node.Conv, Node.Norm, Node.Relu, Node.Pool,
     }
 
     /**
-     * A 2-d convolution (NCHW, undilated) with weights of {@code weightShape} [out, in, kh, kw].
+     * A 2-d convolution (NCHW, undilated) with weights of {@code weightShape} [out, in, kh, kw]. It
+     * convolves its first input; a second one, after {@link Passes#FUSE_SUM} (inference), is a map of
+     * the output's shape added to the result before the ReLU (oneDNN's sum post-op).
      *
      * @param folded the batch norm folded into its weights and bias (inference), or null
      * @param relu   whether a ReLU follows inside the same step
@@ -61,6 +63,16 @@ public sealed interface Node permits Node.Conv, Node.Norm, Node.Relu, Node.Pool,
         /** This convolution with a ReLU after. */
         public Conv withRelu() {
             return new Conv(name, inputs, weightShape, strides, pad, mode, bias, folded, true);
+        }
+
+        /** This convolution with {@code summand} added to its output, then a ReLU if {@code relu}. */
+        public Conv adding(String summand, boolean relu) {
+            return new Conv(name, List.of(input(), summand), weightShape, strides, pad, mode, bias, folded, relu);
+        }
+
+        /** The map added to the output before the ReLU, or null. */
+        public String summand() {
+            return inputs.size() > 1 ? inputs.get(1) : null;
         }
     }
 
@@ -119,6 +131,23 @@ public sealed interface Node permits Node.Conv, Node.Norm, Node.Relu, Node.Pool,
         @Override
         public long channels(List<Long> inputChannels) {
             return inputChannels.stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /**
+     * The elementwise sum of two or more feature maps of one shape (a residual connection).
+     *
+     * @param relu whether a ReLU follows inside the same step
+     */
+    record Add(String name, List<String> inputs, boolean relu) implements Node {
+        @Override
+        public Add reading(List<String> inputs) {
+            return new Add(name, inputs, relu);
+        }
+
+        /** This sum with a ReLU after. */
+        public Add withRelu() {
+            return new Add(name, inputs, true);
         }
     }
 

@@ -60,18 +60,75 @@ public final class Passes {
             before instanceof Node.Conv c && !c.relu() && c.folded() == null && after instanceof Node.Norm n
                     && !n.relu() ? c.folding(n) : null);
 
-    /** Runs a ReLU inside the convolution or batch norm before it (oneDNN's post-op, or its fused ReLU). */
+    /**
+     * Runs a ReLU inside the convolution, batch norm or sum before it (oneDNN's post-op, or its fused
+     * ReLU): a residual block's {@code relu(bn2 + shortcut)} is one step.
+     */
     public static final Pass FUSE_RELU = fuse((before, after) ->
             !(after instanceof Node.Relu) ? null
                     : before instanceof Node.Conv c && !c.relu() ? c.withRelu()
-                    : before instanceof Node.Norm n && !n.relu() ? n.withRelu() : null);
+                    : before instanceof Node.Norm n && !n.relu() ? n.withRelu()
+                    : before instanceof Node.Add a && !a.relu() ? a.withRelu() : null);
 
     /** Runs a ReLU inside the batch norm before it (training: oneDNN's fused ReLU has its own backward pass). */
     public static final Pass FUSE_NORM_RELU = fuse((before, after) ->
             after instanceof Node.Relu && before instanceof Node.Norm n && !n.relu() ? n.withRelu() : null);
 
+    /**
+     * Runs a sum of two maps, and the ReLU after it, inside the convolution making one of them
+     * (inference: oneDNN's sum post-op adds the convolution's result to what its output buffer
+     * holds, which can be the other map's buffer): a residual block's {@code relu(conv2 + shortcut)}.
+     * The convolution must be the sum's only reader, and the other map made before it.
+     */
+    public static final Pass FUSE_SUM = graph -> {
+        Map<String, Integer> readers = graph.readers();
+        Map<String, Integer> position = new HashMap<>();
+        position.put(graph.input(), -1);
+        List<Node> nodes = new ArrayList<>(graph.nodes());
+        for (int i = 0; i < nodes.size(); i++) {
+            position.put(nodes.get(i).name(), i);
+        }
+        Map<String, String> alias = new HashMap<>();
+        Set<Integer> removed = new HashSet<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (!(nodes.get(i) instanceof Node.Add a) || a.inputs().size() != 2) {
+                continue;
+            }
+            int conv = -1;
+            for (int k = 0; k < 2; k++) { // the later of the two convolutions, so that the other map exists
+                String term = a.inputs().get(k);
+                int at = position.get(term);
+                if (at >= 0 && !removed.contains(at) && nodes.get(at) instanceof Node.Conv c && c.summand() == null
+                        && !c.relu() && readers.get(term) == 1 && position.get(a.inputs().get(1 - k)) < at
+                        && (conv < 0 || at > conv)) {
+                    conv = at;
+                }
+            }
+            if (conv >= 0) {
+                Node.Conv c = (Node.Conv) nodes.get(conv);
+                String other = a.inputs().get(a.inputs().get(0).equals(c.name()) ? 1 : 0);
+                nodes.set(conv, c.adding(other, a.relu()));
+                alias.put(a.name(), c.name());
+                position.put(a.name(), conv); // the sum is made there now
+                removed.add(i);
+            }
+        }
+        if (alias.isEmpty()) {
+            return graph;
+        }
+        List<Node> kept = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (!removed.contains(i)) {
+                Node n = nodes.get(i);
+                List<String> inputs = n.inputs().stream().map(in -> alias.getOrDefault(in, in)).toList();
+                kept.add(inputs.equals(n.inputs()) ? n : n.reading(inputs));
+            }
+        }
+        return new Graph(graph.input(), kept, graph.outputs().stream().map(o -> alias.getOrDefault(o, o)).toList());
+    };
+
     /** The inference engine's passes, in order. */
-    public static final List<Pass> INFERENCE = List.of(PRUNE, DROP_IDENTITY, FOLD_BATCH_NORM, FUSE_RELU);
+    public static final List<Pass> INFERENCE = List.of(PRUNE, DROP_IDENTITY, FOLD_BATCH_NORM, FUSE_RELU, FUSE_SUM);
 
     /** The training engine's passes, in order. */
     public static final List<Pass> TRAINING = List.of(DROP_IDENTITY, FUSE_NORM_RELU);
