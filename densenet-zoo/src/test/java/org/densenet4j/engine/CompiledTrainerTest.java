@@ -179,14 +179,16 @@ class CompiledTrainerTest {
                 assertEquals(dl4j.score(), score, 1e-5 * Math.max(1, Math.abs(score)));
                 assertClose(dl4j, expected, ours.getFlattenedGradients(), 1e-3, "gradients");
             }
+            // Each step starts both from the same parameters (batch-norm statistics included; the
+            // updater states stay each its own, so momentum is compared across the steps): float
+            // rounding differs between the two, and carried from step to step through updates near
+            // a ReLU or max-pool tie it grew past any fixed tolerance now and then (1.7e-3 once).
+            ours.setParams(dl4j.params());
             dl4j.fit(new DataSet(x, y));
             trainer.fit(new DataSet(x, y));
-            // Float rounding differs between the two (and, under load, between runs of DL4J's own
-            // multi-threaded reductions), and each update near a ReLU or max-pool tie amplifies it:
-            // step 0's score is checked to 1e-5 above; later ones as the parameters are, to 1e-3.
-            assertEquals(dl4j.score(), ours.score(), 1e-3 * Math.max(1, Math.abs(dl4j.score())), "score, step " + step);
+            assertEquals(dl4j.score(), ours.score(), 1e-4 * Math.max(1, Math.abs(dl4j.score())), "score, step " + step);
+            assertClose(dl4j, dl4j.params(), ours.params(), 1e-3, "parameters after step " + step);
         }
-        assertClose(dl4j, dl4j.params(), ours.params(), 2e-3, "parameters after 4 steps");
         assertTrue(trainer.describe(5, 3, 15, 13).stream().anyMatch(l -> l.contains("bnorm")),
                 String.join("\n", trainer.describe(5, 3, 15, 13)));
     }
