@@ -15,6 +15,12 @@ import org.densenet4j.keras.KerasDenseNetImporter;
 import org.densenet4j.training.TrainingStep;
 import org.densenet4j.zoo.DenseNetConfig;
 import org.densenet4j.zoo.DenseNetZooModel;
+import org.densenet4j.zoo.fcn.FcDenseNetConfig;
+import org.densenet4j.zoo.fcn.FcDenseNetPreset;
+import org.densenet4j.zoo.fcn.FcDenseNetZooModel;
+import org.densenet4j.zoo.resnet.ResNetConfig;
+import org.densenet4j.zoo.resnet.ResNetPreset;
+import org.densenet4j.zoo.resnet.ResNetZooModel;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -36,7 +42,8 @@ final class BenchmarkCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--model", defaultValue = "densenet121",
-            description = "Preset id, or a JSON file of DenseNet settings (default: ${DEFAULT-VALUE}).")
+            description = "Preset id (a DenseNet's, resnet18-d2l or an fc-densenet*), or a JSON file of DenseNet "
+                    + "settings (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--mode", defaultValue = "infer",
@@ -80,6 +87,9 @@ final class BenchmarkCommand implements Callable<Integer> {
     /** The engine that ran: compiled, or graph where the compiled one was not asked for or cannot run the model. */
     private String engine = "graph";
 
+    /** Why the compiled engine could not run the model, when it was asked for and could not; else null. */
+    private String fallback;
+
     @Override
     public Integer call() throws Exception {
         if (batch < 1 || warmup < 0 || iterations < 1 || (threads != null && threads < 1)) {
@@ -98,19 +108,24 @@ final class BenchmarkCommand implements Callable<Integer> {
         if (threads != null) {
             Backend.setThreads(threads);
         }
-        Architecture architecture = Models.architecture(model);
-        DenseNetConfig base = architecture.config().build();
-        DenseNetConfig config = input == null ? base : withInput(base, input);
-        Run run = switch (mode.toLowerCase(Locale.ROOT)) {
-            case "infer" -> inference(config);
-            case "train" -> training(config);
-            case "import" -> {
+        String lower = mode.toLowerCase(Locale.ROOT);
+        if (!lower.equals("infer") && !lower.equals("train") && !lower.equals("import")) {
+            throw new UserError("--mode must be infer, train or import, was '" + mode + "'");
+        }
+        Subject subject = subject();
+        Run run = switch (lower) {
+            case "infer" -> inference(subject);
+            case "train" -> training(subject);
+            default -> {
                 if (weights == null) {
                     throw new UserError("--mode import needs --weights FILE.h5");
                 }
+                DenseNetConfig config = subject.denseNet();
+                if (config == null) {
+                    throw new UserError("--mode import reads Keras DenseNet weights; " + model + " is not a DenseNet");
+                }
                 yield () -> KerasDenseNetImporter.load(weights, config).close();
             }
-            default -> throw new UserError("--mode must be infer, train or import, was '" + mode + "'");
         };
         for (int i = 0; i < warmup; i++) {
             run.once();
@@ -121,9 +136,9 @@ final class BenchmarkCommand implements Callable<Integer> {
             run.once();
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
-        String size = config.inputHeight() + "x" + config.inputWidth()
-                + (config.inputChannels() == 3 ? "" : "x" + config.inputChannels());
-        report(spec.commandLine().getOut(), architecture.name(), size, ms);
+        long[] in = subject.input();
+        String size = in[2] + "x" + in[3] + (in[1] == 3 ? "" : "x" + in[1]);
+        report(spec.commandLine().getOut(), subject.name(), size, ms);
         return 0;
     }
 
@@ -132,36 +147,111 @@ final class BenchmarkCommand implements Callable<Integer> {
         void once() throws Exception;
     }
 
-    private Run inference(DenseNetConfig config) {
-        ComputationGraph net = new DenseNetZooModel(model, config).init();
+    /**
+     * The network {@code --model} names at {@code --input}, with SGD + momentum for training steps:
+     * a DenseNet (a preset or a settings file), d2l's ResNet or an FC-DenseNet; {@code denseNet} is
+     * its configuration when it is a DenseNet (the one kind {@code --mode import} reads weights for).
+     *
+     * @param input  the shape of a batch of inputs
+     * @param labels the shape of its labels: one-hot classes, or per pixel for an FC-DenseNet
+     */
+    private record Subject(String name, java.util.function.Supplier<ComputationGraph> net, long[] input,
+            long[] labels, DenseNetConfig denseNet) {
+    }
+
+    private static final org.nd4j.linalg.learning.config.IUpdater UPDATER =
+            new org.nd4j.linalg.learning.config.Nesterovs(0.01, 0.9);
+
+    private Subject subject() throws java.io.IOException {
+        String id = model.trim().toLowerCase(Locale.ROOT);
+        int[] hwc = input == null ? null : Models.parseInput(input);
+        boolean channelsGiven = input != null && input.toLowerCase(Locale.ROOT).split("x").length == 3;
+        try {
+            if (id.startsWith("resnet")) {
+                ResNetConfig base = ResNetPreset.fromId(id).config();
+                ResNetConfig c = base.toBuilder().inputShape(hwc == null ? base.inputHeight() : hwc[0],
+                        hwc == null ? base.inputWidth() : hwc[1], channelsGiven ? hwc[2] : base.inputChannels())
+                        .updater(UPDATER).build();
+                return new Subject(id, () -> new ResNetZooModel(id, c).init(), shape(c.inputChannels(),
+                        c.inputHeight(), c.inputWidth()), new long[] {batch, c.numClasses()}, null);
+            }
+            if (id.startsWith("fc-densenet")) {
+                FcDenseNetConfig base = FcDenseNetPreset.fromId(id).config();
+                FcDenseNetConfig c = base.toBuilder().inputShape(hwc == null ? base.inputHeight() : hwc[0],
+                        hwc == null ? base.inputWidth() : hwc[1], channelsGiven ? hwc[2] : base.inputChannels())
+                        .updater(UPDATER).build();
+                return new Subject(id, () -> new FcDenseNetZooModel(id, c).init(), shape(c.inputChannels(),
+                        c.inputHeight(), c.inputWidth()), new long[] {batch, c.numClasses(), c.inputHeight(),
+                        c.inputWidth()}, null);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UserError(model + ": " + e.getMessage());
+        }
+        Architecture architecture = Models.architecture(model);
+        DenseNetConfig base = architecture.config().build();
+        DenseNetConfig config = input == null ? base : withInput(base, input);
+        DenseNetConfig trained = config.toBuilder().updater(UPDATER).build();
+        return new Subject(architecture.name(), () -> new DenseNetZooModel(model, trained).init(),
+                shape(config.inputChannels(), config.inputHeight(), config.inputWidth()),
+                new long[] {batch, config.numClasses()}, config);
+    }
+
+    private long[] shape(int channels, int height, int width) {
+        return new long[] {batch, channels, height, width};
+    }
+
+    private Run inference(Subject subject) {
+        ComputationGraph net = subject.net().get();
         Nd4j.getRandom().setSeed(1);
-        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(),
-                config.inputWidth());
+        INDArray x = Nd4j.rand(DataType.FLOAT, subject.input());
         if (engineOption.compiled() && CompiledGraph.available()) {
-            CompiledGraph compiled = CompiledGraph.compile(net, precision.engineOptions());
-            engine = "compiled";
-            ranIn = compiled.precision().id();
-            return () -> compiled.outputSingle(x);
+            try {
+                CompiledGraph compiled = CompiledGraph.compile(net, precision.engineOptions());
+                engine = "compiled";
+                ranIn = compiled.precision().id();
+                return () -> compiled.outputSingle(x);
+            } catch (UnsupportedOperationException e) {
+                fallback(subject, e);
+            }
         }
         return () -> net.outputSingle(x);
     }
 
-    private Run training(DenseNetConfig config) {
-        ComputationGraph net = new DenseNetZooModel(model, config.toBuilder()
-                .updater(new org.nd4j.linalg.learning.config.Nesterovs(0.01, 0.9)).build()).init();
+    private Run training(Subject subject) {
+        ComputationGraph net = subject.net().get();
         Nd4j.getRandom().setSeed(1);
-        INDArray x = Nd4j.rand(DataType.FLOAT, batch, config.inputChannels(), config.inputHeight(),
-                config.inputWidth());
-        INDArray y = Nd4j.zeros(DataType.FLOAT, batch, config.numClasses());
+        INDArray x = Nd4j.rand(DataType.FLOAT, subject.input());
+        INDArray y = Nd4j.zeros(DataType.FLOAT, subject.labels());
+        long classes = subject.labels()[1];
         for (int i = 0; i < batch; i++) {
-            y.putScalar(i, i % config.numClasses(), 1f);
+            if (subject.labels().length == 2) {
+                y.putScalar(i, i % classes, 1f);
+            } else { // per pixel: one class per image
+                y.get(org.nd4j.linalg.indexing.NDArrayIndex.point(i), org.nd4j.linalg.indexing.NDArrayIndex.point(
+                        i % classes)).assign(1f);
+            }
         }
         org.nd4j.linalg.dataset.DataSet data = new org.nd4j.linalg.dataset.DataSet(x, y);
         TrainingStep step = TrainingStep.of(net, engineOption.compiled(), memory.memoryEfficient);
         engine = step.compiled().isPresent() ? memory.memoryEfficient ? "compiled-memory-efficient" : "compiled"
                 : "graph";
+        if (step.compiled().isEmpty() && engineOption.compiled()) {
+            try {
+                org.densenet4j.engine.CompiledTrainer.compile(net); // only to say why it cannot
+            } catch (UnsupportedOperationException e) {
+                fallback(subject, e);
+            }
+        }
         plannedBytes = Models.prepare(model, step, x.shape());
         return () -> step.fit(data);
+    }
+
+    /** Says that the compiled engine cannot run the model and DL4J's graph times it instead. */
+    private void fallback(Subject subject, UnsupportedOperationException why) {
+        spec.commandLine().getOut().printf("%s: the compiled engine cannot run it (%s); timing DL4J's graph "
+                + "(with FastPath's helpers) instead%n", subject.name(), why.getMessage());
+        engine = "graph";
+        fallback = why.getMessage();
     }
 
     /** Peak resident memory of this process in MB (Linux), or -1. */
@@ -201,6 +291,8 @@ final class BenchmarkCommand implements Callable<Integer> {
                 peakRssMb(),
                 mode.equalsIgnoreCase("import") ? "" : ",\"engine\":\"" + engine + "\""
                         + (infer ? ",\"precision\":\"" + ranIn + "\"" : "")
-                        + (plannedBytes >= 0 ? ",\"planned_mb\":" + plannedBytes / (1L << 20) : ""));
+                        + (plannedBytes >= 0 ? ",\"planned_mb\":" + plannedBytes / (1L << 20) : "")
+                        + (fallback != null ? ",\"fallback\":\"" + fallback.replace("\\", "/").replace('"', '\'')
+                                + "\"" : ""));
     }
 }

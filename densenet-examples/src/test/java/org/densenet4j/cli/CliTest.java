@@ -235,6 +235,32 @@ class CliTest {
     }
 
     @Test
+    void benchmarkTimesTheResNetCompiledAndSaysWhereAnFcDenseNetFallsBack() {
+        Cli.Run resnet = run("benchmark", "--model", "resnet18-d2l", "--input", "32x32", "--batch", "2",
+                "--warmup", "0", "--iterations", "1");
+        assertEquals(0, resnet.code(), resnet.err());
+        assertTrue(resnet.out().contains("{\"model\":\"resnet18-d2l\",\"mode\":\"infer\",\"batch\":2,"
+                + "\"input\":\"32x32x1\""), resnet.out());
+        assertTrue(resnet.out().strip().endsWith(",\"engine\":\"compiled\",\"precision\":\"fp32\"}"), resnet.out());
+
+        Cli.Run fcn = run("benchmark", "--model", "fc-densenet56", "--input", "32x32", "--batch", "1",
+                "--warmup", "0", "--iterations", "1");
+        assertEquals(0, fcn.code(), fcn.err());
+        assertTrue(fcn.out().contains("fc-densenet56: the compiled engine cannot run it (cannot compile vertex "
+                + "'transition_up8_deconv' (Deconvolution2D)"), fcn.out());
+        assertTrue(fcn.out().contains(",\"engine\":\"graph\",\"precision\":\"fp32\",\"fallback\":\"cannot compile"),
+                fcn.out());
+        Cli.Run fcnTrain = run("benchmark", "--model", "fc-densenet56", "--mode", "train", "--input", "32x32",
+                "--batch", "1", "--warmup", "0", "--iterations", "1");
+        assertEquals(0, fcnTrain.code(), fcnTrain.err());
+        assertTrue(fcnTrain.out().contains("the compiled engine cannot run it (cannot compile vertex "
+                + "'conv2_1_x2_drop' for training"), fcnTrain.out());
+        assertBadInput(run("benchmark", "--model", "resnet18-d2l", "--mode", "import", "--weights", "w.h5"),
+                "--mode import reads Keras DenseNet weights; resnet18-d2l is not a DenseNet");
+        assertBadInput(run("benchmark", "--model", "fc-densenet56", "--input", "30x30"), "fc-densenet56: ");
+    }
+
+    @Test
     void aTrainingBatchTooLargeForNativeMemoryIsOneLineBeforeTheFirstStep() {
         // 20,000 32x32 images: a 245 MB input, a plan of tens of GB, over the tests' 12 GB limit.
         assertBadInput(run("benchmark", "--model", "densenet121", "--mode", "train", "--input", "32x32",
