@@ -15,6 +15,7 @@ import picocli.CommandLine;
         subcommands = {SummaryCommand.class, ConvertCommand.class, FetchCommand.class, PredictCommand.class,
         FeaturesCommand.class,
                 EvalCommand.class, ExportCommand.class, TrainCommand.class, FinetuneCommand.class, CompareCommand.class,
+                TrainSegmentationCommand.class, SegmentCommand.class,
                 BenchmarkCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class DenseNetCli {

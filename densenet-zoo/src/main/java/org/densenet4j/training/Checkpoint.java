@@ -24,8 +24,16 @@ public record Checkpoint(Path file, String settings) {
 
     private static final String STATE = "densenet-train-state";
 
-    /** Where a run resumes: the model, the epochs done, the random stream and the results so far. */
-    public record Resumed(ComputationGraph net, int epochsDone, Random random, List<Epoch> epochs) {
+    /**
+     * Where a run resumes: the model, the epochs done, the random stream, the results so far and
+     * what else the run saved with them ({@link #save(ComputationGraph, int, Random, List, Map)}).
+     */
+    public record Resumed(ComputationGraph net, int epochsDone, Random random, List<Epoch> epochs,
+                          Map<String, Object> extra) {
+        /** A resumed run that saved nothing else. */
+        public Resumed(ComputationGraph net, int epochsDone, Random random, List<Epoch> epochs) {
+            this(net, epochsDone, random, epochs, Map.of());
+        }
     }
 
     /** Whether there is a checkpoint to resume from. */
@@ -35,7 +43,18 @@ public record Checkpoint(Path file, String settings) {
 
     /** Writes the state after {@code epoch}. */
     public void save(ComputationGraph net, int epoch, Random random, List<Epoch> epochs) throws IOException {
+        save(net, epoch, random, epochs, Map.of());
+    }
+
+    /**
+     * Writes the state after {@code epoch} with {@code extra}: results an {@link Epoch} has no place
+     * for (for example a segmentation's mean IoU per epoch), as strings, boxed numbers, arrays and
+     * java.util collections of them (what a model zip's objects may hold).
+     */
+    public void save(ComputationGraph net, int epoch, Random random, List<Epoch> epochs, Map<String, ?> extra)
+            throws IOException {
         HashMap<String, Object> state = new HashMap<>();
+        state.put("extra", new HashMap<>(extra));
         state.put("settings", settings);
         state.put("epochs done", epoch);
         state.put("random", random);
@@ -59,7 +78,9 @@ public record Checkpoint(Path file, String settings) {
         }
         List<Epoch> epochs = java.util.Arrays.stream((double[][]) state.get("curves"))
                 .map(e -> new Epoch((int) e[0], e[1], e[2], e[3], e[4], e[5], e[6])).toList();
-        return new Resumed(net, (Integer) state.get("epochs done"), (Random) state.get("random"), epochs);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> extra = state.get("extra") instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+        return new Resumed(net, (Integer) state.get("epochs done"), (Random) state.get("random"), epochs, extra);
     }
 
     /** Deletes the checkpoint and its checksum (the run finished). */
