@@ -71,6 +71,12 @@ public record ImageModel(ComputationGraph net, Path zip, List<String> storedLabe
                     + ": a DL4J model, but not a DenseNet (it has no conv1 and concat_* "
                     + "layers); convert one with 'densenet convert' or train one with 'densenet train'");
         }
+        String output = net.getConfiguration().getNetworkOutputs().get(0);
+        if (net.getLayer(output) != null
+                && net.getLayer(output).conf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.CnnLossLayer) {
+            throw new IllegalArgumentException(name + ": a segmentation model (its output '" + output
+                    + "' is a class per pixel), not an image classifier; run it with 'densenet segment'");
+        }
         return stored(net, zip, inputChannels(net) == 1 ? new int[] {28, 28} : new int[] {224, 224});
     }
 

@@ -135,6 +135,9 @@ class SegmentationCommandsTest {
                 out.toString()), "classifier.zip", "a classifier");
         Cli.assertBadInput(Cli.run("segment", "--model", text.toString(), "--images", img.toString(), "--out",
                 out.toString()), "text.png");
+        // ... and the classifiers' commands refuse a segmentation model
+        Cli.assertBadInput(Cli.run("predict", "--model", model.toString(), "--images", img.toString()),
+                "a segmentation model (its output 'prob' is a class per pixel), not an image classifier");
 
         Cli.assertBadInput(Cli.run("train-segmentation", "--size", "40", "--out", dir.resolve("x.zip").toString()),
                 "--size 40", "multiple of 32");
