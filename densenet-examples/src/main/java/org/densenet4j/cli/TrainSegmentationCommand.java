@@ -191,7 +191,7 @@ final class TrainSegmentationCommand implements Callable<Integer> {
                 false, new ModelCard(ModelCard.STORED, size, size, 1, SegmentationSet.LABELS,
                         Map.of("trainedOn", "Fashion-MNIST scenes, " + trainImages + " at " + size + "x" + size
                                 + ", seed " + seed, "model", arch.name(), "task", "segmentation"))
-                        .withArchitecture(FcDenseNetSpec.toJson(config)));
+                        .withArchitecture(config.toJson()));
         SegmentationTraining.writeCsv(csv, all, baseline);
         saved.delete();
         o.printf("Wrote %s, %s%n", out, csv);

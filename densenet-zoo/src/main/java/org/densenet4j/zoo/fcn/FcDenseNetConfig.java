@@ -82,6 +82,33 @@ public record FcDenseNetConfig(
         return blockLayers.size() / 2;
     }
 
+    /**
+     * The architecture as a JSON object: {@code "family": "fc-densenet"}, one key per field above but
+     * the training settings, the input as {@code "input": [height, width, channels]};
+     * {@link #fromJson} reads it back (and a DenseNet's reader refuses it, for its family key).
+     */
+    public String toJson() {
+        return FcDenseNetConfigJson.write(this);
+    }
+
+    /**
+     * A builder holding the architecture {@code json} describes (as {@link #toJson} writes it, or
+     * only some of its keys: the others keep {@link #builder()}'s FC-DenseNet103 values, as do the
+     * training settings).
+     *
+     * @throws IllegalArgumentException for text that is not a JSON object, an unknown or repeated
+     *         key, another family's architecture, or a value of the wrong kind, naming the key;
+     *         values out of range fail in {@link Builder#build()}, naming the field
+     */
+    public static Builder fromJson(String json) {
+        return fromJson(json, builder());
+    }
+
+    /** {@link #fromJson(String)} with the keys {@code json} leaves out kept from {@code defaults}. */
+    public static Builder fromJson(String json, Builder defaults) {
+        return FcDenseNetConfigJson.read(json, defaults);
+    }
+
     /** A builder initialised with this configuration's values. */
     public Builder toBuilder() {
         return new Builder(this);
