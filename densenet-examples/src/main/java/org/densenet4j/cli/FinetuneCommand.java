@@ -1,12 +1,12 @@
 package org.densenet4j.cli;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
@@ -36,6 +36,7 @@ import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.learning.config.Nesterovs;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -86,10 +87,6 @@ final class FinetuneCommand implements Callable<Integer> {
             + "(what deeper --freeze-until settings need) even when only fc6 trains; for comparison.")
     boolean throughNetwork;
 
-    @Option(names = "--resume", description = "Continue the run whose checkpoint (<out>-checkpoint.zip, written after "
-            + "every epoch) is there; the settings must be the same.")
-    boolean resume;
-
     @Option(names = "--size",
             description = "Images are resized to HxW (default: the preset's input; for a model zip 224x224, or 28x28 "
                     + "for a grayscale model).")
@@ -102,11 +99,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--out", required = true, description = "The model zip to write.")
-    Path out;
-
-    @Option(names = "--force", description = "Replace an existing model zip.")
-    boolean force;
+    @Mixin
+    RunOutputs output;
 
     @Override
     public Integer call() throws Exception {
@@ -116,9 +110,7 @@ final class FinetuneCommand implements Callable<Integer> {
         if (!(validation >= 0 && validation < 1)) {
             throw new UserError("--validation must be at least 0 and below 1, was " + validation);
         }
-        if (Files.exists(out) && !force) {
-            throw new UserError(out + ": exists; pass --force to replace it");
-        }
+        output.refuseToOverwrite();
         if (preprocess != null) {
             ImageNetPreprocessor.Mode.fromId(preprocess); // a typo fails before the model loads
         }
@@ -168,18 +160,13 @@ final class FinetuneCommand implements Callable<Integer> {
         String settings = String.join("|", "model=" + model, "frozen=" + frozen, "cached=" + cached, "epochs=" + epochs,
                 "batch=" + batch, "lr=" + learningRate, "validation=" + validation, "seed=" + seed,
                 "n=" + files.size());
-        Checkpoint checkpoint = new Checkpoint(out.resolveSibling(out.getFileName().toString().replaceFirst("\\.zip$",
-                "")
-                + "-checkpoint.zip"), settings);
-        if (checkpoint.exists() && !resume && !force) {
-            throw new UserError(checkpoint.file() + ": an earlier run stopped here; pass --resume to continue it or "
-                    + "--force to start over");
-        }
+        Checkpoint checkpoint = new Checkpoint(output.checkpoint(), settings);
         Random rnd = new Random(seed);
         int done = 0;
         List<Epoch> before = List.of();
-        if (resume && checkpoint.exists()) {
-            Checkpoint.Resumed r = checkpoint.resume();
+        Optional<Checkpoint.Resumed> resumed = output.resumed(checkpoint);
+        if (resumed.isPresent()) {
+            Checkpoint.Resumed r = resumed.get();
             trained = r.net();
             rnd = r.random();
             done = r.epochsDone();
@@ -203,11 +190,12 @@ final class FinetuneCommand implements Callable<Integer> {
         } else {
             net = trained; // itself, or the graph a resumed run restored
         }
-        ModelFiles.write(net, out, force, stored, Map.of("labels", classes, "model", "finetuned " + model), false,
+        ModelFiles.write(net, output.out, output.force, stored,
+                Map.of("labels", classes, "model", "finetuned " + model), false,
                 new ModelCard(stored != null ? ModelCard.STORED : mode.name().toLowerCase(java.util.Locale.ROOT), hw[0],
                         hw[1], c, classes, Map.of("finetunedFrom", model)));
         checkpoint.delete();
-        o.printf("Wrote %s (%d classes, labels stored with it)%n", out, classes.size());
+        o.printf("Wrote %s (%d classes, labels stored with it)%n", output.out, classes.size());
         return 0;
     }
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
@@ -75,18 +76,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new UserError("--test-split must be between 0 and 1, was " + testSplit);
         }
         run.check();
-        Path csv = run.sibling("-curves.csv");
-        Path png = run.sibling("-curves.png");
-        Path checkpoint = run.checkpoint();
-        for (Path p : List.of(run.out, csv, png)) {
-            if (Files.exists(p) && !run.force) {
-                throw new UserError(p + ": exists; pass --force to replace it");
-            }
-        }
-        if (Files.exists(checkpoint) && !run.resume && !run.force) {
-            throw new UserError(checkpoint + ": an earlier run stopped here; pass --resume to continue it or --force "
-                    + "to start over");
-        }
+        run.output.refuseToOverwrite("-curves.csv", "-curves.png");
+        Path csv = run.output.sibling("-curves.csv");
+        Path png = run.output.sibling("-curves.png");
         int[] hwc = input != null ? Models.parseInput(input) : fashion ? new int[] {28, 28, 1} : new int[] {32, 32, 3};
         DataSet train;
         DataSet test;
@@ -130,19 +122,15 @@ final class TrainCommand implements Callable<Integer> {
                 .build();
         String settings = String.join("|", config.toString(), "epochs=" + run.epochs, "batch=" + run.batch, "n=" + n,
                 "augment=" + !run.noAugment) + (fashion ? "" : "|data=" + dataName);
-        Checkpoint saved = new Checkpoint(checkpoint, settings);
+        Checkpoint saved = new Checkpoint(run.output.checkpoint(), settings);
         TrainingCurves curves = new TrainingCurves();
         Random rnd = new Random(run.seed);
         ComputationGraph net;
         int done = 0;
         List<Epoch> before = List.of();
-        if (run.resume && saved.exists()) {
-            Checkpoint.Resumed r;
-            try {
-                r = saved.resume();
-            } catch (java.io.IOException e) {
-                throw new UserError(e.getMessage());
-            }
+        Optional<Checkpoint.Resumed> resumed = run.output.resumed(saved);
+        if (resumed.isPresent()) {
+            Checkpoint.Resumed r = resumed.get();
             net = r.net();
             done = r.epochsDone();
             rnd = r.random();
@@ -182,14 +170,15 @@ final class TrainCommand implements Callable<Integer> {
         new Trainer(step, new Trainer.Options(run.epochs, run.batch, !run.noAugment))
                 .run(train, test, done + 1, rnd, progress, saved, before);
         step.finish();
-        ModelFiles.write(net, run.out, run.force, scaler, Map.of("labels", labels, "model", name), false,
+        ModelFiles.write(net, run.output.out, run.output.force, scaler, Map.of("labels", labels, "model", name),
+                false,
                 new ModelCard(scaler != null ? ModelCard.STORED : "none", config.inputHeight(), config.inputWidth(),
                         config.inputChannels(), labels, Map.of("trainedOn", fashion ? dataName : dataset, "model",
                         name)).withArchitecture(config.toJson()));
         curves.writeCsv(csv);
         curves.writePng(png, name + " on " + (fashion ? dataName : Path.of(dataset).getFileName()));
         saved.delete();
-        o.printf("Wrote %s, %s, %s%n", run.out, csv, png);
+        o.printf("Wrote %s, %s, %s%n", run.output.out, csv, png);
         return 0;
     }
 }

@@ -2,11 +2,12 @@ package org.densenet4j.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
@@ -26,6 +27,7 @@ import org.densenet4j.zoo.io.ModelFiles;
 import org.nd4j.linalg.dataset.api.preprocessor.ImagePreProcessingScaler;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -74,15 +76,8 @@ final class TrainSegmentationCommand implements Callable<Integer> {
             description = "Seed of the scenes, the weights and the shuffles (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--out", required = true, description = "The model zip to write.")
-    Path out;
-
-    @Option(names = "--force", description = "Replace existing output files (and an earlier run's checkpoint).")
-    boolean force;
-
-    @Option(names = "--resume", description = "Continue the run whose checkpoint (<out>-checkpoint.zip, written after "
-            + "every epoch) is there; the settings must be the same.")
-    boolean resume;
+    @Mixin
+    RunOutputs output;
 
     @Override
     public Integer call() throws Exception {
@@ -102,18 +97,8 @@ final class TrainSegmentationCommand implements Callable<Integer> {
             throw new UserError("--size " + size + ": " + arch.name() + " halves its input " + pools
                     + " times, so the size must be a multiple of " + (1 << pools));
         }
-        String stem = out.getFileName().toString().replaceFirst("\\.zip$", "");
-        Path csv = out.resolveSibling(stem + "-curves.csv");
-        Path checkpoint = out.resolveSibling(stem + "-checkpoint.zip");
-        for (Path p : List.of(out, csv)) {
-            if (Files.exists(p) && !force) {
-                throw new UserError(p + ": exists; pass --force to replace it");
-            }
-        }
-        if (Files.exists(checkpoint) && !resume && !force) {
-            throw new UserError(checkpoint + ": an earlier run stopped here; pass --resume to continue it or --force "
-                    + "to start over");
-        }
+        output.refuseToOverwrite("-curves.csv");
+        Path csv = output.sibling("-curves.csv");
         if (!FashionMnist.hasTestSet(dataDir)) {
             throw new UserError(dataDir + ": no Fashion-MNIST files (t10k-images-idx3-ubyte[.gz] ...); install "
                     + "Debian's dataset-fashion-mnist or pass --data-dir");
@@ -138,18 +123,14 @@ final class TrainSegmentationCommand implements Callable<Integer> {
                 .numClasses(SegmentationSet.classes()).seed(seed).build();
         String settings = String.join("|", config.toString(), "epochs=" + epochs, "batch=" + batch,
                 "train=" + trainImages, "test=" + testImages, "seed=" + seed);
-        Checkpoint saved = new Checkpoint(checkpoint, settings);
+        Checkpoint saved = new Checkpoint(output.checkpoint(), settings);
         Random rnd = new Random(seed);
         ComputationGraph net;
         int done = 0;
         List<SegmentationEpoch> before = List.of();
-        if (resume && saved.exists()) {
-            Checkpoint.Resumed r;
-            try {
-                r = saved.resume();
-            } catch (IOException e) {
-                throw new UserError(e.getMessage());
-            }
+        Optional<Checkpoint.Resumed> resumed = output.resumed(saved);
+        if (resumed.isPresent()) {
+            Checkpoint.Resumed r = resumed.get();
             net = r.net();
             done = r.epochsDone();
             rnd = r.random();
@@ -164,7 +145,7 @@ final class TrainSegmentationCommand implements Callable<Integer> {
                 done > 0 ? ", resuming after epoch " + done : "", Backend.describe(), step.describe());
         o.printf(Locale.ROOT, "All-background baseline on the test scenes: pixel accuracy %.4f, mean IoU %.4f%n",
                 baseline.pixelAccuracy(), baseline.meanIoU());
-        List<SegmentationEpoch> all = new java.util.ArrayList<>(before);
+        List<SegmentationEpoch> all = new ArrayList<>(before);
         SegmentationTraining.Listener progress = new SegmentationTraining.Listener() {
             private Progress bar;
 
@@ -187,14 +168,15 @@ final class TrainSegmentationCommand implements Callable<Integer> {
         };
         new SegmentationTraining(step, epochs, batch).run(train, test, done + 1, rnd, progress, saved, before);
         step.finish();
-        ModelFiles.write(net, out, force, scaler, Map.of("labels", SegmentationSet.LABELS, "model", arch.name()),
-                false, new ModelCard(ModelCard.STORED, size, size, 1, SegmentationSet.LABELS,
-                        Map.of("trainedOn", "Fashion-MNIST scenes, " + trainImages + " at " + size + "x" + size
-                                + ", seed " + seed, "model", arch.name(), "task", "segmentation"))
+        ModelFiles.write(net, output.out, output.force, scaler,
+                Map.of("labels", SegmentationSet.LABELS, "model", arch.name()), false,
+                new ModelCard(ModelCard.STORED, size, size, 1, SegmentationSet.LABELS, Map.of("trainedOn",
+                        "Fashion-MNIST scenes, " + trainImages + " at " + size + "x" + size + ", seed " + seed,
+                        "model", arch.name(), "task", "segmentation"))
                         .withArchitecture(config.toJson()));
         SegmentationTraining.writeCsv(csv, all, baseline);
         saved.delete();
-        o.printf("Wrote %s, %s%n", out, csv);
+        o.printf("Wrote %s, %s%n", output.out, csv);
         return 0;
     }
 

@@ -6,6 +6,7 @@ import org.densenet4j.examples.FashionMnist;
 import org.densenet4j.training.OneCycle;
 import org.nd4j.linalg.learning.config.Nesterovs;
 
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -45,32 +46,15 @@ public final class TrainingOptions {
     @Option(names = "--no-augment", description = "Train without random flips and shifts.")
     public boolean noAugment;
 
-    @Option(names = "--out", required = true, description = "The model zip to write.")
-    public Path out;
-
-    @Option(names = "--force", description = "Replace existing output files (and an earlier run's checkpoint).")
-    public boolean force;
-
-    @Option(names = "--resume", description = "Continue the run whose checkpoint (<out>-checkpoint.zip, written after "
-            + "every epoch) is there; the settings must be the same.")
-    public boolean resume;
+    /** The model zip, the files beside it and the checkpoint. */
+    @Mixin
+    public RunOutputs output;
 
     /** Fails with one line unless the epochs and the batch are at least 1. */
     public void check() {
         if (epochs < 1 || batch < 1) {
             throw new UserError("--epochs and --batch must be >= 1");
         }
-    }
-
-    /** A file beside the model zip: {@code <out without .zip><suffix>}. */
-    public Path sibling(String suffix) {
-        String name = out.getFileName().toString().replaceFirst("\\.zip$", "");
-        return out.resolveSibling(name + suffix);
-    }
-
-    /** The checkpoint written after every epoch. */
-    public Path checkpoint() {
-        return sibling("-checkpoint.zip");
     }
 
     /** SGD with Nesterov momentum 0.9 on the one-cycle schedule of {@code steps} steps peaking at {@code --lr}. */

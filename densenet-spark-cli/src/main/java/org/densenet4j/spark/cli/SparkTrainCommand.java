@@ -1,11 +1,10 @@
 package org.densenet4j.spark.cli;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
@@ -69,15 +68,7 @@ final class SparkTrainCommand implements Callable<Integer> {
         if (averaging < 1 || workers < 0) {
             throw new IllegalArgumentException("--averaging must be >= 1 and --workers >= 0");
         }
-        Path checkpointFile = run.checkpoint();
-        if (Files.exists(run.out) && !run.force) {
-            throw new IllegalArgumentException(run.out + ": exists; pass --force to replace it");
-        }
-        if (Files.exists(checkpointFile) && !run.resume && !run.force) {
-            throw new IllegalArgumentException(checkpointFile
-                    + ": an earlier run stopped here; pass --resume to continue "
-                    + "it or --force to start over");
-        }
+        run.output.refuseToOverwrite();
         DataSet train = FashionMnist.load(run.dataDir, true, run.limit);
         DataSet test = FashionMnist.load(run.dataDir, false, run.testLimit);
         ImagePreProcessingScaler scaler = new ImagePreProcessingScaler(0, 1);
@@ -100,12 +91,13 @@ final class SparkTrainCommand implements Callable<Integer> {
             String settings = String.join("|", config.toString(), "epochs=" + run.epochs, "batch=" + run.batch,
                     "n=" + n,
                     "augment=" + !run.noAugment, "workers=" + parallel, "averaging=" + averaging);
-            Checkpoint checkpoint = new Checkpoint(checkpointFile, settings);
+            Checkpoint checkpoint = new Checkpoint(run.output.checkpoint(), settings);
             Random rnd = new Random(run.seed);
             List<Epoch> done = new ArrayList<>();
             ComputationGraph net;
-            if (run.resume && checkpoint.exists()) {
-                Checkpoint.Resumed r = checkpoint.resume();
+            Optional<Checkpoint.Resumed> resumed = run.output.resumed(checkpoint);
+            if (resumed.isPresent()) {
+                Checkpoint.Resumed r = resumed.get();
                 net = r.net();
                 rnd = r.random();
                 done.addAll(r.epochs());
@@ -138,13 +130,13 @@ final class SparkTrainCommand implements Callable<Integer> {
                 }
             }
             List<String> labels = FashionMnist.LABELS;
-            ModelFiles.write(net, run.out, run.force, scaler, Map.of("labels", labels, "model", architecture.name()),
-                    false,
+            ModelFiles.write(net, run.output.out, run.output.force, scaler,
+                    Map.of("labels", labels, "model", architecture.name()), false,
                     new ModelCard(ModelCard.STORED, 28, 28, 1, labels,
                             Map.of("trainedOn", "Fashion-MNIST", "model", architecture.name(), "trainer",
                             "spark-train")).withArchitecture(config.toJson()));
             checkpoint.delete();
-            o.printf("Wrote %s%n", run.out);
+            o.printf("Wrote %s%n", run.output.out);
             return 0;
         } finally {
             spark.stop();
